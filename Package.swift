@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+// vjsearch: local text-to-video moment search built on VL-JEPA.
+//
+// Data flow (one job per module, arrows point one way):
+//   Media (CFFmpeg) ─┐
+//   JEPA → Neural (CBLAS) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
+//   VectorIndex (Index/, CLMDB) ─┘
+import PackageDescription
+
+let package = Package(
+    name: "vjsearch",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vjsearch", targets: ["vjsearch"]),
+        .executable(name: "vjsearch-ann", targets: ["vjsearch-ann"]),
+        .library(name: "VectorIndex", targets: ["VectorIndex"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: a module map and one prefixed shim header each.
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+
+        // Wrapper modules.
+        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .target(name: "Neural", dependencies: ["CBLAS"]),
+        .target(name: "JEPA", dependencies: ["Neural"]),
+        .target(name: "VectorIndex", dependencies: ["CLMDB"], path: "Index"),
+        .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex"]),
+
+        // Executables.
+        .executableTarget(
+            name: "vjsearch",
+            dependencies: ["Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "vjsearch-ann",
+            dependencies: ["VectorIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // Tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "JEPATests", dependencies: ["JEPA", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
+        .testTarget(name: "VJSearchTests", dependencies: ["TestSupport"]),
+    ]
+)

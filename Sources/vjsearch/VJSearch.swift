@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `vjsearch` command line.
+@main
+struct VJSearch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vjsearch",
+        abstract: "Local text-to-video moment search built on VL-JEPA.",
+        version: "0.1.0",
+        subcommands: [])
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Media
+
+@Suite struct SmokeTests {
+    @Test func moduleLoads() { _ = Media.self }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Neural
+
+@Suite struct SmokeTests {
+    @Test func moduleLoads() { _ = Neural.self }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import VectorIndex
+
+@Suite struct SmokeTests {
+    @Test func moduleLoads() { _ = VectorIndexModule.self }
+}
