@@ -40,7 +40,7 @@ let package = Package(
         // Executables.
         .executableTarget(
             name: "vjsearch",
-            dependencies: ["Catalog", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Catalog", "Media", "JEPA", "VectorIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "vjsearch-ann",
             dependencies: ["VectorIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
