@@ -1,0 +1,57 @@
+/// A stretch of one video that matches a query.
+public struct Moment: Sendable, Equatable, Codable {
+    public var path: String
+    /// Seconds from the start of the video.
+    public var start: Double
+    public var end: Double
+    /// Cosine similarity of the best segment inside the moment.
+    public var score: Float
+
+    public init(path: String, start: Double, end: Double, score: Float) {
+        self.path = path
+        self.start = start
+        self.end = end
+        self.score = score
+    }
+}
+
+/// Turns one video's per-segment scores into moments.
+///
+/// A moment grows from a peak segment over its time-ordered neighbours while their score stays at or above
+/// `peak − keep × (peak − median)`, the median being over all of the video's segments. The rule is shared
+/// with `Tools/eval` (metrics.MomentRule), so the evaluated moments are the ones users get.
+public struct MomentRule: Sendable, Equatable {
+    /// Fraction of the peak's height above the video's median that neighbours may fall and still belong.
+    public var keep: Float
+
+    public init(keep: Float = 0.5) {
+        self.keep = keep
+    }
+
+    /// The index range of the moment around `peak` in `scores` (time order).
+    public func grow(around peak: Int, scores: [Float], median: Float) -> ClosedRange<Int> {
+        let floor = scores[peak] - keep * (scores[peak] - median)
+        var lo = peak
+        var hi = peak
+        while lo > 0 && scores[lo - 1] >= floor { lo -= 1 }
+        while hi < scores.count - 1 && scores[hi + 1] >= floor { hi += 1 }
+        return lo...hi
+    }
+
+    /// Moments for `peaks` (segment indices, best first), skipping a peak that falls inside an earlier moment.
+    public func moments(peaks: [Int], scores: [Float]) -> [ClosedRange<Int>] {
+        guard !scores.isEmpty else { return [] }
+        let median = Self.median(scores)
+        var out: [ClosedRange<Int>] = []
+        for p in peaks where !out.contains(where: { $0.contains(p) }) {
+            out.append(grow(around: p, scores: scores, median: median))
+        }
+        return out
+    }
+
+    static func median(_ xs: [Float]) -> Float {
+        let s = xs.sorted()
+        let n = s.count
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+    }
+}

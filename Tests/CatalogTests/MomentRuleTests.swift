@@ -1,0 +1,30 @@
+import Testing
+@testable import Catalog
+
+@Suite struct MomentRuleTests {
+    @Test func growsOverNeighboursAboveTheFloor() {
+        // median 0.1; peak 0.9 at index 4; floor = 0.9 - 0.5 * 0.8 = 0.5
+        let scores: [Float] = [0.1, 0.1, 0.2, 0.6, 0.9, 0.5, 0.49, 0.1, 0.1]
+        #expect(MomentRule(keep: 0.5).grow(around: 4, scores: scores, median: 0.1) == 3...5)
+    }
+
+    @Test func keepZeroIsThePeakAlone() {
+        let scores: [Float] = [0.8, 0.9, 0.8]
+        #expect(MomentRule(keep: 0).grow(around: 1, scores: scores, median: 0.8) == 1...1)
+    }
+
+    @Test func stopsAtTheEnds() {
+        let scores: [Float] = [0.9, 0.9, 0.1, 0.1, 0.1]
+        #expect(MomentRule().moments(peaks: [0], scores: scores) == [0...1])
+    }
+
+    @Test func peaksInsideAnEarlierMomentAreSkipped() {
+        let scores: [Float] = [0.1, 0.8, 0.9, 0.1, 0.1, 0.7, 0.1]
+        #expect(MomentRule().moments(peaks: [2, 1, 5], scores: scores) == [1...2, 5...5])
+    }
+
+    @Test func medianOfEvenCountAveragesTheMiddle() {
+        #expect(MomentRule.median([4, 1, 3, 2]) == 2.5)
+        #expect(MomentRule.median([5, 1, 3]) == 3)
+    }
+}
