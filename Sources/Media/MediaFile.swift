@@ -32,6 +32,9 @@ public final class MediaFile {
             throw MediaError(path: path, reason: .truncatedOrCorrupt(AVError(found).description))
         }
         let containerName = context.pointee.iformat.map { String(cString: $0.pointee.name) } ?? "unknown"
+        if MediaFile.textDemuxers.contains(containerName) {
+            throw MediaError(path: path, reason: .notMediaFile)
+        }
         if MediaFile.isStillImageDemuxer(containerName) {
             throw MediaError(path: path, reason: .stillImage)
         }
@@ -65,6 +68,10 @@ public final class MediaFile {
             context.pointee.streams[i]?.pointee.discard = AVDISCARD_ALL
         }
         videoStream = stream
+        if let missing = MediaFile.bytesMissing(context, stream) {
+            throw MediaError(path: path, reason: .truncatedOrCorrupt(
+                "the file ends \(missing) bytes before the last video frame its index lists"))
+        }
 
         let noPTS = vj_av_nopts_value()
         let timeBase = Double(AV_TIME_BASE)
@@ -137,9 +144,31 @@ public final class MediaFile {
             var probe = AVProbeData(filename: noName, buf: buffer, buf_size: Int32(count), mime_type: nil)
             return av_probe_input_format3(&probe, 1, &score)
         }
-        if recognised == nil || score <= AVPROBE_SCORE_RETRY { return .notMediaFile }
+        guard let recognised, score > AVPROBE_SCORE_RETRY else { return .notMediaFile }
+        if String(cString: recognised.pointee.name).hasPrefix("mov,") {
+            // MP4/MOV files written front to back keep the movie header (moov box) at the end.
+            return .truncatedOrCorrupt("no movie header (moov box); the file is incomplete or damaged")
+        }
         return .truncatedOrCorrupt(error.description)
     }
+
+    /// For containers with a sample index (MP4/MOV, AVI): how many bytes past the end of the file
+    /// the last indexed video frame ends, or `nil` when the file holds every indexed frame.
+    static func bytesMissing(_ context: UnsafeMutablePointer<AVFormatContext>, _ stream: UnsafeMutablePointer<AVStream>) -> Int64? {
+        guard let io = context.pointee.pb else { return nil }
+        let fileSize = avio_size(io)
+        let count = avformat_index_get_entries_count(stream)
+        guard fileSize > 0, count > 0 else { return nil }
+        var end: Int64 = 0
+        for i in 0..<count {
+            guard let entry = avformat_index_get_entry(stream, i) else { continue }
+            end = max(end, entry.pointee.pos + Int64(entry.pointee.size))
+        }
+        return end > fileSize ? end - fileSize : nil
+    }
+
+    /// Demuxers that render text files (ANSI art, plain text with a `.txt` name) as video.
+    static let textDemuxers: Set<String> = ["tty", "bin", "xbin", "adf", "idf"]
 
     /// Single-image demuxers (`image2`, `png_pipe`, `jpeg_pipe`, ...). GIF has its own demuxer and
     /// is treated as a video.
