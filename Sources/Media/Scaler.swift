@@ -14,6 +14,8 @@ final class Scaler {
     let rotation: Int
     private var context: OpaquePointer?
     private var key: Key?
+    /// Bytes per pixel step in each plane of the current source format.
+    private var pixelSteps: (Int32, Int32, Int32, Int32) = (0, 0, 0, 0)
     private let rgb: UnsafeMutablePointer<UInt8>
     private let rgbStride: Int
     private let scale: (Float, Float, Float)
@@ -56,13 +58,15 @@ final class Scaler {
         let width = Int(f.width), height = Int(f.height)
         guard width > 0, height > 0, let desc = av_pix_fmt_desc_get(AVPixelFormat(f.format)) else { return false }
         let d = desc.pointee
-        let formatName = String(cString: d.name)
-        let fullRange = f.color_range == AVCOL_RANGE_JPEG || formatName.hasPrefix("yuvj")
+        let isRGB = d.flags & UInt64(AV_PIX_FMT_FLAG_RGB) != 0
+        let isPaletted = d.flags & UInt64(AV_PIX_FMT_FLAG_PAL) != 0
+        let isBitstream = d.flags & UInt64(AV_PIX_FMT_FLAG_BITSTREAM) != 0
+        let fullRange = f.color_range == AVCOL_RANGE_JPEG || Scaler.jpegRangeFormats.contains(AVPixelFormat(f.format))
 
-        // The centred square that becomes the crop after scaling the short side to `shortSide`.
+        // The centred square that becomes the crop after scaling the short side to `shortSide`,
+        // its corner aligned to the chroma subsampling.
         let short = min(width, height)
         let side = min(short, max(1, Int((Double(short) * Double(crop) / Double(shortSide)).rounded())))
-        let isBitstream = d.flags & UInt64(AV_PIX_FMT_FLAG_BITSTREAM) != 0
         let alignX = isBitstream ? 8 : 1 << Int(d.log2_chroma_w)
         let alignY = 1 << Int(d.log2_chroma_h)
         let x0 = ((width - side) / 2) / alignX * alignX
@@ -75,38 +79,55 @@ final class Scaler {
                 context, Int32(side), Int32(side), AVPixelFormat(f.format),
                 Int32(crop), Int32(crop), AV_PIX_FMT_RGB24, SWS_BILINEAR, nil, nil, nil)
             guard let context else { key = nil; return false }
-            if d.flags & UInt64(AV_PIX_FMT_FLAG_RGB) == 0 {
+            if !isRGB {
                 let space = f.colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : Int32(f.colorspace.rawValue)
-                let table = sws_getCoefficients(space)
-                sws_setColorspaceDetails(context, table, fullRange ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1,
-                                         0, 1 << 16, 1 << 16)
+                sws_setColorspaceDetails(context, sws_getCoefficients(space), fullRange ? 1 : 0,
+                                         sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+            }
+            withUnsafeMutablePointer(to: &pixelSteps) {
+                $0.withMemoryRebound(to: Int32.self, capacity: 4) { av_image_fill_max_pixsteps($0, nil, desc) }
             }
             key = newKey
         }
 
-        var steps: (Int32, Int32, Int32, Int32) = (0, 0, 0, 0)
-        withUnsafeMutablePointer(to: &steps) {
-            $0.withMemoryRebound(to: Int32.self, capacity: 4) { av_image_fill_max_pixsteps($0, nil, desc) }
+        // Plane pointers moved to the crop's corner, as FFmpeg's crop filter does.
+        var data = f.data
+        var strides = f.linesize
+        let steps = pixelSteps
+        return withUnsafeMutableBytes(of: &data) { raw in
+            let planes = raw.bindMemory(to: UnsafeMutablePointer<UInt8>?.self)
+            for p in 0..<4 {
+                guard let base = planes[p], !(isPaletted && p == 1) else { continue }
+                let isChroma = (p == 1 || p == 2) && !isRGB
+                let sx = isChroma ? Int(d.log2_chroma_w) : 0
+                let sy = isChroma ? Int(d.log2_chroma_h) : 0
+                let step = Int(p == 0 ? steps.0 : p == 1 ? steps.1 : p == 2 ? steps.2 : steps.3)
+                let xBytes = isBitstream ? x0 / 8 : (x0 >> sx) * step
+                let stride = Int(p == 0 ? f.linesize.0 : p == 1 ? f.linesize.1 : p == 2 ? f.linesize.2 : f.linesize.3)
+                planes[p] = base + (y0 >> sy) * stride + xBytes
+            }
+            return withUnsafeMutableBytes(of: &strides) { strideBytes in
+                var destination = (Optional(rgb), UnsafeMutablePointer<UInt8>?.none, UnsafeMutablePointer<UInt8>?.none,
+                                   UnsafeMutablePointer<UInt8>?.none)
+                var destinationStrides: (Int32, Int32, Int32, Int32) = (Int32(rgbStride), 0, 0, 0)
+                let source = UnsafeRawPointer(raw.baseAddress!).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+                let sourceStrides = UnsafeRawPointer(strideBytes.baseAddress!).assumingMemoryBound(to: Int32.self)
+                let rows = withUnsafeMutableBytes(of: &destination) { dst in
+                    withUnsafeMutableBytes(of: &destinationStrides) { dstStrides in
+                        sws_scale(context, source, sourceStrides, 0, Int32(side),
+                                  dst.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
+                                  dstStrides.baseAddress!.assumingMemoryBound(to: Int32.self))
+                    }
+                }
+                return rows == Int32(crop)
+            }
         }
-        let stepList = [Int(steps.0), Int(steps.1), Int(steps.2), Int(steps.3)]
-        let planes = [f.data.0, f.data.1, f.data.2, f.data.3]
-        let strides = [f.linesize.0, f.linesize.1, f.linesize.2, f.linesize.3]
-        let isPaletted = d.flags & UInt64(AV_PIX_FMT_FLAG_PAL) != 0
-        var source = [UnsafePointer<UInt8>?](repeating: nil, count: 4)
-        for p in 0..<4 {
-            guard let base = planes[p] else { continue }
-            if isPaletted && p == 1 { source[p] = UnsafePointer(base); continue }
-            let isChroma = (p == 1 || p == 2) && d.flags & UInt64(AV_PIX_FMT_FLAG_RGB) == 0
-            let sx = isChroma ? Int(d.log2_chroma_w) : 0
-            let sy = isChroma ? Int(d.log2_chroma_h) : 0
-            let xBytes = isBitstream ? x0 / 8 : (x0 >> sx) * stepList[p]
-            source[p] = UnsafePointer(base + (y0 >> sy) * Int(strides[p]) + xBytes)
-        }
-        var destination: [UnsafeMutablePointer<UInt8>?] = [rgb, nil, nil, nil]
-        let destinationStrides: [Int32] = [Int32(rgbStride), 0, 0, 0]
-        let rows = sws_scale(context, source, strides, 0, Int32(side), &destination, destinationStrides)
-        return rows == Int32(crop)
     }
+
+    /// Pixel formats whose name says full ("JPEG") range.
+    private static let jpegRangeFormats: Set<AVPixelFormat> = [
+        AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUVJ411P,
+    ]
 
     /// One pass over the RGB crop: rotate by index mapping and normalise into three planes.
     private func writeFloats(into output: UnsafeMutableBufferPointer<Float>) {
