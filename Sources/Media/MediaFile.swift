@@ -192,7 +192,26 @@ public final class MediaFile {
     }
 }
 
-/// Process-wide libav set-up.
+/// Media: open, probe and decode video files with FFmpeg; sample frames at exact timestamps; cut
+/// clip windows (`MediaFile`, `FrameSampler`, `ClipStream`).
+///
+/// Policies, the same for `probe`, `segments` and indexing:
+/// - Times are seconds from the container's start time (what players show), taken from pts.
+/// - Animated GIFs are videos. Single still images (PNG, JPEG, ... via the image demuxers) are
+///   refused as `.stillImage`; text files (FFmpeg's `tty` demuxer) as `.notMediaFile`.
+/// - Cover art (attached pictures) is not a video stream: an MP3 or M4A with cover art is
+///   `.noVideoStream(hasAudio: true)`.
+/// - Truncated or damaged files fail with `.truncatedOrCorrupt`: at open when the headers are
+///   missing (an MP4 cut before its `moov` box) or when the container's sample index lists frames
+///   past the end of the file (an MP4 with `moov` in front, cut short); while decoding when the
+///   demuxer reports damaged data, after the clips before the damage were delivered. Containers
+///   without an index (MPEG-TS, raw streams) that simply end early cannot be told from shorter
+///   videos and decode to where the data ends. Packets the decoder rejects inside an otherwise
+///   readable stream are skipped and counted (`FrameSampler.decodeErrors`), as the ffmpeg CLI does.
+/// - Paths that are not regular files (directories, FIFOs, devices) are refused before libav
+///   opens them, so a FIFO without a writer cannot block.
+/// - Display rotation is applied in quarter turns; mirroring in the display matrix and
+///   non-square sample aspect ratios are ignored.
 public enum Media {
     /// Silences libav's own logging; errors reach users through `MediaError` instead.
     static func configureLogging() { _ = loggingConfigured }

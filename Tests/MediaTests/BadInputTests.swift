@@ -73,6 +73,10 @@ import Testing
         #expect(Self.failure(try Fixtures.audioOnly()) == .noVideoStream(hasAudio: true))
     }
 
+    @Test func coverArtIsNotAVideo() throws {
+        #expect(Self.failure(try Fixtures.audioWithCoverArt()) == .noVideoStream(hasAudio: true))
+    }
+
     @Test func audioBesideVideoIsReported() throws {
         let info = try MediaFile.probe(try Fixtures.withAudio())
         #expect(info.hasAudio)

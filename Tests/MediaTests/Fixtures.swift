@@ -146,6 +146,13 @@ enum Fixtures {
         try make("audio.m4a", ["-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac"])
     }
 
+    /// AAC audio with a PNG cover picture (an attached-picture video stream).
+    static func audioWithCoverArt() throws -> String {
+        let cover = try stillPNG()
+        return try make("cover.m4a", ["-f", "lavfi", "-i", "sine=d=1", "-i", cover, "-map", "0", "-map", "1",
+                                      "-c:a", "aac", "-c:v", "png", "-disposition:v:0", "attached_pic"])
+    }
+
     /// MP4 with the movie header at the end (ffmpeg's default) or at the front (`faststart`).
     static func mp4(faststart: Bool) throws -> String {
         try make(faststart ? "faststart.mp4" : "moov-at-end.mp4", [
