@@ -17,12 +17,13 @@ import TestSupport
         .deletingLastPathComponent()
     static let sample = root.appendingPathComponent("Samples/bigbuckbunny.mp4").path
 
-    /// `vjsearch` next to the test bundle in the build products directory.
+    /// `vjsearch` next to the test bundle in the build products directory (`swift build
+    /// --build-tests`, as `make test` runs it, links it).
     static func binary() throws -> String {
         let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("vjsearch").path }
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw Failure(description: "no vjsearch binary in \(candidates); run `swift build` first")
+            throw Failure(description: "no vjsearch binary in \(candidates); run `swift build --build-tests` first")
         }
         return found
     }
