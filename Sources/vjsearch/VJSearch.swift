@@ -6,6 +6,7 @@ struct VJSearch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vjsearch",
         abstract: "Local text-to-video moment search built on VL-JEPA.",
+        discussion: ExitStatus.discussion,
         version: "0.1.0",
-        subcommands: [])
+        subcommands: [Probe.self, Segments.self, DecodeBench.self])
 }

@@ -1,0 +1,163 @@
+import CFFmpeg
+
+/// One sampled frame: the grid time asked for and the presentation time of the frame shown then.
+public struct SampledFrame: Sendable, Equatable {
+    /// Position on the sampling grid (0, 1, 2, ...).
+    public var index: Int
+    /// The grid time, `phase + index / rate`, in seconds.
+    public var target: Double
+    /// Presentation time of the frame written, in seconds from the container start (from pts).
+    public var time: Double
+}
+
+/// Decodes a video and emits the frame on screen at each time of a regular grid, converted into
+/// the model's layout by a `Scaler`.
+///
+/// The frame for grid time t is the last frame whose presentation time is ≤ t (the one a player
+/// shows at t); grid times before the first frame get the first frame. The grid ends at the end of
+/// the last frame (its time plus its duration); a video with any decodable frame yields at least
+/// one sample. Only sampled frames are scaled and converted.
+public final class FrameSampler {
+    /// Speed settings.
+    public struct Options: Sendable {
+        /// Decoder threads; 0 lets libav choose.
+        public var threads: Int
+        /// Skip non-reference frames while decoding. `nil` decides per file: on when the sampling
+        /// rate is at most a quarter of the frame rate. Skipped frames are never sampled, so a
+        /// sample may come from a frame up to one reference-frame gap earlier than with full
+        /// decoding; its reported time is still that frame's own pts.
+        public var skipNonReference: Bool?
+        /// Seek to a keyframe when the next sample is seconds past the decoder, using the
+        /// container's index. Never seeks backwards.
+        public var seek: Bool
+
+        public init(threads: Int = 0, skipNonReference: Bool? = nil, seek: Bool = true) {
+            self.threads = threads
+            self.skipNonReference = skipNonReference
+            self.seek = seek
+        }
+    }
+
+    public let file: MediaFile
+    public let rate: Double
+    public let phase: Double
+    /// Whether non-reference frames are skipped for this file.
+    public let skipsNonReference: Bool
+    let decoder: VideoDecoder
+    let scaler: Scaler
+    private let options: Options
+    private var shown: UnsafeMutablePointer<AVFrame>
+    private var shownTime: Double?
+    private var shownEnd = 0.0
+    private var lookahead: UnsafeMutablePointer<AVFrame>
+    private var lookaheadTime: Double?
+    private var nextIndex = 0
+    private var exhausted = false
+
+    /// Samples `file` at `rate` frames per second at times `phase + j / rate`. Pass `rate: 0` to
+    /// take every decoded frame.
+    public init(
+        file: MediaFile, rate: Double, phase: Double = 0, shortSide: Int, crop: Int,
+        mean: [Float] = ClipSpec.imageNetMean, std: [Float] = ClipSpec.imageNetStd, options: Options = Options()
+    ) throws(MediaError) {
+        precondition(rate >= 0 && rate.isFinite, "rate must be a finite, non-negative number of frames per second")
+        precondition(crop >= 1 && shortSide >= crop, "need shortSide >= crop >= 1")
+        precondition(mean.count == 3 && std.count == 3, "mean and std need three values")
+        self.file = file
+        self.rate = rate
+        self.phase = phase
+        self.options = options
+        let frameRate = file.info.averageFrameRate ?? file.info.realFrameRate ?? 0
+        skipsNonReference = options.skipNonReference ?? (rate > 0 && frameRate > 0 && rate * 4 <= frameRate)
+        decoder = try VideoDecoder(file: file, threads: options.threads, skipNonReference: skipsNonReference)
+        scaler = Scaler(shortSide: shortSide, crop: crop, rotation: file.info.rotation, mean: mean, std: std)
+        guard let a = av_frame_alloc(), let b = av_frame_alloc() else { fatalError("out of memory for AVFrame") }
+        shown = a
+        lookahead = b
+    }
+
+    deinit {
+        var a: UnsafeMutablePointer<AVFrame>? = shown
+        av_frame_free(&a)
+        var b: UnsafeMutablePointer<AVFrame>? = lookahead
+        av_frame_free(&b)
+    }
+
+    /// Floats written per frame: `[3][crop][crop]`.
+    public var floatsPerFrame: Int { scaler.floatsPerFrame }
+    /// Frames the decoder produced so far (skipped non-reference frames are not counted).
+    public var framesDecoded: Int { decoder.framesDecoded }
+    /// Packets or frames the decoder rejected so far.
+    public var decodeErrors: Int { decoder.decodeErrors }
+    /// After the last sample: where the video ends (last frame time plus its duration), in seconds.
+    public var endTime: Double { shownEnd }
+
+    /// Writes the next sample into `output` (at least `floatsPerFrame` floats) and describes it, or
+    /// returns `nil` after the last one.
+    public func next(into output: UnsafeMutableBufferPointer<Float>) throws(MediaError) -> SampledFrame? {
+        if exhausted { return nil }
+        guard rate > 0 else { return try nextDecodedFrame(into: output) }
+        let target = phase + Double(nextIndex) / rate
+        let tolerance = 1e-6
+        while true {
+            if lookaheadTime == nil {
+                if options.seek, let current = decoder.lastTime, target - current > 1,
+                   decoder.seekIfWorthwhile(to: target) {
+                    shownTime = nil
+                }
+                guard let t = try decoder.decode(into: lookahead) else { break }
+                lookaheadTime = t
+            }
+            guard let t = lookaheadTime else { break }
+            if shownTime != nil && t > target + tolerance {
+                // The shown frame is on screen at the target; the lookahead waits for a later one.
+                return try emit(target: target, into: output)
+            }
+            takeLookahead(time: t)
+            if t > target + tolerance {
+                // The target lies before the first frame (or the seek point): that frame stands in.
+                return try emit(target: target, into: output)
+            }
+        }
+        // End of stream: the last frame stays on screen until its end.
+        guard shownTime != nil else {
+            exhausted = true
+            throw MediaError(path: file.path, reason: .truncatedOrCorrupt("no decodable video frames"))
+        }
+        if target < shownEnd - tolerance || nextIndex == 0 {
+            return try emit(target: target, into: output)
+        }
+        exhausted = true
+        return nil
+    }
+
+    /// `rate == 0`: every decoded frame, in presentation order.
+    private func nextDecodedFrame(into output: UnsafeMutableBufferPointer<Float>) throws(MediaError) -> SampledFrame? {
+        guard let t = try decoder.decode(into: lookahead) else {
+            exhausted = true
+            if decoder.framesDecoded == 0 {
+                throw MediaError(path: file.path, reason: .truncatedOrCorrupt("no decodable video frames"))
+            }
+            return nil
+        }
+        takeLookahead(time: t)
+        return try emit(target: t, into: output)
+    }
+
+    private func takeLookahead(time: Double) {
+        let previous = shown
+        shown = lookahead
+        lookahead = previous
+        shownTime = time
+        lookaheadTime = nil
+        shownEnd = max(shownEnd, time + decoder.duration(of: shown))
+    }
+
+    private func emit(target: Double, into output: UnsafeMutableBufferPointer<Float>) throws(MediaError) -> SampledFrame {
+        guard let time = shownTime, scaler.convert(shown, into: output) else {
+            throw MediaError(path: file.path, reason: .truncatedOrCorrupt("a decoded frame could not be scaled"))
+        }
+        defer { nextIndex += 1 }
+        return SampledFrame(index: nextIndex, target: target, time: time)
+    }
+}

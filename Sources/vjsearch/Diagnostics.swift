@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+
+/// Exit statuses shared by all subcommands.
+enum ExitStatus {
+    /// Some input failed; the others were processed.
+    static let someFailed = ExitCode(1)
+
+    static let discussion = """
+        Results go to stdout; diagnostics go to stderr as `error: <file>: <cause>` or \
+        `warning: <file>: <cause>`.
+
+        Exit status: 0 all inputs succeeded; 1 at least one input failed (the others were \
+        still processed); 64 usage error (bad option or value).
+        """
+}
+
+/// Writes `error: <message>` or `warning: <message>` to stderr.
+enum Diagnostics {
+    static func error(_ message: String) { write("error: \(message)") }
+    static func warning(_ message: String) { write("warning: \(message)") }
+
+    private static func write(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+/// One JSON object per line, keys sorted.
+enum JSONLines {
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Seconds with a fixed number of decimals.
+func seconds(_ value: Double?, decimals: Int = 3) -> String {
+    guard let value else { return "-" }
+    return String(format: "%.\(decimals)f", value)
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+@testable import Media
+
+/// Files that are not good videos: each gives one `MediaError` naming the file and the cause,
+/// never a crash or a hang.
+@Suite struct BadInputTests {
+    /// Opens `path` and streams all its clips; returns the reason it failed, or `nil`.
+    static func failure(_ path: String) -> MediaError.Reason? {
+        do {
+            let stream = try ClipStream(file: try MediaFile(path: path),
+                                        spec: ClipSpec(window: 2, stride: 1, frames: 8, size: 28, resizeShortSide: 32))
+            var buffer = [Float](repeating: 0, count: stream.floatsPerClip)
+            while try buffer.withUnsafeMutableBufferPointer({ try stream.next(into: $0) }) != nil {}
+            return nil
+        } catch let error as MediaError {
+            #expect(error.path == path)
+            #expect(!error.description.contains("\n"))
+            return error.reason
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    static func isTruncated(_ reason: MediaError.Reason?) -> Bool {
+        if case .truncatedOrCorrupt = reason { return true }
+        return false
+    }
+
+    @Test func emptyFile() throws {
+        let path = try Fixtures.write("empty.mp4") { _ = FileManager.default.createFile(atPath: $0, contents: Data()) }
+        #expect(Self.failure(path) == .empty)
+    }
+
+    @Test(arguments: [10, 50, 90], [false, true])
+    func truncated(percent: Int, faststart: Bool) throws {
+        let path = try Fixtures.truncated(try Fixtures.mp4(faststart: faststart), percent: percent)
+        let reason = Self.failure(path)
+        #expect(Self.isTruncated(reason), "\(percent)% faststart \(faststart): \(String(describing: reason))")
+    }
+
+    @Test func missingMovieHeaderSaysSo() throws {
+        let path = try Fixtures.truncated(try Fixtures.mp4(faststart: false), percent: 10)
+        let reason = Self.failure(path)
+        #expect(reason?.description.contains("moov") == true, "\(String(describing: reason))")
+    }
+
+    @Test func theIntactFilesDecode() throws {
+        #expect(Self.failure(try Fixtures.mp4(faststart: false)) == nil)
+        #expect(Self.failure(try Fixtures.mp4(faststart: true)) == nil)
+    }
+
+    @Test func randomBytesNamedMP4() throws {
+        let path = try Fixtures.write("random.mp4") { path in
+            var generator = SplitMix(seed: 42)
+            let bytes = (0..<200_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        }
+        #expect(Self.failure(path) == .notMediaFile)
+    }
+
+    @Test(arguments: ["notes.txt", "notes.mp4"])
+    func textFile(name: String) throws {
+        let path = try Fixtures.write(name) { path in
+            let text = String(repeating: "Meeting notes: the fridge opens at 10:00.\n", count: 200)
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        }
+        #expect(Self.failure(path) == .notMediaFile)
+    }
+
+    @Test func audioOnly() throws {
+        #expect(Self.failure(try Fixtures.audioOnly()) == .noVideoStream(hasAudio: true))
+    }
+
+    @Test func coverArtIsNotAVideo() throws {
+        #expect(Self.failure(try Fixtures.audioWithCoverArt()) == .noVideoStream(hasAudio: true))
+    }
+
+    @Test func audioBesideVideoIsReported() throws {
+        let info = try MediaFile.probe(try Fixtures.withAudio())
+        #expect(info.hasAudio)
+        #expect(try !MediaFile.probe(try Fixtures.constantRate()).hasAudio)
+    }
+
+    @Test func stillImage() throws {
+        #expect(Self.failure(try Fixtures.stillPNG()) == .stillImage)
+    }
+
+    @Test func directory() throws {
+        #expect(Self.failure(Fixtures.directory) == .notRegularFile(kind: "a directory"))
+    }
+
+    @Test func missingFileAndDanglingLink() throws {
+        #expect(Self.failure(Fixtures.directory + "/no-such-file.mp4") == .notFound)
+        let link = try Fixtures.write("dangling.mp4") { path in
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: Fixtures.directory + "/gone.mp4")
+        }
+        #expect(Self.failure(link) == .notFound)
+    }
+
+    /// A FIFO with no writer would block `open` forever; it is refused before opening.
+    @Test func fifoDoesNotHang() throws {
+        let path = try Fixtures.write("fifo.mp4") { path in
+            #expect(mkfifo(path, 0o644) == 0)
+        }
+        #expect(Self.failure(path) == .notRegularFile(kind: "a FIFO"))
+    }
+
+    /// Root reads any file, so this checks the permission path only where it can be hit; the
+    /// end-to-end tests drop to an unprivileged user to cover it when running as root.
+    @Test func unreadableFile() throws {
+        let source = try Fixtures.constantRate()
+        let path = try Fixtures.write("unreadable.mp4") { path in
+            try FileManager.default.copyItem(atPath: source, toPath: path)
+            chmod(path, 0)
+        }
+        if geteuid() == 0 {
+            #expect(Self.failure(path) == nil)  // root: DAC does not apply
+        } else {
+            #expect(Self.failure(path) == .permissionDenied)
+        }
+    }
+
+    @Test func libavErrorsAreDescribedByLibav() {
+        #expect(AVError.endOfFile.description == "End of file")
+        #expect(AVError.invalidData.description == "Invalid data found when processing input")
+        #expect(throws: AVError.tryAgain) { try AVError.check(AVError.tryAgain.code) }
+        #expect((try? AVError.check(3)) == 3)
+    }
+}
+
+/// A tiny deterministic generator for fixture bytes.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import Media
-
-@Suite struct SmokeTests {
-    @Test func moduleLoads() { _ = Media.self }
-}

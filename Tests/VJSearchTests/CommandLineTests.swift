@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the built `vjsearch` binary and checks what it prints and how it exits.
+@Suite struct CommandLineTests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stdoutLines: [Substring] { stdout.split(separator: "\n") }
+        var stderrLines: [Substring] { stderr.split(separator: "\n") }
+    }
+
+    /// The package root, from this file's path.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let sample = root.appendingPathComponent("Samples/bigbuckbunny.mp4").path
+
+    /// `vjsearch` next to the test bundle in the build products directory (`swift build
+    /// --build-tests`, as `make test` runs it, links it).
+    static func binary() throws -> String {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [products, products.deletingLastPathComponent()].map { $0.appendingPathComponent("vjsearch").path }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw Failure(description: "no vjsearch binary in \(candidates); run `swift build --build-tests` first")
+        }
+        return found
+    }
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    /// Runs `executable arguments…` and kills it after `timeout` seconds.
+    static func run(_ arguments: [String], prefix: [String] = [], timeout: Double = 60) throws -> Result {
+        let process = Process()
+        let command = prefix + [try binary()] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let watchdog = DispatchWorkItem { process.terminate() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        watchdog.cancel()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func probeAGoodFile() throws {
+        let r = try Self.run(["probe", Self.sample])
+        #expect(r.status == 0)
+        #expect(r.stderr.isEmpty)
+        #expect(r.stdoutLines.count == 1)
+        #expect(r.stdout.contains("h264  1280x720  rotation 0  25.00 fps"))
+        #expect(r.stdout.contains("5.312 s") && r.stdout.contains("  audio"))
+    }
+
+    @Test func probeContinuesPastABadFile() throws {
+        let dir = try TemporaryDirectory()
+        let bad = dir.file("notes.mp4").path
+        try Data("not a video\n".utf8).write(to: URL(fileURLWithPath: bad))
+        let r = try Self.run(["probe", "--json", bad, Self.sample, dir.path])
+        #expect(r.status == 1)
+        #expect(r.stderrLines == ["error: \(bad): not a media file", "error: \(dir.path): not a regular file (a directory)"])
+        let line = try #require(r.stdoutLines.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["width"] as? Int == 1280 && object["height"] as? Int == 720)
+        #expect(object["videoCodec"] as? String == "h264" && object["hasAudio"] as? Bool == true)
+        #expect(r.stdoutLines.count == 1)
+    }
+
+    @Test func segmentsOfTheSample() throws {
+        let r = try Self.run(["segments", Self.sample, "--window", "2", "--stride", "1", "--frames", "8"])
+        #expect(r.status == 0)
+        #expect(r.stdoutLines.count == 5)  // 5.3 s: windows at 0, 1, 2, 3 and a tail window
+        #expect(r.stdoutLines.first?.hasPrefix("clip 0  0.000-2.000 s  frames ") == true)
+    }
+
+    @Test func segmentsAsJSONWithDumpedFrames() throws {
+        let dir = try TemporaryDirectory()
+        let r = try Self.run(["segments", Self.sample, "--json", "--frames", "4", "--size", "64", "--dump", dir.path])
+        #expect(r.status == 0)
+        #expect(r.stdoutLines.count == 5)
+        for line in r.stdoutLines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect((object["frameTimes"] as? [Double])?.count == 4)
+            #expect(object["file"] as? String == Self.sample)
+        }
+        let images = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(images.count == 5 * 4)
+        let first = try Data(contentsOf: dir.file("clip00000-frame00.ppm"))
+        #expect(first.starts(with: Data("P6\n64 64\n255\n".utf8)))
+        #expect(first.count == 13 + 64 * 64 * 3)
+    }
+
+    @Test func segmentsOfABadFile() throws {
+        let dir = try TemporaryDirectory()
+        let empty = dir.file("empty.mp4").path
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        let r = try Self.run(["segments", empty])
+        #expect(r.status == 1)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderrLines == ["error: \(empty): empty file"])
+    }
+
+    @Test func truncatedFileFailsWithOneLine() throws {
+        let dir = try TemporaryDirectory()
+        let cut = dir.file("cut.mp4").path
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.sample))
+        try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: cut))
+        let r = try Self.run(["segments", cut])
+        #expect(r.status == 1)
+        #expect(r.stderrLines.count == 1)
+        #expect(r.stderr.hasPrefix("error: \(cut): truncated or corrupt data"))
+    }
+
+    @Test func aFIFOIsRefusedWithoutHanging() throws {
+        let dir = try TemporaryDirectory()
+        let fifo = dir.file("pipe.mp4").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let r = try Self.run(["probe", fifo], timeout: 20)
+        #expect(r.status == 1)
+        #expect(r.stderrLines == ["error: \(fifo): not a regular file (a FIFO)"])
+    }
+
+    /// As root, permissions do not stop reads, so the binary runs as `nobody` via `setpriv`.
+    @Test func unreadableFile() throws {
+        let dir = try TemporaryDirectory()
+        chmod(dir.path, 0o755)
+        let locked = dir.file("locked.mp4").path
+        try FileManager.default.copyItem(atPath: Self.sample, toPath: locked)
+        #expect(chmod(locked, 0) == 0)
+        let prefix = geteuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let r = try Self.run(["probe", locked], prefix: prefix)
+        #expect(r.status == 1)
+        #expect(r.stderrLines == ["error: \(locked): permission denied"])
+    }
+
+    @Test(arguments: [["segments", "--frames", "0"], ["segments", "--window", "-1"], ["probe"], ["segments", "--size", "x"]])
+    func usageErrorsExit64(arguments: [String]) throws {
+        let r = try Self.run(arguments + (arguments.count > 1 ? [Self.sample] : []))
+        #expect(r.status == 64)
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func helpDocumentsExitCodes() throws {
+        let r = try Self.run(["segments", "--help"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("64 usage error"))
+        #expect(r.stdout.contains("1 at least one input failed"))
+    }
+}
