@@ -179,6 +179,8 @@ struct Graph {
     let slotChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// Per slot: its upper-layer record, loaded on first use.
     let upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+    /// Copies of misaligned upper records, freed by the owning `GraphStore`.
+    let alignedCopies: UnsafeMutablePointer<[UnsafeMutablePointer<UInt32>]>
     let txn: OpaquePointer
     let upperDB: MDB_dbi
     let path: String
@@ -237,7 +239,15 @@ struct Graph {
         guard v.mv_size == words * 4 else {
             throw IndexError.corrupt(path: path, reason: "upper links of slot \(slot) are \(v.mv_size) bytes, expected \(words * 4)")
         }
-        let record = v.mv_data.assumingMemoryBound(to: UInt32.self)
+        // Small LMDB values sit in leaf pages only 2-byte aligned; copy those to read them as UInt32.
+        let record: UnsafeMutablePointer<UInt32>
+        if Int(bitPattern: v.mv_data) % MemoryLayout<UInt32>.alignment == 0 {
+            record = v.mv_data.assumingMemoryBound(to: UInt32.self)
+        } else {
+            record = .allocate(capacity: words)
+            UnsafeMutableRawPointer(record).copyMemory(from: v.mv_data, byteCount: words * 4)
+            alignedCopies.pointee.append(record)
+        }
         upper[Int(slot)] = record
         return record
     }

@@ -17,6 +17,11 @@ final class GraphStore {
     private var linkChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
     private var slotChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
     private var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?> = .allocate(capacity: 1)
+    private let alignedCopies: UnsafeMutablePointer<[UnsafeMutablePointer<UInt32>]> = {
+        let p = UnsafeMutablePointer<[UnsafeMutablePointer<UInt32>]>.allocate(capacity: 1)
+        p.initialize(to: [])
+        return p
+    }()
 
     // Writer state: chunks and records owned (copied and possibly changed) by this store.
     private var ownedVectors: [Int: UnsafeMutableRawPointer] = [:]
@@ -39,9 +44,13 @@ final class GraphStore {
         linkChunks.deallocate()
         slotChunks.deallocate()
         upper.deallocate()
+        alignedCopies.deinitialize(count: 1)
+        alignedCopies.deallocate()
     }
 
     private func releaseOwned() {
+        for p in alignedCopies.pointee { p.deallocate() }
+        alignedCopies.pointee.removeAll()
         for p in ownedVectors.values { p.deallocate() }
         for p in ownedLinks.values { p.deallocate() }
         for p in ownedSlots.values { p.deallocate() }
@@ -106,7 +115,7 @@ final class GraphStore {
             dimension: layout.dimension, metric: layout.metric, m: layout.m, m0: layout.m0,
             vectorShift: layout.vectorShift, graphShift: layout.graphShift,
             vectorChunks: vectorChunks, linkChunks: linkChunks, slotChunks: slotChunks, upper: upper,
-            txn: txn!, upperDB: databases.upper.dbi, path: path)
+            alignedCopies: alignedCopies, txn: txn!, upperDB: databases.upper.dbi, path: path)
     }
 
     // MARK: Writing

@@ -86,9 +86,13 @@ import TestSupport
     @Test func mapGrowsWhenFull() throws {
         let dir = try TemporaryDirectory()
         let env = try Environment(path: dir.path, mapSize: 1 << 20)
-        let index = try HNSWIndex(environment: env, creating: IndexSettings(dimension: 64))
+        let index = try HNSWIndex(environment: env, creating: IndexSettings(
+            dimension: 64, parameters: HNSWParameters(m: 8, efConstruction: 40)))
         var gen = VectorGenerator(seed: 8)
-        try index.insert(ids: (0..<3000).map { UInt64($0) }, vectors: gen.random(3000, 64))
+        // Each full map aborts and reruns one batch; keep batches small.
+        for b in 0..<10 {
+            try index.insert(ids: (b * 300..<(b + 1) * 300).map { UInt64($0) }, vectors: gen.random(300, 64))
+        }
         #expect(env.mapSize > 1 << 20)
         #expect(try index.count() == 3000)
         #expect(try index.verify().isSound)

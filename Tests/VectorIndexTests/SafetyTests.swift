@@ -1,11 +1,12 @@
 import CLMDB
+import Dispatch
 import Foundation
 import Testing
 import TestSupport
 @testable import VectorIndex
 
 @Suite struct SafetyTests {
-    @Test func concurrentReadersDuringWrites() async throws {
+    @Test func concurrentReadersDuringWrites() throws {
         let dir = try TemporaryDirectory()
         var gen = VectorGenerator(seed: 9)
         let d = 32
@@ -13,34 +14,60 @@ import TestSupport
         let queries = gen.random(16, d)
         let batches = (0..<8).map { _ in gen.random(250, d) }
         let deadline = Date().addingTimeInterval(20)
-        try await withThrowingTaskGroup(of: Int.self) { group in
-            group.addTask {
-                for (b, batch) in batches.enumerated() {
-                    let first = 1000 + b * 250
-                    try index.insert(ids: (first..<(first + 250)).map { UInt64($0) }, vectors: batch)
-                }
-                return 0
+        let done = DispatchGroup()
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var searches = 0
+            var problems: [String] = []
+            var writerDone = false
+            func add(_ n: Int, _ problem: String?) {
+                lock.lock()
+                searches += n
+                if let problem { problems.append(problem) }
+                lock.unlock()
             }
-            for reader in 0..<4 {
-                group.addTask {
-                    var searches = 0
-                    var lastCount = 0
+            var finished: Bool { lock.lock(); defer { lock.unlock() }; return writerDone }
+        }
+        let tally = Tally()
+        // Real threads, so that readers run while the writer works whatever the size of the task pool.
+        for reader in 0..<4 {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                var searches = 0
+                var lastCount = 0
+                do {
                     while Date() < deadline {
+                        let writerFinished = tally.finished
                         let count = try index.count()
-                        #expect(count >= lastCount && count <= 3000 && (count - 1000) % 250 == 0)
+                        if count < lastCount || count > 3000 || (count - 1000) % 250 != 0 {
+                            tally.add(0, "count went \(lastCount) → \(count)")
+                        }
                         lastCount = count
                         let hits = try index.search(row(queries, (reader + searches) % 16, d), k: 10)
-                        #expect(hits.count == 10)
-                        #expect(hits.allSatisfy { $0.id < 3000 })
-                        #expect(zip(hits, hits.dropFirst()).allSatisfy { $0.distance <= $1.distance })
+                        if hits.count != 10 || !hits.allSatisfy({ $0.id < 3000 })
+                            || !zip(hits, hits.dropFirst()).allSatisfy({ $0.distance <= $1.distance }) {
+                            tally.add(0, "torn result \(hits)")
+                        }
                         searches += 1
-                        if count == 3000 && searches > 50 { break }
+                        if writerFinished && searches > 20 { break }
                     }
-                    return searches
+                } catch {
+                    tally.add(0, "reader error: \(error)")
                 }
-            }
-            for try await _ in group {}
+                tally.add(searches, nil)
+            }.start()
         }
+        for (b, batch) in batches.enumerated() {
+            let first = 1000 + b * 250
+            try index.insert(ids: (first..<(first + 250)).map { UInt64($0) }, vectors: batch)
+        }
+        tally.lock.lock()
+        tally.writerDone = true
+        tally.lock.unlock()
+        done.wait()
+        #expect(tally.problems.isEmpty, "\(tally.problems.prefix(3))")
+        #expect(tally.searches > 80)
         #expect(try index.count() == 3000)
         #expect(try index.verify().isSound)
     }
@@ -52,7 +79,10 @@ import TestSupport
         let dir = try TemporaryDirectory()
         let vectors = dir.file("base.fvecs")
         try writeFvecs(gen.random(6000, d), d: d, to: vectors)
-        for attempt in 0..<3 {
+        // Kill at a random moment; adapt the delay until some kills land mid-build.
+        var delay = 0.3
+        var midBuildKills = 0
+        for attempt in 0..<8 where midBuildKills < 2 {
             let indexDir = dir.file("index\(attempt)").path
             let process = Process()
             process.executableURL = ann
@@ -60,26 +90,33 @@ import TestSupport
                                  "--m", "8", "--ef-construction", "40"]
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32(150_000 + Int(gen.next() % 400_000)))
+            usleep(UInt32(delay * (0.5 + Double(gen.uniform())) * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            guard FileManager.default.fileExists(atPath: indexDir + "/data.mdb") else { continue }
-            let index: HNSWIndex
+            var count = 0
             do {
-                index = try HNSWIndex(path: indexDir)
-            } catch IndexError.notAnIndex {
-                continue  // killed before the first commit
+                let index = try HNSWIndex(path: indexDir)
+                count = try index.count()
+                #expect(count % 150 == 0 || count == 6000, "count \(count) is not a whole number of batches")
+                let report = try index.verify()
+                #expect(report.isSound, "\(report)")
+                #expect(report.nodes == count)
+                if count > 0 {
+                    #expect(try index.contains(UInt64(count - 1)))
+                    #expect(try !index.contains(UInt64(count)))
+                }
+            } catch IndexError.notAnIndex, IndexError.missing {
+                // Killed before the first commit.
             }
-            let count = try index.count()
-            #expect(count % 150 == 0 || count == 6000, "count \(count) is not a whole number of batches")
-            let report = try index.verify()
-            #expect(report.isSound, "\(report)")
-            #expect(report.nodes == count)
-            if count > 0 {
-                #expect(try index.contains(UInt64(count - 1)))
-                #expect(try !index.contains(UInt64(count)))
+            if count == 0 {
+                delay *= 2
+            } else if count == 6000 {
+                delay /= 2
+            } else {
+                midBuildKills += 1
             }
         }
+        #expect(midBuildKills >= 1, "no kill landed in the middle of a build")
     }
 
     @Test func garbageFileIsAnError() throws {
