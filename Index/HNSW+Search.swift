@@ -75,6 +75,16 @@ extension Graph {
                 let count = Int(list[0])
                 var j = 1
                 while j <= count {
+                    let v = UnsafeRawPointer(vector(list[j]))
+                    var line = 0
+                    while line < dimension &* 4 {
+                        vj_prefetch(v + line)
+                        line &+= 64
+                    }
+                    j &+= 1
+                }
+                j = 1
+                while j <= count {
                     let candidate = list[j]
                     let d = self.distance(query, vector(candidate))
                     if d < best {

@@ -91,6 +91,8 @@ struct Search: ParsableCommand {
     @Option(help: "Searching threads.") var threads = 1
     @Option(help: "Where to write the result ids (.ivecs).") var out: String?
     @Flag(help: "Brute-force search instead of the graph.") var exact = false
+    @Option(help: "Untimed passes over the queries first, to fault the index pages in (as an in-memory index is after loading).")
+    var warmup = 0
 
     func run() throws {
         try reportingErrors {
@@ -104,6 +106,9 @@ struct Search: ParsableCommand {
             let firstQuery = Array(values[0..<dimension])
             results[0] = try search(index, firstQuery)
             let firstAnswered = now()
+            for _ in 0..<warmup {
+                for q in 0..<rows { _ = try search(index, Array(values[(q * dimension)..<((q + 1) * dimension)])) }
+            }
             let start = now()
             let failure = Mutex()
             nonisolated(unsafe) var firstError: Error?
