@@ -134,6 +134,11 @@ extension Graph {
             var n = 0
             var j = 1
             while j <= count {
+                vj_prefetch(visited.marks + Int(list[j]))
+                j &+= 1
+            }
+            j = 1
+            while j <= count {
                 let candidate = list[j]
                 j &+= 1
                 if visited.testAndSet(candidate) { continue }
@@ -153,6 +158,8 @@ extension Graph {
                 let d = self.distance(query, vector(candidate))
                 if scratch.results.count < ef || d < lowerBound {
                     scratch.frontier.push(-d, candidate)
+                    // It will likely be expanded: start loading its links (stored apart from its vector).
+                    if layer == 0 { vj_prefetch(links0(candidate)) }
                     if filter == nil || filter!.contains(id(candidate)) {
                         scratch.results.push(d, candidate)
                         if scratch.results.count > ef { scratch.results.pop() }

@@ -66,7 +66,11 @@ public final class Environment: @unchecked Sendable {
             try LMDBError.check(mdb_env_set_maxreaders(env, UInt32(maxReaders)))
             var flags = vj_mdb_flags(MDB_NOTLS)
             if durability == .noMetaSync { flags |= vj_mdb_flags(MDB_NOMETASYNC) }
-            try LMDBError.check(mdb_env_open(env, path, flags, 0o644))
+            let rc = mdb_env_open(env, path, flags, 0o644)
+            if rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED {
+                throw IndexError.corrupt(path: path + "/data.mdb", reason: "\(LMDBError(code: rc))")
+            }
+            try LMDBError.check(rc)
             try Self.checkSize(env, file: path + "/data.mdb")
         } catch {
             mdb_env_close(env)

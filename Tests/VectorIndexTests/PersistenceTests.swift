@@ -27,6 +27,24 @@ import TestSupport
         #expect(try index.verify().isSound)
     }
 
+    @Test func deletingEverythingThenReinserting() throws {
+        let dir = try TemporaryDirectory()
+        var gen = VectorGenerator(seed: 14)
+        let d = 16
+        let index = try makeIndex(dir, vectors: gen.random(400, d), d: d)
+        #expect(try index.delete(ids: (0..<400).map { UInt64($0) }) == 400)
+        #expect(try index.count() == 0)
+        #expect(try index.search(gen.random(1, d), k: 5).isEmpty)
+        #expect(try index.verify().isSound)
+        let again = gen.random(200, d)
+        try index.insert(ids: (1000..<1200).map { UInt64($0) }, vectors: again)
+        #expect(try index.count() == 200)
+        #expect(try index.search(row(again, 17, d), k: 1).first?.id == 1017)
+        let report = try index.verify()
+        #expect(report.isSound, "\(report)")
+        #expect(report.slots == 400)  // freed slots were reused
+    }
+
     @Test func updateReplacesTheVector() throws {
         let dir = try TemporaryDirectory()
         var gen = VectorGenerator(seed: 6)

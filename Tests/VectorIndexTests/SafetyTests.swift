@@ -124,7 +124,12 @@ import TestSupport
         var gen = VectorGenerator(seed: 11)
         let garbage = (0..<65536).map { _ in UInt8(truncatingIfNeeded: gen.next()) }
         try Data(garbage).write(to: dir.file("data.mdb"))
-        #expect(throws: (any Error).self) { try HNSWIndex(path: dir.path) }
+        #expect {
+            _ = try HNSWIndex(path: dir.path)
+        } throws: { error in
+            guard case IndexError.corrupt(let path, _) = error else { return false }
+            return path.hasSuffix("data.mdb")
+        }
     }
 
     @Test func truncatedFileIsAnError() throws {
