@@ -7,6 +7,17 @@
 //   VectorIndex (Index/, CLMDB) ─┘
 import PackageDescription
 
+// VectorIndex: the HNSW distance kernels need AVX2/FMA codegen to match hnswlib (built with -march=native)
+// on x86-64, and stay optimised in debug builds so that the index tests run in seconds, not minutes.
+#if arch(x86_64)
+let vectorIndexSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+#else
+let vectorIndexSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+#endif
+
 let package = Package(
     name: "vjsearch",
     platforms: [.macOS(.v14)],
@@ -34,7 +45,7 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Neural", dependencies: ["CBLAS"]),
         .target(name: "JEPA", dependencies: ["Neural"]),
-        .target(name: "VectorIndex", dependencies: ["CLMDB"], path: "Index"),
+        .target(name: "VectorIndex", dependencies: ["CLMDB"], path: "Index", swiftSettings: vectorIndexSettings),
         .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex"]),
 
         // Executables.

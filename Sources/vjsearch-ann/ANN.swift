@@ -1,9 +1,194 @@
 import ArgumentParser
+import Dispatch
+import Foundation
+import VectorIndex
+
+/// Wall-clock seconds since an arbitrary origin.
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// CPU seconds used by this process (all threads, user and system). On a shared machine this is the
+/// fairer clock: it leaves out time spent waiting for a core.
+func cpuTime() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
 
 /// `vjsearch-ann`: build, search, delete and verify a VectorIndex on .fvecs/.ivecs files.
+///
+/// Exit codes: 0 success, 1 the index failed `verify`, 2 an error (printed as `error: …`).
 @main
 struct ANN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vjsearch-ann",
-        abstract: "Drive the vjsearch vector index on standard ANN benchmark files.")
+        abstract: "Drive the vjsearch vector index on standard ANN benchmark files.",
+        subcommands: [Build.self, Search.self, Delete.self, Verify.self])
+}
+
+struct IndexOption: ParsableArguments {
+    @Option(name: .long, help: "The index directory (an LMDB environment).")
+    var index: String
+}
+
+/// Runs `body`, turning thrown errors into `error: …` on stderr and exit code 2.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+extension Metric: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "cosine": self = .cosine
+        case "ip": self = .innerProduct
+        case "l2": self = .l2
+        default: return nil
+        }
+    }
+}
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Build (or extend) an index; ids are row numbers.")
+    @OptionGroup var options: IndexOption
+    @Option(help: "Base vectors (.fvecs).") var vectors: String
+    @Option(help: "cosine, ip or l2.") var metric: Metric = .cosine
+    @Option(help: "Links per node (layer 0 keeps 2·m).") var m = 16
+    @Option(name: .customLong("ef-construction"), help: "Candidate list size while inserting.") var efConstruction = 200
+    @Option(help: "Vectors per write transaction.") var batch = 10_000
+    @Option(name: .customLong("first-id"), help: "The id of the first row.") var firstID: UInt64 = 0
+
+    func run() throws {
+        try reportingErrors {
+            let (dimension, values) = try VecsFile.readFloats(vectors)
+            let rows = values.count / dimension
+            let index = try HNSWIndex(path: options.index, creating: IndexSettings(
+                dimension: dimension, metric: metric, parameters: HNSWParameters(m: m, efConstruction: efConstruction)))
+            let start = now()
+            let startCPU = cpuTime()
+            var row = 0
+            while row < rows {
+                let end = min(rows, row + max(batch, 1))
+                let ids = (row..<end).map { firstID + UInt64($0) }
+                try index.insert(ids: ids, vectors: Array(values[(row * dimension)..<(end * dimension)]))
+                row = end
+                if isatty(1) != 0 { print("\r\(row)/\(rows)", terminator: "") }
+            }
+            if isatty(1) != 0 { print("") }
+            let seconds = now() - start
+            print("built \(rows) vectors of \(dimension) dims in \(String(format: "%.3f", seconds)) s")
+            print("build_cpu_s=\(String(format: "%.4f", cpuTime() - startCPU))")
+            print("build_s=\(String(format: "%.4f", seconds))")
+        }
+    }
+}
+
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Search; prints queries per second as the last line.")
+    @OptionGroup var options: IndexOption
+    @Option(help: "Query vectors (.fvecs).") var queries: String
+    @Option var k = 10
+    @Option var ef = 64
+    @Option(help: "Searching threads.") var threads = 1
+    @Option(help: "Where to write the result ids (.ivecs).") var out: String?
+    @Flag(help: "Brute-force search instead of the graph.") var exact = false
+    @Option(help: "Untimed passes over the queries first, to fault the index pages in (as an in-memory index is after loading).")
+    var warmup = 0
+
+    func run() throws {
+        try reportingErrors {
+            let (dimension, values) = try VecsFile.readFloats(queries)
+            let rows = values.count / dimension
+            let opening = now()
+            let index = try HNSWIndex(path: options.index)
+            let opened = now()
+            var results = [[Int32]](repeating: [], count: rows)
+            // The first query, timed separately: open plus first answer from a cold process.
+            let firstQuery = Array(values[0..<dimension])
+            results[0] = try search(index, firstQuery)
+            let firstAnswered = now()
+            for _ in 0..<warmup {
+                for q in 0..<rows { _ = try search(index, Array(values[(q * dimension)..<((q + 1) * dimension)])) }
+            }
+            let start = now()
+            let startCPU = cpuTime()
+            let failure = Mutex()
+            nonisolated(unsafe) var firstError: Error?
+            results.withUnsafeMutableBufferPointer { buffer in
+                nonisolated(unsafe) let out = buffer
+                DispatchQueue.concurrentPerform(iterations: max(threads, 1)) { worker in
+                    var q = worker
+                    while q < rows {
+                        do {
+                            out[q] = try search(index, Array(values[(q * dimension)..<((q + 1) * dimension)]))
+                        } catch {
+                            failure.withLock { firstError = error }
+                            return
+                        }
+                        q += max(threads, 1)
+                    }
+                }
+            }
+            let seconds = now() - start
+            let cpuSeconds = cpuTime() - startCPU
+            if let firstError { throw firstError }
+            if let out { try VecsFile.writeInts(results, to: out) }
+            print("open_ms=\(String(format: "%.3f", (opened - opening) * 1000)) open_and_first_query_ms=\(String(format: "%.3f", (firstAnswered - opening) * 1000))")
+            print("cpu_qps=\(String(format: "%.1f", Double(rows) / cpuSeconds))")
+            print("qps=\(String(format: "%.1f", Double(rows) / seconds))")
+        }
+    }
+
+    func search(_ index: HNSWIndex, _ query: [Float]) throws -> [Int32] {
+        let hits = exact ? try index.exactSearch(query, k: k) : try index.search(query, k: k, ef: ef)
+        return hits.map { Int32(truncatingIfNeeded: $0.id) }
+    }
+}
+
+/// A lock for the search workers' first error.
+final class Mutex: @unchecked Sendable {
+    private let lock = NSLock()
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete the ids listed in an .ivecs file.")
+    @OptionGroup var options: IndexOption
+    @Option(help: "Ids to delete (.ivecs, any row lengths).") var ids: String
+
+    func run() throws {
+        try reportingErrors {
+            let list = try VecsFile.readInts(ids).flatMap { $0 }.map { UInt64(UInt32(bitPattern: $0)) }
+            let index = try HNSWIndex(path: options.index)
+            let removed = try index.delete(ids: list)
+            print("deleted \(removed) of \(list.count) ids; \(try index.count()) remain")
+        }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check the index; exits 0 when it is sound, 1 when not.")
+    @OptionGroup var options: IndexOption
+
+    func run() throws {
+        try reportingErrors {
+            let index = try HNSWIndex(path: options.index)
+            let report = try index.verify()
+            print(report)
+            if !report.isSound { throw ExitCode(1) }
+        }
+    }
 }

@@ -1,0 +1,188 @@
+import CLMDB
+
+/// Reusable buffers for one search or one writer: no allocation once warm.
+struct SearchScratch {
+    var visited: VisitedSet
+    var results: CandidateHeap
+    var frontier: CandidateHeap
+    /// The query, normalised for cosine.
+    var query: UnsafeMutablePointer<Float>
+    var dimension: Int
+    /// Results in ascending distance, filled by `sortResults`.
+    var sorted: UnsafeMutablePointer<Candidate>
+    var sortedCapacity: Int
+    var sortedCount = 0
+    /// The unvisited neighbours of one expansion.
+    let neighbours: UnsafeMutablePointer<UInt32>
+
+    init(dimension: Int, slots: Int, ef: Int) {
+        visited = VisitedSet(capacity: slots)
+        results = CandidateHeap(capacity: ef + 1)
+        frontier = CandidateHeap(capacity: ef * 4)
+        query = .allocate(capacity: max(dimension, 1))
+        self.dimension = dimension
+        sortedCapacity = max(ef + 1, 64)
+        sorted = .allocate(capacity: sortedCapacity)
+        neighbours = .allocate(capacity: 2 * 1024 + 1)  // m0 ≤ 2048
+    }
+
+    func deallocate() {
+        neighbours.deallocate()
+        visited.deallocate()
+        results.deallocate()
+        frontier.deallocate()
+        query.deallocate()
+        sorted.deallocate()
+    }
+
+    /// Copies `vector` into `query`, normalising it for cosine.
+    mutating func setQuery(_ vector: UnsafePointer<Float>, metric: Metric) {
+        query.update(from: vector, count: dimension)
+        if metric == .cosine { Distance.normalize(query, dimension) }
+    }
+
+    /// Empties `results` into `sorted`, closest first.
+    mutating func sortResults() {
+        if results.count > sortedCapacity {
+            sorted.deallocate()
+            sortedCapacity = results.count * 2
+            sorted = .allocate(capacity: sortedCapacity)
+        }
+        sortedCount = results.count
+        var i = sortedCount
+        while !results.isEmpty {
+            i -= 1
+            sorted[i] = results.pop()
+        }
+    }
+}
+
+extension Graph {
+    /// Greedy descent (ef = 1) from `entry` through layers `top` down to `bottom`, inclusive.
+    ///
+    /// - Returns: the closest slot found and its distance.
+    func descend(
+        _ query: UnsafePointer<Float>, entry: UInt32, distance: Float, from top: Int, to bottom: Int
+    ) throws -> (UInt32, Float) {
+        var current = entry
+        var best = distance
+        var layer = top
+        while layer >= bottom {
+            var changed = true
+            while changed {
+                changed = false
+                let list = try links(current, layer: layer)
+                let count = Int(list[0])
+                var j = 1
+                while j <= count {
+                    let v = UnsafeRawPointer(vector(list[j]))
+                    var line = 0
+                    while line < dimension &* 4 {
+                        vj_prefetch(v + line)
+                        line &+= 64
+                    }
+                    j &+= 1
+                }
+                j = 1
+                while j <= count {
+                    let candidate = list[j]
+                    let d = self.distance(query, vector(candidate))
+                    if d < best {
+                        best = d
+                        current = candidate
+                        changed = true
+                    }
+                    j &+= 1
+                }
+            }
+            layer -= 1
+        }
+        return (current, best)
+    }
+
+    /// hnswlib's `searchBaseLayer`: best-first search on `layer` from `entry`, keeping the `ef` closest
+    /// slots in `scratch.results`. With a `filter`, only slots whose id it holds enter the results, while
+    /// the search still walks through the others.
+    ///
+    /// - Complexity: O(ef · degree) distance evaluations, typically.
+    func searchLayer(
+        _ query: UnsafePointer<Float>, entry: UInt32, distance entryDistance: Float, ef: Int, layer: Int,
+        slots: Int, scratch: inout SearchScratch, filter: Set<UInt64>? = nil
+    ) throws {
+        scratch.visited.reset(slots: slots)
+        scratch.results.removeAll()
+        scratch.frontier.removeAll()
+        let visited = scratch.visited
+        let vectorBytes = dimension * 4
+        var lowerBound = Float.infinity
+        if filter == nil || filter!.contains(id(entry)) {
+            scratch.results.push(entryDistance, entry)
+            lowerBound = entryDistance
+        }
+        scratch.frontier.push(-entryDistance, entry)
+        _ = visited.testAndSet(entry)
+
+        while !scratch.frontier.isEmpty {
+            let current = scratch.frontier.top
+            if -current.distance > lowerBound && scratch.results.count >= ef { break }
+            scratch.frontier.pop()
+            let list = layer == 0 ? links0(current.slot) : try links(current.slot, layer: layer)
+            let count = Int(list[0])
+            // First pass: keep the unvisited neighbours and start loading their vectors, so that the
+            // memory latency of the map overlaps instead of stalling each distance.
+            let fresh = scratch.neighbours
+            var n = 0
+            var j = 1
+            while j <= count {
+                vj_prefetch(visited.marks + Int(list[j]))
+                j &+= 1
+            }
+            j = 1
+            while j <= count {
+                let candidate = list[j]
+                j &+= 1
+                if visited.testAndSet(candidate) { continue }
+                let v = UnsafeRawPointer(vector(candidate))
+                var line = 0
+                while line < vectorBytes {
+                    vj_prefetch(v + line)
+                    line &+= 64
+                }
+                fresh[n] = candidate
+                n &+= 1
+            }
+            j = 0
+            while j < n {
+                let candidate = fresh[j]
+                j &+= 1
+                let d = self.distance(query, vector(candidate))
+                if scratch.results.count < ef || d < lowerBound {
+                    scratch.frontier.push(-d, candidate)
+                    // It will likely be expanded: start loading its links (stored apart from its vector).
+                    if layer == 0 { vj_prefetch(links0(candidate)) }
+                    if filter == nil || filter!.contains(id(candidate)) {
+                        scratch.results.push(d, candidate)
+                        if scratch.results.count > ef { scratch.results.pop() }
+                    }
+                    if !scratch.results.isEmpty { lowerBound = scratch.results.top.distance }
+                }
+            }
+        }
+    }
+
+    /// Full search: greedy descent through the upper layers, then `searchLayer` on layer 0.
+    /// Leaves the closest `ef` (allowed) slots in `scratch.sorted`, closest first.
+    func search(
+        _ query: UnsafePointer<Float>, meta: Meta, ef: Int, scratch: inout SearchScratch, filter: Set<UInt64>?
+    ) throws {
+        scratch.sortedCount = 0
+        guard meta.entry != Meta.noEntry else { return }
+        let entryDistance = distance(query, vector(meta.entry))
+        let (start, startDistance) = try descend(
+            query, entry: meta.entry, distance: entryDistance, from: meta.maxLevel, to: 1)
+        try searchLayer(
+            query, entry: start, distance: startDistance, ef: ef, layer: 0, slots: meta.slotCount,
+            scratch: &scratch, filter: filter)
+        scratch.sortResults()
+    }
+}

@@ -1,0 +1,299 @@
+/// One search hit.
+public struct SearchResult: Sendable, Equatable {
+    public let id: UInt64
+    /// Under the index's metric: `1 − cos` for cosine, `1 − a·b` for inner product, squared L2 for l2.
+    public let distance: Float
+
+    public init(id: UInt64, distance: Float) {
+        self.id = id
+        self.distance = distance
+    }
+}
+
+/// The fixed settings of an index.
+public struct IndexSettings: Sendable, Equatable {
+    public var dimension: Int
+    public var metric: Metric
+    public var parameters: HNSWParameters
+
+    public init(dimension: Int, metric: Metric = .cosine, parameters: HNSWParameters = HNSWParameters()) {
+        self.dimension = dimension
+        self.metric = metric
+        self.parameters = parameters
+    }
+}
+
+/// An HNSW vector index (Malkov & Yashunin, arXiv 1603.09320) stored in LMDB.
+///
+/// Ids are `UInt64`; vectors are `Float` of a fixed dimension. The graph, the vectors and the metadata
+/// live in named databases `<name>.*` of an `Environment`, so an index can share its environment (and its
+/// write transactions) with other data. Opening reads only the metadata; searches read links and vectors
+/// straight from the memory map, in fixed-size chunks addressed by dense internal slots.
+///
+/// Searches run on any thread, concurrently with one writer; each sees a committed snapshot.
+public final class HNSWIndex: @unchecked Sendable {
+    public let environment: Environment
+    public let name: String
+    public let dimension: Int
+    public let metric: Metric
+    public let parameters: HNSWParameters
+    let layout: Layout
+    let databases: Databases
+    private let poolLock = Mutex()
+    private var idle: [Searcher] = []
+
+    /// Opens the index `name` in `environment`; with `settings`, creates it when absent.
+    ///
+    /// An existing index must match `settings`' dimension, metric and `m`.
+    public init(environment: Environment, name: String = "hnsw", creating settings: IndexSettings? = nil) throws {
+        self.environment = environment
+        self.name = name
+        let path = environment.path
+        let (databases, meta): (Databases, Meta)
+        if let settings {
+            guard settings.dimension > 0, (2...1024).contains(settings.parameters.m), settings.parameters.efConstruction >= 1,
+                  settings.parameters.ef >= 1
+            else { throw IndexError.invalidArgument("index settings out of range: \(settings)") }
+            (databases, meta) = try environment.write { txn in
+                guard let databases = try Databases(environment: environment, name: name, create: true, in: txn) else {
+                    throw IndexError.notAnIndex(path: path, name: name)
+                }
+                if let existing = try Self.readMeta(txn, databases.meta, path: path, name: name) {
+                    guard existing.dimension == settings.dimension, existing.metric == settings.metric,
+                          existing.parameters.m == settings.parameters.m
+                    else {
+                        throw IndexError.incompatible(
+                            path: path,
+                            reason: "index '\(name)' holds \(existing.dimension)-d \(existing.metric) vectors with m=\(existing.parameters.m)")
+                    }
+                    return (databases, existing)
+                }
+                let meta = Meta(dimension: settings.dimension, metric: settings.metric, parameters: settings.parameters)
+                let store = GraphStore(layout: Layout(meta), databases: databases, path: path, meta: meta)
+                try store.writeMeta(txn)
+                return (databases, meta)
+            }
+        } else {
+            (databases, meta) = try environment.read { txn in
+                guard let databases = try Databases(environment: environment, name: name, create: false, in: txn),
+                      let meta = try Self.readMeta(txn, databases.meta, path: path, name: name)
+                else { throw IndexError.notAnIndex(path: path, name: name) }
+                return (databases, meta)
+            }
+        }
+        self.databases = databases
+        dimension = meta.dimension
+        metric = meta.metric
+        parameters = meta.parameters
+        layout = Layout(meta)
+    }
+
+    /// Opens the index in directory `path` (an LMDB environment of its own); with `settings`, creates it.
+    public convenience init(path: String, creating settings: IndexSettings? = nil) throws {
+        let environment = try Environment(path: path, create: settings != nil)
+        try self.init(environment: environment, creating: settings)
+    }
+
+    deinit {
+        for searcher in idle { searcher.deallocate() }
+    }
+
+    private static func readMeta(_ txn: borrowing Transaction, _ db: Database, path: String, name: String) throws -> Meta? {
+        let key = Array("meta".utf8)
+        guard let bytes = try key.withUnsafeBytes({ try txn.get(db, key: $0) }) else { return nil }
+        return try Meta(bytes: bytes, path: "\(path) (index '\(name)')")
+    }
+
+    func readMeta(_ txn: borrowing Transaction) throws -> Meta {
+        guard let meta = try Self.readMeta(txn, databases.meta, path: environment.path, name: name) else {
+            throw IndexError.notAnIndex(path: environment.path, name: name)
+        }
+        guard meta.dimension == layout.dimension, meta.metric == layout.metric, meta.parameters.m == layout.m,
+              meta.vectorShift == layout.vectorShift, meta.graphShift == layout.graphShift
+        else { throw IndexError.corrupt(path: environment.path, reason: "index '\(name)' settings changed while open") }
+        return meta
+    }
+
+    // MARK: Counting
+
+    /// The number of live vectors.
+    public func count() throws -> Int {
+        try environment.read { txn in try count(in: txn) }
+    }
+
+    public func count(in txn: borrowing Transaction) throws -> Int {
+        try readMeta(txn).liveCount
+    }
+
+    /// Whether `id` is in the index.
+    public func contains(_ id: UInt64) throws -> Bool {
+        try environment.read { txn in try txn.get(databases.ids, key: id) != nil }
+    }
+
+    // MARK: Writing
+
+    /// Inserts `ids.count` vectors, laid out flat in `vectors` (`ids.count × dimension`), in one write
+    /// transaction. An id already present is replaced (update). A crash commits all or nothing.
+    ///
+    /// - Complexity: O(n · efConstruction · m · log N) distance evaluations, as hnswlib.
+    public func insert(ids: [UInt64], vectors: [Float]) throws {
+        try environment.write { txn in try insert(ids: ids, vectors: vectors, in: txn) }
+    }
+
+    /// `insert` inside the caller's write transaction, so that vectors commit with the caller's records.
+    public func insert(ids: [UInt64], vectors: [Float], in txn: borrowing Transaction) throws {
+        guard vectors.count == ids.count * dimension else {
+            throw IndexError.dimensionMismatch(expected: dimension, found: ids.isEmpty ? vectors.count : vectors.count / ids.count)
+        }
+        guard Set(ids).count == ids.count else { throw IndexError.invalidArgument("insert: the batch repeats an id") }
+        guard vectors.allSatisfy({ $0.isFinite }) else { throw IndexError.invalidArgument("insert: a vector is not finite") }
+        if ids.isEmpty { return }
+        let writer = try Writer(index: self, txn: txn, extraSlots: ids.count)
+        try vectors.withUnsafeBufferPointer { try writer.insert(ids: ids, vectors: $0, txn) }
+        try writer.finish(txn)
+    }
+
+    /// Replaces the vector of `id` (inserts it when absent).
+    public func update(id: UInt64, vector: [Float]) throws {
+        try insert(ids: [id], vectors: vector)
+    }
+
+    /// Deletes `ids` (unknown ones are skipped) and repairs the graph; returns how many were deleted.
+    @discardableResult
+    public func delete(ids: [UInt64]) throws -> Int {
+        try environment.write { txn in try delete(ids: ids, in: txn) }
+    }
+
+    @discardableResult
+    public func delete(ids: [UInt64], in txn: borrowing Transaction) throws -> Int {
+        if ids.isEmpty { return 0 }
+        let writer = try Writer(index: self, txn: txn, extraSlots: 0)
+        let removed = try writer.delete(ids: ids, txn)
+        try writer.finish(txn)
+        return removed
+    }
+
+    // MARK: Searching
+
+    /// The `k` nearest neighbours of `query`, closest first.
+    ///
+    /// - Parameters:
+    ///   - ef: the candidate list size (at least `k`); defaults to the index's `ef`.
+    ///   - filter: when given, only these ids are returned. Small sets are searched exactly; larger ones
+    ///     walk the graph, keeping only allowed ids.
+    /// - Complexity: O(ef · m0 · log N) distance evaluations, typically; no allocation in the loop.
+    public func search(_ query: [Float], k: Int, ef: Int? = nil, filter: Set<UInt64>? = nil) throws -> [SearchResult] {
+        try checkQuery(query, k: k)
+        let searcher = checkout()
+        defer { checkin(searcher) }
+        return try searcher.reader.withSnapshot { txn, changed in
+            if changed || !searcher.bound {
+                searcher.bound = false
+                try searcher.store.bind(txn, meta: try readMeta(txn))
+                searcher.bound = true
+            }
+            return try run(searcher.store, &searcher.scratch, query, k: k, ef: ef, filter: filter, exact: false, txn)
+        }
+    }
+
+    /// `search` inside the caller's transaction.
+    public func search(
+        _ query: [Float], k: Int, ef: Int? = nil, filter: Set<UInt64>? = nil, in txn: borrowing Transaction
+    ) throws -> [SearchResult] {
+        try checkQuery(query, k: k)
+        return try oneShot(txn) { store, scratch in
+            try run(store, &scratch, query, k: k, ef: ef, filter: filter, exact: false, txn)
+        }
+    }
+
+    /// The exact `k` nearest neighbours by brute force.
+    ///
+    /// - Complexity: O(N · d).
+    public func exactSearch(_ query: [Float], k: Int, filter: Set<UInt64>? = nil) throws -> [SearchResult] {
+        try environment.read { txn in try exactSearch(query, k: k, filter: filter, in: txn) }
+    }
+
+    public func exactSearch(
+        _ query: [Float], k: Int, filter: Set<UInt64>? = nil, in txn: borrowing Transaction
+    ) throws -> [SearchResult] {
+        try checkQuery(query, k: k)
+        return try oneShot(txn) { store, scratch in
+            try run(store, &scratch, query, k: k, ef: nil, filter: filter, exact: true, txn)
+        }
+    }
+
+    private func checkQuery(_ query: [Float], k: Int) throws {
+        guard query.count == dimension else { throw IndexError.dimensionMismatch(expected: dimension, found: query.count) }
+        guard k >= 1 else { throw IndexError.invalidArgument("k must be at least 1, got \(k)") }
+    }
+
+    private func oneShot<R>(
+        _ txn: borrowing Transaction, _ body: (GraphStore, inout SearchScratch) throws -> R
+    ) throws -> R {
+        let meta = try readMeta(txn)
+        let store = GraphStore(layout: layout, databases: databases, path: environment.path, meta: meta)
+        try store.bind(txn, meta: meta)
+        var scratch = SearchScratch(dimension: dimension, slots: meta.slotCount, ef: parameters.ef)
+        defer { scratch.deallocate() }
+        return try body(store, &scratch)
+    }
+
+    private func run(
+        _ store: GraphStore, _ scratch: inout SearchScratch, _ query: [Float], k: Int, ef: Int?,
+        filter: Set<UInt64>?, exact: Bool, _ txn: borrowing Transaction
+    ) throws -> [SearchResult] {
+        let meta = store.meta
+        let g = store.graph
+        query.withUnsafeBufferPointer { scratch.setQuery($0.baseAddress!, metric: metric) }
+        let ef = max(ef ?? meta.parameters.ef, k)
+        if let filter, exact || filter.count * 20 <= meta.liveCount || filter.count <= ef {
+            // Selective filters: look the allowed ids up and compare them all.
+            var slots: [UInt32] = []
+            slots.reserveCapacity(filter.count)
+            for id in filter {
+                guard let value = try txn.get(databases.ids, key: id), value.count == 4 else { continue }
+                let slot = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
+                if Int(slot) < meta.slotCount { slots.append(slot) }
+            }
+            g.exactSearch(scratch.query, k: k, slotCount: meta.slotCount, scratch: &scratch, slots: slots)
+        } else if exact {
+            g.exactSearch(scratch.query, k: k, slotCount: meta.slotCount, scratch: &scratch)
+        } else {
+            try g.search(scratch.query, meta: meta, ef: ef, scratch: &scratch, filter: filter)
+        }
+        let n = min(k, scratch.sortedCount)
+        var results: [SearchResult] = []
+        results.reserveCapacity(n)
+        for j in 0..<n {
+            let c = scratch.sorted[j]
+            results.append(SearchResult(id: g.id(c.slot), distance: c.distance))
+        }
+        return results
+    }
+
+    private func checkout() -> Searcher {
+        if let searcher = poolLock.withLock({ idle.popLast() }) { return searcher }
+        return Searcher(index: self)
+    }
+
+    private func checkin(_ searcher: Searcher) {
+        poolLock.withLock { idle.append(searcher) }
+    }
+}
+
+/// A pooled searcher: a reusable read transaction, a graph store bound to its last snapshot, and scratch.
+final class Searcher {
+    let reader: PooledReader
+    let store: GraphStore
+    var scratch: SearchScratch
+    var bound = false
+
+    init(index: HNSWIndex) {
+        reader = PooledReader(environment: index.environment)
+        store = GraphStore(layout: index.layout, databases: index.databases, path: index.environment.path, meta: Meta(
+            dimension: index.dimension, metric: index.metric, parameters: index.parameters))
+        scratch = SearchScratch(dimension: index.dimension, slots: 1024, ef: index.parameters.ef)
+    }
+
+    func deallocate() { scratch.deallocate() }
+}

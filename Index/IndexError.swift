@@ -1,0 +1,30 @@
+/// Errors above LMDB that name the thing at fault and the cause.
+public enum IndexError: Error, CustomStringConvertible, Equatable {
+    /// The path does not exist.
+    case missing(path: String)
+    /// The path exists but is not a directory.
+    case notADirectory(path: String)
+    /// The file or record is damaged.
+    case corrupt(path: String, reason: String)
+    /// The environment holds no index under this name.
+    case notAnIndex(path: String, name: String)
+    /// An index already exists where one was to be created, with other settings.
+    case incompatible(path: String, reason: String)
+    /// A vector has the wrong number of components.
+    case dimensionMismatch(expected: Int, found: Int)
+    /// An argument is out of range.
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path): return "\(path): no such file or directory"
+        case .notADirectory(let path): return "\(path): not a directory"
+        case .corrupt(let path, let reason): return "\(path): corrupt index: \(reason)"
+        case .notAnIndex(let path, let name): return "\(path): no vector index named '\(name)'"
+        case .incompatible(let path, let reason): return "\(path): \(reason)"
+        case .dimensionMismatch(let expected, let found):
+            return "vector has \(found) components, the index holds \(expected)"
+        case .invalidArgument(let message): return message
+        }
+    }
+}

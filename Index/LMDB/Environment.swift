@@ -1,0 +1,229 @@
+import CLMDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A named LMDB database (a `MDB_dbi`), valid for the life of its environment.
+public struct Database: Sendable, Hashable {
+    let dbi: MDB_dbi
+}
+
+/// An open LMDB environment: one memory-mapped file holding named databases.
+///
+/// Transactions are closure-scoped: `write` commits when its closure returns and aborts when it throws;
+/// `read` sees one consistent snapshot. Readers run on any thread (`MDB_NOTLS`) and never block on the
+/// writer; LMDB lets one writer in at a time. When a write fills the map, the map doubles and the
+/// write closure runs again from the start, so write closures must not have effects outside the
+/// transaction that cannot be repeated.
+public final class Environment: @unchecked Sendable {
+    /// How a commit reaches the disk.
+    public enum Durability: Sendable {
+        /// Data and metadata are flushed at every commit: committed means durable.
+        case full
+        /// `MDB_NOMETASYNC`: an operating-system crash may undo the last commit; a process crash loses nothing.
+        case noMetaSync
+    }
+
+    let handle: OpaquePointer
+    /// The directory holding `data.mdb` and `lock.mdb`.
+    public let path: String
+    private let transactionLock = ReadWriteLock()
+    private let databaseLock = Mutex()
+    private var databases: [String: Database] = [:]
+    /// Bumped, under the exclusive lock, whenever the map may have moved.
+    private(set) var mapGeneration: UInt64 = 0
+
+    /// Opens (and, with `create`, creates) the environment in directory `path`.
+    ///
+    /// - Parameters:
+    ///   - mapSize: initial map size in bytes; it grows on demand, and an existing larger file wins.
+    ///   - maxDatabases: how many named databases the environment can hold.
+    ///   - maxReaders: concurrent read transactions (a pooled searcher holds one each).
+    public init(
+        path: String, create: Bool = true, mapSize: Int = 1 << 30, maxDatabases: Int = 64,
+        maxReaders: Int = 1024, durability: Durability = .full
+    ) throws {
+        var isDirectory = false
+        if !Self.exists(path, isDirectory: &isDirectory) {
+            guard create else { throw IndexError.missing(path: path) }
+            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw LMDBError(code: errno) }
+        } else if !isDirectory {
+            throw IndexError.notADirectory(path: path)
+        }
+        if !create, !Self.exists(path + "/data.mdb", isDirectory: &isDirectory) {
+            throw IndexError.missing(path: path + "/data.mdb")
+        }
+        try Self.checkDataFile(path + "/data.mdb")
+
+        var env: OpaquePointer?
+        try LMDBError.check(mdb_env_create(&env))
+        guard let env else { throw LMDBError(code: ENOMEM) }
+        do {
+            try LMDBError.check(mdb_env_set_mapsize(env, mapSize))
+            try LMDBError.check(mdb_env_set_maxdbs(env, MDB_dbi(maxDatabases)))
+            try LMDBError.check(mdb_env_set_maxreaders(env, UInt32(maxReaders)))
+            var flags = vj_mdb_flags(MDB_NOTLS)
+            if durability == .noMetaSync { flags |= vj_mdb_flags(MDB_NOMETASYNC) }
+            let rc = mdb_env_open(env, path, flags, 0o644)
+            if rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED {
+                throw IndexError.corrupt(path: path + "/data.mdb", reason: "\(LMDBError(code: rc))")
+            }
+            try LMDBError.check(rc)
+            try Self.checkSize(env, file: path + "/data.mdb")
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.handle = env
+        self.path = path
+    }
+
+    deinit { mdb_env_close(handle) }
+
+    private static func exists(_ path: String, isDirectory: inout Bool) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        return true
+    }
+
+    /// A data file shorter than two meta pages cannot be an environment; an empty one is a new environment.
+    private static func checkDataFile(_ file: String) throws {
+        var info = stat()
+        guard stat(file, &info) == 0 else { return }
+        if info.st_size > 0 && info.st_size < 2 * 4096 {
+            throw IndexError.corrupt(path: file, reason: "file is \(info.st_size) bytes, shorter than LMDB's two meta pages")
+        }
+    }
+
+    /// Pages beyond the end of a truncated file would fault (SIGBUS) when touched, so refuse them up front.
+    private static func checkSize(_ env: OpaquePointer, file: String) throws {
+        var envInfo = MDB_envinfo()
+        var envStat = MDB_stat()
+        try LMDBError.check(mdb_env_info(env, &envInfo))
+        try LMDBError.check(mdb_env_stat(env, &envStat))
+        var info = stat()
+        guard stat(file, &info) == 0 else { return }
+        let needed = (Int(envInfo.me_last_pgno) + 1) * Int(envStat.ms_psize)
+        if Int(info.st_size) < needed {
+            throw IndexError.corrupt(
+                path: file, reason: "file is \(info.st_size) bytes but its pages need \(needed): truncated")
+        }
+    }
+
+    /// The current map size in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_mapsize
+    }
+
+    /// The id of the last committed write transaction.
+    var lastTransactionID: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_last_txnid
+    }
+
+    /// Returns the named database, creating it (inside the write transaction `txn`) when `create` is set.
+    /// "Not found" is `nil`.
+    public func database(named name: String, create: Bool, in txn: borrowing Transaction) throws -> Database? {
+        try databaseLock.withLock {
+            if let known = databases[name] { return known }
+            var dbi = MDB_dbi()
+            let flags = create ? vj_mdb_flags(MDB_CREATE) : 0
+            let rc = mdb_dbi_open(txn.handle, name, flags, &dbi)
+            if rc == MDB_NOTFOUND { return nil }
+            try LMDBError.check(rc)
+            let database = Database(dbi: dbi)
+            databases[name] = database
+            return database
+        }
+    }
+
+    /// Runs `body` in a read-only snapshot.
+    public func read<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        transactionLock.lockShared()
+        defer { transactionLock.unlock() }
+        let txn = try begin(flags: vj_mdb_flags(MDB_RDONLY))
+        let transaction = Transaction(handle: txn, environment: self, isWritable: false)
+        do {
+            let result = try body(transaction)
+            // Committing a read transaction keeps database handles it opened.
+            try LMDBError.check(mdb_txn_commit(txn))
+            return result
+        } catch {
+            mdb_txn_abort(txn)
+            throw error
+        }
+    }
+
+    /// Runs `body` in the write transaction: commits when it returns, aborts when it throws.
+    ///
+    /// When the map fills up (`MDB_MAP_FULL`), the transaction is aborted, the map doubled and `body` run again.
+    public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        while true {
+            do {
+                return try writeOnce(body)
+            } catch let error as LMDBError where error == .mapFull {
+                try grow()
+            }
+        }
+    }
+
+    private func writeOnce<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        transactionLock.lockShared()
+        defer { transactionLock.unlock() }
+        let txn = try begin(flags: 0)
+        let transaction = Transaction(handle: txn, environment: self, isWritable: true)
+        do {
+            let result = try body(transaction)
+            try LMDBError.check(mdb_txn_commit(txn))
+            return result
+        } catch {
+            mdb_txn_abort(txn)
+            throw error
+        }
+    }
+
+    /// Begins a transaction; the caller holds the shared lock.
+    private func begin(flags: UInt32) throws -> OpaquePointer {
+        while true {
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(handle, nil, flags, &txn)
+            if rc == MDB_MAP_RESIZED {
+                try withExclusiveLockFromShared { try LMDBError.check(mdb_env_set_mapsize(handle, 0)) }
+                continue
+            }
+            try LMDBError.check(rc)
+            return txn!
+        }
+    }
+
+    /// Drops the shared lock the caller holds, runs `body` exclusively, and takes the shared lock again.
+    func withExclusiveLockFromShared(_ body: () throws -> Void) throws {
+        transactionLock.unlock()
+        transactionLock.lockExclusive()
+        defer {
+            transactionLock.unlock()
+            transactionLock.lockShared()
+        }
+        mapGeneration &+= 1
+        try body()
+    }
+
+    /// Doubles the map. Waits until no transaction of this process is live.
+    private func grow() throws {
+        transactionLock.lockExclusive()
+        defer { transactionLock.unlock() }
+        mapGeneration &+= 1
+        try LMDBError.check(mdb_env_set_mapsize(handle, mapSize * 2))
+    }
+
+    // MARK: Pooled readers
+
+    func lockShared() { transactionLock.lockShared() }
+    func unlockShared() { transactionLock.unlock() }
+}

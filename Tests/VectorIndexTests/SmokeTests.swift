@@ -1,6 +1,0 @@
-import Testing
-@testable import VectorIndex
-
-@Suite struct SmokeTests {
-    @Test func moduleLoads() { _ = VectorIndexModule.self }
-}
