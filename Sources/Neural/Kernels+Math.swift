@@ -106,3 +106,8 @@ extension Kernels {
     /// Elementwise `erf` in place (exposed for tests).
     public static func erf(_ x: UnsafeMutablePointer<Float>, count: Int) { map(x, count: count) { erf($0) } }
 }
+
+extension Kernels {
+    /// Elementwise `tanh` in place.
+    public static func tanh(_ x: UnsafeMutablePointer<Float>, count: Int) { map(x, count: count) { tanh($0) } }
+}

@@ -110,20 +110,23 @@ public struct RoPE3D: Sendable {
         sinTable = s
     }
 
-    /// Rotates queries or keys [tokens × stride] in place; token `n`'s positions derive from `n`.
-    public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, stride: Int, heads: Int) {
+    /// Rotates queries or keys [tokens × stride] in place; row `n`'s positions derive from `n mod tokensPerClip`
+    /// (several clips stacked row-wise restart their positions).
+    public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, stride: Int, heads: Int, tokensPerClip: Int? = nil) {
+        let clipLength = tokensPerClip ?? tokens
         let perFrame = gridHeight * gridWidth
         let half = sectionDim / 2
         guard half > 0 else { return }
         cosTable.withUnsafeBufferPointer { cb in
             sinTable.withUnsafeBufferPointer { sb in
-                for n in 0..<tokens {
+                for token in 0..<tokens {
+                    let n = token % clipLength
                     let frame = n / perFrame
                     let row = (n - frame * perFrame) / gridWidth
                     let col = n - frame * perFrame - row * gridWidth
                     let positions = (frame, row, col)
                     for h in 0..<heads {
-                        let v = x + n * stride + h * headDim
+                        let v = x + token * stride + h * headDim
                         for section in 0..<3 {
                             let p = section == 0 ? positions.0 : (section == 1 ? positions.1 : positions.2)
                             precondition(p < maxPosition, "position \(p) beyond RoPE table")

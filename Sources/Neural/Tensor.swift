@@ -70,6 +70,12 @@ public final class Parameter: @unchecked Sendable {
 
     deinit { owned?.deallocate() }
 
+    /// The same data under another shape with the same element count (no copy).
+    public func reshaped(_ shape: [Int]) -> Parameter {
+        precondition(shape.reduce(1, *) == count, "cannot reshape \(self.shape) to \(shape)")
+        return Parameter(shape: shape, borrowing: pointer, owner: self)
+    }
+
     public var scalars: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
     public var tensor: Tensor { Tensor(shape: shape, scalars: scalars) }
 }
