@@ -119,3 +119,16 @@ import TestSupport
         #expect(throws: ConfigError.self) { try spec.tensor(fromRGB: [[1, 2]]) }
     }
 }
+
+@Suite struct ParameterCountTests {
+    @Test(arguments: ["vljepa-tiny-gemma", "vljepa-tiny-bert"])
+    func countsCoverEveryStoredValue(_ name: String) throws {
+        let golden = try Golden(name)
+        let model = try ModelBundle(directory: golden.directory).load()
+        let stored = golden.weights.entries.values.reduce(0) { $0 + $1.count }
+        let counts = model.parameterCount
+        #expect(counts.vision + counts.predictor + counts.text == stored)
+        let visionStored = golden.weights.entries.values.filter { $0.name.hasPrefix("x_encoder.") }.reduce(0) { $0 + $1.count }
+        #expect(counts.vision == visionStored)
+    }
+}
