@@ -23,7 +23,7 @@ public enum Activation: String, Sendable, Codable {
 }
 
 extension Kernels {
-    @inline(__always) static func apply(_ activation: Activation, _ x: V16) -> V16 {
+    @inline(__always) static func apply(_ activation: Activation, _ x: Vec) -> Vec {
         switch activation {
         case .gelu:
             return 0.5 * x * (1 + erf(x * 0.707_106_781_186_547_5))
@@ -41,11 +41,26 @@ extension Kernels {
     /// `x = act(x)` in place.
     public static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
         switch activation {
-        case .gelu: map(x, count: count) { apply(.gelu, $0) }
-        case .geluTanh: map(x, count: count) { apply(.geluTanh, $0) }
-        case .silu: map(x, count: count) { apply(.silu, $0) }
-        case .relu: map(x, count: count) { apply(.relu, $0) }
+        case .gelu: apply(x, count: count) { apply(.gelu, $0) }
+        case .geluTanh: apply(x, count: count) { apply(.geluTanh, $0) }
+        case .silu: apply(x, count: count) { apply(.silu, $0) }
+        case .relu: apply(x, count: count) { apply(.relu, $0) }
         case .identity: break
+        }
+    }
+
+    /// `map` with the body inlined: one specialised loop per activation.
+    @inline(__always) private static func apply(_ x: UnsafeMutablePointer<Float>, count: Int, _ body: (Vec) -> Vec) {
+        var i = 0
+        while i + lanes <= count {
+            store(body(load(x + i)), x + i)
+            i += lanes
+        }
+        if i < count {
+            var tail = Vec()
+            for j in 0..<(count - i) { tail[j] = x[i + j] }
+            let y = body(tail)
+            for j in 0..<(count - i) { x[i + j] = y[j] }
         }
     }
 
@@ -55,12 +70,12 @@ extension Kernels {
     ) {
         @inline(__always) func run(_ act: Activation) {
             var i = 0
-            while i + 16 <= count {
+            while i + lanes <= count {
                 store(apply(act, load(gate + i)) * load(up + i), gate + i)
-                i += 16
+                i += lanes
             }
             if i < count {
-                var g = V16(), u = V16()
+                var g = Vec(), u = Vec()
                 for j in 0..<(count - i) { g[j] = gate[i + j]; u[j] = up[i + j] }
                 let y = apply(act, g) * u
                 for j in 0..<(count - i) { gate[i + j] = y[j] }

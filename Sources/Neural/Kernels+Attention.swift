@@ -1,25 +1,46 @@
-import Dispatch
-
 /// Softmax and scaled dot-product attention over token-major [tokens × heads·headDim] buffers.
 extension Kernels {
     /// Row softmax in place over [rows × cols]; a row that is all −∞ becomes all zeros.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let row = x + r * cols
-            var vmax = V16(repeating: -.infinity)
-            var i = 0
-            while i + 16 <= cols { vmax = pointwiseMax(vmax, load(row + i)); i += 16 }
-            var m = vmax.max()
-            while i < cols { m = Swift.max(m, row[i]); i += 1 }
-            if m == -.infinity {
-                row.update(repeating: 0, count: cols)
-                continue
-            }
-            let vm = V16(repeating: m)
-            map(row, count: cols) { exp($0 - vm) }
-            // The zero-padded tail of `map` does not reach memory, so the sum covers exactly `cols` values.
-            scale(row, by: 1 / sum(row, count: cols), count: cols)
+            let total = exponentiate(row, count: cols)
+            if total > 0 { scale(row, by: 1 / total, count: cols) }
         }
+    }
+
+    /// Replaces a row by `exp(x − max x)` and returns its sum; an all −∞ row becomes zeros with sum 0.
+    @inline(__always) static func exponentiate(_ row: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        var vmax = Vec(repeating: -.infinity)
+        var i = 0
+        while i + lanes <= count {
+            let x = load(row + i)
+            vmax.replace(with: x, where: x .> vmax)
+            i += lanes
+        }
+        var m = vmax.max()
+        while i < count { m = Swift.max(m, row[i]); i += 1 }
+        if m == -.infinity {
+            row.update(repeating: 0, count: count)
+            return 0
+        }
+        let vm = Vec(repeating: m)
+        var acc = Vec()
+        i = 0
+        while i + lanes <= count {
+            let e = exp(load(row + i) - vm)
+            store(e, row + i)
+            acc += e
+            i += lanes
+        }
+        var total = acc.sum()
+        if i < count {
+            var tail = Vec(repeating: -.infinity)
+            for j in 0..<(count - i) { tail[j] = row[i + j] }
+            let e = exp(tail - vm)
+            for j in 0..<(count - i) { row[i + j] = e[j]; total += e[j] }
+        }
+        return total
     }
 
     /// Which keys each query may attend to.
@@ -38,11 +59,15 @@ extension Kernels {
         var isTrivial: Bool { keyIsValid == nil && window == nil }
     }
 
+    /// Query rows per block: a block's scores (`attentionBlock × length` floats) stay in cache between the two GEMMs.
+    public static let attentionBlock = 128
+
     /// Bidirectional multi-head attention for one sequence of `length` tokens, with grouped-query sharing.
     ///
     /// Query head `h` reads key/value head `h / (heads / kvHeads)`. Rows of `q`, `k`, `v`, `out` are tokens,
     /// with leading dimensions `qStride`, `kvStride`, `outStride`; head `h` occupies columns `h·headDim ..< (h+1)·headDim`.
-    /// `scores` needs `length²` floats. Per head: `S = scale · Q Kᵀ` (sgemm), masked softmax, `O = S V` (sgemm).
+    /// `scores` needs `min(length, attentionBlock) · length` floats. Per head and block of query rows:
+    /// `S = scale · Q Kᵀ` (sgemm), masked `exp(S − max)`, `O = S V` (sgemm), then each row of `O` divided by its sum.
     public static func attention(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
         length: Int, heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int,
@@ -51,23 +76,31 @@ extension Kernels {
         precondition(heads % kvHeads == 0, "query heads \(heads) not a multiple of key/value heads \(kvHeads)")
         let group = heads / kvHeads
         let n = length
-        for h in 0..<heads {
-            let kvh = h / group
-            GEMM.sgemm(transB: true, m: n, n: n, k: headDim, alpha: scale,
-                       a: q + h * headDim, lda: qStride, b: k + kvh * headDim, ldb: kvStride,
-                       c: scores, ldc: n)
-            if !mask.isTrivial { applyMask(mask, scores: scores, length: n) }
-            parallelRows(n, minimumWork: n * n, cost: n) { start, end in
-                softmax(scores + start * n, rows: end - start, cols: n)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: attentionBlock) { sums in
+            for h in 0..<heads {
+                let kvh = h / group
+                var r0 = 0
+                while r0 < n {
+                    let m = Swift.min(attentionBlock, n - r0)
+                    GEMM.sgemm(transB: true, m: m, n: n, k: headDim, alpha: scale,
+                               a: q + r0 * qStride + h * headDim, lda: qStride, b: k + kvh * headDim, ldb: kvStride,
+                               c: scores, ldc: n)
+                    if !mask.isTrivial { applyMask(mask, scores: scores, rows: r0..<(r0 + m), length: n) }
+                    for i in 0..<m { sums[i] = exponentiate(scores + i * n, count: n) }
+                    let o = out + r0 * outStride + h * headDim
+                    GEMM.sgemm(m: m, n: headDim, k: n, a: scores, lda: n, b: v + kvh * headDim, ldb: kvStride,
+                               c: o, ldc: outStride)
+                    for i in 0..<m where sums[i] > 0 { Kernels.scale(o + i * outStride, by: 1 / sums[i], count: headDim) }
+                    r0 += m
+                }
             }
-            GEMM.sgemm(m: n, n: headDim, k: n, a: scores, lda: n, b: v + kvh * headDim, ldb: kvStride,
-                       c: out + h * headDim, ldc: outStride)
         }
     }
 
-    static func applyMask(_ mask: AttentionMask, scores: UnsafeMutablePointer<Float>, length n: Int) {
-        for i in 0..<n {
-            let row = scores + i * n
+    /// Sets masked scores of query rows `rows` (stored from `scores`) to −∞.
+    static func applyMask(_ mask: AttentionMask, scores: UnsafeMutablePointer<Float>, rows: Range<Int>, length n: Int) {
+        for i in rows {
+            let row = scores + (i - rows.lowerBound) * n
             if let valid = mask.keyIsValid {
                 for j in 0..<n where !valid[j] { row[j] = -.infinity }
             }
@@ -76,31 +109,4 @@ extension Kernels {
             }
         }
     }
-
-    /// Splits `rows` into contiguous chunks run on several threads when the work is large enough.
-    static func parallelRows(_ rows: Int, minimumWork: Int, cost: Int, _ body: (Int, Int) -> Void) {
-        let threads = Swift.min(workerThreads, rows)
-        if threads <= 1 || minimumWork < 1 << 16 {
-            body(0, rows)
-            return
-        }
-        let chunk = (rows + threads - 1) / threads
-        withoutActuallyEscaping(body) { body in
-            // The closure only touches disjoint row ranges of buffers the caller owns for the call's duration.
-            let work = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                let start = t * chunk
-                let end = Swift.min(rows, start + chunk)
-                if start < end { work.value(start, end) }
-            }
-        }
-    }
-
-    /// Threads used by the non-GEMM kernels: the same count OpenBLAS uses.
-    static var workerThreads: Int { Neural.blasThreads }
-}
-
-/// Carries a value into a `@Sendable` closure when the caller guarantees the accesses do not race.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
 }

@@ -1,42 +1,49 @@
-/// Vectorised elementwise math on 16-lane SIMD vectors, and the small loops every kernel shares.
+/// Vectorised elementwise math on 8-lane SIMD vectors, and the small loops every kernel shares.
+///
+/// Eight lanes keep the polynomial's live values in registers on baseline x86-64 (SSE2, sixteen 128-bit
+/// registers); wider vectors spill to the stack there.
 public enum Kernels {}
 
-typealias V16 = SIMD16<Float>
+typealias Vec = SIMD8<Float>
+let lanes = Vec.scalarCount
 
 extension Kernels {
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V16 {
-        UnsafeRawPointer(p).loadUnaligned(as: V16.self)
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> Vec {
+        UnsafeRawPointer(p).loadUnaligned(as: Vec.self)
     }
 
-    @inline(__always) static func store(_ v: V16, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V16.self)
+    @inline(__always) static func store(_ v: Vec, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
     }
 
     /// `e^x` to about 2 ulp (Cephes' range reduction and polynomial); 0 below −87.3, inputs above 88 clamped.
-    @inline(__always) static func exp(_ value: V16) -> V16 {
-        var x = value.clamped(lowerBound: V16(repeating: -87.3), upperBound: V16(repeating: 88.0))
-        let magic = V16(repeating: 12_582_912)  // 1.5 · 2^23: adding it rounds to an integer in the low bits.
+    @inline(__always) static func exp(_ value: Vec) -> Vec {
+        // `replacing` rather than `clamped`: the generic min/max are not inlined and cost a call per vector.
+        let high = Vec(repeating: 88.0)
+        var x = value.replacing(with: high, where: value .> high)
+        let magic = Vec(repeating: 12_582_912)  // 1.5 · 2^23: adding it rounds to an integer in the low bits.
         let t = x * 1.442_695_04 + magic
         let n = t - magic
         x = x - n * 0.693_359_375
         x = x + n * 2.121_944_4e-4
-        var p = V16(repeating: 1.987_569_15e-4)
+        var p = Vec(repeating: 1.987_569_15e-4)
         p = p * x + 1.398_199_950_7e-3
         p = p * x + 8.333_451_907_3e-3
         p = p * x + 4.166_579_589_4e-2
         p = p * x + 1.666_666_545_9e-1
         p = p * x + 5.000_000_120_1e-1
         p = p * (x * x) + x + 1
-        let k = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
-        let scale = unsafeBitCast((k &+ 127) &<< 23, to: V16.self)
+        let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((k &+ 127) &<< 23, to: Vec.self)
+        // Below −87.3 the result is 0 (the exponent bits of `scale` would underflow).
         return (p * scale).replacing(with: 0, where: value .< -87.3)
     }
 
     /// `erf(x)` with absolute error below 4e-7 (Abramowitz & Stegun 7.1.26).
-    @inline(__always) static func erf(_ x: V16) -> V16 {
+    @inline(__always) static func erf(_ x: Vec) -> Vec {
         let a = x.replacing(with: -x, where: x .< 0)
         let t = 1 / (1 + 0.327_591_1 * a)
-        var p = V16(repeating: 1.061_405_429)
+        var p = Vec(repeating: 1.061_405_429)
         p = p * t - 1.453_152_027
         p = p * t + 1.421_413_741
         p = p * t - 0.284_496_736
@@ -47,22 +54,22 @@ extension Kernels {
     }
 
     /// `tanh(x)` as `1 − 2 / (e^{2x} + 1)`, with the sign handled so small inputs keep relative accuracy.
-    @inline(__always) static func tanh(_ x: V16) -> V16 {
+    @inline(__always) static func tanh(_ x: Vec) -> Vec {
         let a = x.replacing(with: -x, where: x .< 0)
         let e = exp(-2 * a)
         let y = (1 - e) / (1 + e)
         return y.replacing(with: -y, where: x .< 0)
     }
 
-    /// Applies `body` to `count` floats in place, 16 at a time, padding the tail with zeros.
-    @inline(__always) static func map(_ x: UnsafeMutablePointer<Float>, count: Int, _ body: (V16) -> V16) {
+    /// Applies `body` to `count` floats in place, `lanes` at a time, padding the tail with zeros.
+    @inline(__always) static func map(_ x: UnsafeMutablePointer<Float>, count: Int, _ body: (Vec) -> Vec) {
         var i = 0
-        while i + 16 <= count {
+        while i + lanes <= count {
             store(body(load(x + i)), x + i)
-            i += 16
+            i += lanes
         }
         if i < count {
-            var tail = V16()
+            var tail = Vec()
             for j in 0..<(count - i) { tail[j] = x[i + j] }
             let y = body(tail)
             for j in 0..<(count - i) { x[i + j] = y[j] }
@@ -71,9 +78,9 @@ extension Kernels {
 
     /// Sum of `count` floats with SIMD accumulators.
     @inline(__always) static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = V16()
+        var acc = Vec()
         var i = 0
-        while i + 16 <= count { acc += load(x + i); i += 16 }
+        while i + lanes <= count { acc += load(x + i); i += lanes }
         var s = acc.sum()
         while i < count { s += x[i]; i += 1 }
         return s
@@ -81,9 +88,9 @@ extension Kernels {
 
     /// Dot product of two `count`-float vectors.
     @inline(__always) static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = V16()
+        var acc = Vec()
         var i = 0
-        while i + 16 <= count { acc += load(x + i) * load(y + i); i += 16 }
+        while i + lanes <= count { acc += load(x + i) * load(y + i); i += lanes }
         var s = acc.sum()
         while i < count { s += x[i] * y[i]; i += 1 }
         return s
@@ -92,7 +99,7 @@ extension Kernels {
     /// `y += x`, elementwise.
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
-        while i + 16 <= count { store(load(y + i) + load(x + i), y + i); i += 16 }
+        while i + lanes <= count { store(load(y + i) + load(x + i), y + i); i += lanes }
         while i < count { y[i] += x[i]; i += 1 }
     }
 

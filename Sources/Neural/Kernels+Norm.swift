@@ -9,23 +9,23 @@ extension Kernels {
             let row = x + r * dim
             let o = out + r * dim
             let mean = sum(row, count: dim) / Float(dim)
-            var acc = V16()
+            var acc = Vec()
             var i = 0
-            let m = V16(repeating: mean)
-            while i + 16 <= dim { let d = load(row + i) - m; acc += d * d; i += 16 }
+            let m = Vec(repeating: mean)
+            while i + lanes <= dim { let d = load(row + i) - m; acc += d * d; i += lanes }
             var variance = acc.sum()
             while i < dim { let d = row[i] - mean; variance += d * d; i += 1 }
             variance /= Float(dim)
             let inv = 1 / (variance + eps).squareRoot()
             i = 0
-            let vinv = V16(repeating: inv)
+            let vinv = Vec(repeating: inv)
             if let bias {
-                while i + 16 <= dim {
-                    store((load(row + i) - m) * vinv * load(weight + i) + load(bias + i), o + i); i += 16
+                while i + lanes <= dim {
+                    store((load(row + i) - m) * vinv * load(weight + i) + load(bias + i), o + i); i += lanes
                 }
                 while i < dim { o[i] = (row[i] - mean) * inv * weight[i] + bias[i]; i += 1 }
             } else {
-                while i + 16 <= dim { store((load(row + i) - m) * vinv * load(weight + i), o + i); i += 16 }
+                while i + lanes <= dim { store((load(row + i) - m) * vinv * load(weight + i), o + i); i += lanes }
                 while i < dim { o[i] = (row[i] - mean) * inv * weight[i]; i += 1 }
             }
         }
@@ -38,15 +38,15 @@ extension Kernels {
         _ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, weightOffset: Float = 0,
         eps: Float, into out: UnsafeMutablePointer<Float>
     ) {
-        let offset = V16(repeating: weightOffset)
+        let offset = Vec(repeating: weightOffset)
         for r in 0..<rows {
             let row = x + r * dim
             let o = out + r * dim
             let meanSquare = dot(row, row, count: dim) / Float(dim)
             let inv = 1 / (meanSquare + eps).squareRoot()
-            let vinv = V16(repeating: inv)
+            let vinv = Vec(repeating: inv)
             var i = 0
-            while i + 16 <= dim { store(load(row + i) * vinv * (offset + load(weight + i)), o + i); i += 16 }
+            while i + lanes <= dim { store(load(row + i) * vinv * (offset + load(weight + i)), o + i); i += lanes }
             while i < dim { o[i] = row[i] * inv * (weightOffset + weight[i]); i += 1 }
         }
     }

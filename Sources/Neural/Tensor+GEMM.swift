@@ -62,3 +62,24 @@ public struct Linear: Sendable {
         return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], scalars: out)
     }
 }
+
+extension GEMM {
+    /// Measures this machine's single-precision GEMM rate: the best of `repeats` products of two n×n matrices.
+    /// - Returns: GFLOP/s (2n³ floating-point operations per product).
+    public static func measureGFLOPS(n: Int = 1024, repeats: Int = 5) -> Double {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.1; b[i] = Float(i % 5) * 0.1 }
+        sgemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n)  // warm-up
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            sgemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n)
+            let elapsed = ContinuousClock.now - start
+            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+}
