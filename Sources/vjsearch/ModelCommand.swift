@@ -8,7 +8,7 @@ struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Inspect a model bundle or embed text with it.",
-        subcommands: [Inspect.self, Embed.self])
+        subcommands: [Inspect.self, Embed.self, Bench.self])
 
     /// Exit status for an unusable bundle or input (argument errors keep ArgumentParser's 64).
     static let failure: Int32 = 1
@@ -105,6 +105,54 @@ struct ModelCommand: AsyncParsableCommand {
             } catch {
                 throw ModelCommand.fail(error)
             }
+        }
+    }
+
+    /// Times the X-encoder and the Y-encoder on synthetic input for `Tools/bench/encoder`; prints one JSON line.
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time the encoders of a bundle on synthetic input (used by Tools/bench/encoder).",
+            shouldDisplay: false)
+
+        @Argument(help: "The bundle folder.")
+        var directory: String
+
+        @Option(help: "Clips per X-encoder call.") var clips = 1
+        @Option(help: "Queries per Y-encoder call.") var queries = 32
+        @Option(help: "Tokens per query.") var queryTokens = 16
+        @Option(help: "OpenBLAS threads.") var threads = 2
+        @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
+
+        func run() async throws {
+            Neural.setBLASThreads(threads)
+            let model = try ModelBundle(directory: URL(fileURLWithPath: directory)).load()
+            let v = model.config.vision
+            var rng = SystemRandomNumberGenerator()
+            let clip = Tensor(shape: [v.framesPerClip, v.inChans, v.cropSize, v.cropSize],
+                              scalars: (0..<(v.framesPerClip * v.inChans * v.cropSize * v.cropSize)).map { _ in Float.random(in: -2...2, using: &rng) })
+            let batch = [Tensor](repeating: clip, count: clips)
+            let texts = (0..<queries).map { _ in (0..<queryTokens).map { _ in Int.random(in: 1..<model.config.text.vocabSize, using: &rng) } }
+            let workspace = Workspace()
+            func best(_ body: () throws -> Void) rethrows -> Double {
+                try body()  // warm-up: grows the workspace, faults in the weights
+                var best = Double.infinity
+                for _ in 0..<repeats {
+                    let start = ContinuousClock.now
+                    try body()
+                    let d = ContinuousClock.now - start
+                    best = min(best, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+                }
+                return best
+            }
+            let visionSeconds = try best { _ = try model.vision.encode(batch, workspace: workspace) }
+            let textSeconds = try best { _ = try model.embedTexts(texts, workspace: workspace) }
+            let sgemm = GEMM.measureGFLOPS(n: 1536, repeats: 5)
+            let report: [String: Any] = [
+                "threads": threads, "clips": clips, "vision_seconds": visionSeconds,
+                "tokens_per_clip": model.vision.tokenCount(frames: v.framesPerClip),
+                "queries": queries, "query_tokens": queryTokens, "text_seconds": textSeconds, "sgemm_gflops": sgemm,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         }
     }
 }
