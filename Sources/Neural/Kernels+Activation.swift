@@ -51,6 +51,15 @@ extension Kernels {
 
     /// `map` with the body inlined: one specialised loop per activation.
     @inline(__always) private static func apply(_ x: UnsafeMutablePointer<Float>, count: Int, _ body: (Vec) -> Vec) {
+        Parallel.ranges(count / lanes, minimum: 2048) { r in
+            let start = r.lowerBound * lanes
+            let end = r.upperBound == count / lanes ? count : r.upperBound * lanes
+            applySerial(x + start, count: end - start, body)
+        }
+        if count < lanes { applySerial(x, count: count, body) }
+    }
+
+    @inline(__always) private static func applySerial(_ x: UnsafeMutablePointer<Float>, count: Int, _ body: (Vec) -> Vec) {
         var i = 0
         while i + lanes <= count {
             store(body(load(x + i)), x + i)
@@ -69,6 +78,14 @@ extension Kernels {
         _ gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, _ activation: Activation
     ) {
         @inline(__always) func run(_ act: Activation) {
+            Parallel.ranges(count / lanes, minimum: 2048) { r in
+                let start = r.lowerBound * lanes
+                let end = r.upperBound == count / lanes ? count : r.upperBound * lanes
+                serial(act, gate + start, up + start, end - start)
+            }
+            if count < lanes { serial(act, gate, up, count) }
+        }
+        @inline(__always) func serial(_ act: Activation, _ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ count: Int) {
             var i = 0
             while i + lanes <= count {
                 store(apply(act, load(gate + i)) * load(up + i), gate + i)

@@ -62,11 +62,16 @@ extension Kernels {
     /// Query rows per block: a block's scores (`attentionBlock × length` floats) stay in cache between the two GEMMs.
     public static let attentionBlock = 128
 
+    /// Floats of `scores` scratch that `attention` needs for a sequence of `length` tokens (one block per worker).
+    public static func attentionScratch(length: Int) -> Int {
+        Neural.threads * Swift.min(length, attentionBlock) * length
+    }
+
     /// Bidirectional multi-head attention for one sequence of `length` tokens, with grouped-query sharing.
     ///
     /// Query head `h` reads key/value head `h / (heads / kvHeads)`. Rows of `q`, `k`, `v`, `out` are tokens,
     /// with leading dimensions `qStride`, `kvStride`, `outStride`; head `h` occupies columns `h·headDim ..< (h+1)·headDim`.
-    /// `scores` needs `min(length, attentionBlock) · length` floats. Per head and block of query rows:
+    /// `scores` needs `attentionScratch(length:)` floats. Per head and block of query rows (spread over the workers):
     /// `S = scale · Q Kᵀ` (sgemm), masked `exp(S − max)`, `O = S V` (sgemm), then each row of `O` divided by its sum.
     public static func attention(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
@@ -76,23 +81,23 @@ extension Kernels {
         precondition(heads % kvHeads == 0, "query heads \(heads) not a multiple of key/value heads \(kvHeads)")
         let group = heads / kvHeads
         let n = length
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: attentionBlock) { sums in
-            for h in 0..<heads {
-                let kvh = h / group
-                var r0 = 0
-                while r0 < n {
-                    let m = Swift.min(attentionBlock, n - r0)
-                    GEMM.sgemm(transB: true, m: m, n: n, k: headDim, alpha: scale,
-                               a: q + r0 * qStride + h * headDim, lda: qStride, b: k + kvh * headDim, ldb: kvStride,
-                               c: scores, ldc: n)
-                    if !mask.isTrivial { applyMask(mask, scores: scores, rows: r0..<(r0 + m), length: n) }
-                    for i in 0..<m { sums[i] = exponentiate(scores + i * n, count: n) }
-                    let o = out + r0 * outStride + h * headDim
-                    GEMM.sgemm(m: m, n: headDim, k: n, a: scores, lda: n, b: v + kvh * headDim, ldb: kvStride,
-                               c: o, ldc: outStride)
-                    for i in 0..<m where sums[i] > 0 { Kernels.scale(o + i * outStride, by: 1 / sums[i], count: headDim) }
-                    r0 += m
-                }
+        let block = Swift.min(n, attentionBlock)
+        let blocks = (n + block - 1) / block
+        Parallel.items(heads * blocks) { worker, item in
+            let h = item / blocks, r0 = (item % blocks) * block
+            let kvh = h / group
+            let m = Swift.min(block, n - r0)
+            let s = scores + worker * block * n
+            GEMM.sgemm(transB: true, m: m, n: n, k: headDim, alpha: scale,
+                       a: q + r0 * qStride + h * headDim, lda: qStride, b: k + kvh * headDim, ldb: kvStride,
+                       c: s, ldc: n)
+            if !mask.isTrivial { applyMask(mask, scores: s, rows: r0..<(r0 + m), length: n) }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { sums in
+                for i in 0..<m { sums[i] = exponentiate(s + i * n, count: n) }
+                let o = out + r0 * outStride + h * headDim
+                GEMM.sgemm(m: m, n: headDim, k: n, a: s, lda: n, b: v + kvh * headDim, ldb: kvStride,
+                           c: o, ldc: outStride)
+                for i in 0..<m where sums[i] > 0 { Kernels.scale(o + i * outStride, by: 1 / sums[i], count: headDim) }
             }
         }
     }

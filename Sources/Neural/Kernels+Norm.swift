@@ -5,7 +5,8 @@ extension Kernels {
         _ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         eps: Float, into out: UnsafeMutablePointer<Float>
     ) {
-        for r in 0..<rows {
+        Parallel.ranges(rows, minimum: 64) { range in
+        for r in range {
             let row = x + r * dim
             let o = out + r * dim
             let mean = sum(row, count: dim) / Float(dim)
@@ -29,6 +30,7 @@ extension Kernels {
                 while i < dim { o[i] = (row[i] - mean) * inv * weight[i]; i += 1 }
             }
         }
+        }
     }
 
     /// RMSNorm: `x / sqrt(mean(x²) + eps) · (weightOffset + weight)`.
@@ -39,7 +41,8 @@ extension Kernels {
         eps: Float, into out: UnsafeMutablePointer<Float>
     ) {
         let offset = Vec(repeating: weightOffset)
-        for r in 0..<rows {
+        Parallel.ranges(rows, minimum: 64) { range in
+        for r in range {
             let row = x + r * dim
             let o = out + r * dim
             let meanSquare = dot(row, row, count: dim) / Float(dim)
@@ -48,6 +51,7 @@ extension Kernels {
             var i = 0
             while i + lanes <= dim { store(load(row + i) * vinv * (offset + load(weight + i)), o + i); i += lanes }
             while i < dim { o[i] = row[i] * inv * (weightOffset + weight[i]); i += 1 }
+        }
         }
     }
 

@@ -54,15 +54,17 @@ public struct RoPE: Sendable {
         _ x: UnsafeMutablePointer<Float>, rows: Int, stride: Int, heads: Int, headDim: Int,
         cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, pairs: Int
     ) {
-        for r in 0..<rows {
-            let c = cos + r * pairs
-            let s = sin + r * pairs
-            for h in 0..<heads {
-                let v = x + r * stride + h * headDim
-                for i in 0..<pairs {
-                    let a = v[i], b = v[i + pairs]
-                    v[i] = a * c[i] - b * s[i]
-                    v[i + pairs] = b * c[i] + a * s[i]
+        Parallel.ranges(rows, minimum: 64) { range in
+            for r in range {
+                let c = cos + r * pairs
+                let s = sin + r * pairs
+                for h in 0..<heads {
+                    let v = x + r * stride + h * headDim
+                    for i in 0..<pairs {
+                        let a = v[i], b = v[i + pairs]
+                        v[i] = a * c[i] - b * s[i]
+                        v[i + pairs] = b * c[i] + a * s[i]
+                    }
                 }
             }
         }
@@ -119,7 +121,8 @@ public struct RoPE3D: Sendable {
         guard half > 0 else { return }
         cosTable.withUnsafeBufferPointer { cb in
             sinTable.withUnsafeBufferPointer { sb in
-                for token in 0..<tokens {
+                Parallel.ranges(tokens, minimum: 64) { range in
+                for token in range {
                     let n = token % clipLength
                     let frame = n / perFrame
                     let row = (n - frame * perFrame) / gridWidth
@@ -143,6 +146,7 @@ public struct RoPE3D: Sendable {
                             }
                         }
                     }
+                }
                 }
             }
         }

@@ -31,23 +31,38 @@ public struct Linear: Sendable {
     public var outFeatures: Int { weight.shape[0] }
     public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
 
-    /// `y[rows × out] = x[rows × in] · Wᵀ + b`; `ldy` lets the output land in a column block of a wider matrix.
+    /// `y[rows × out] = x[rows × in] · Wᵀ + b` (or `y += …` when `accumulate`); `ldy` lets the output land in a
+    /// column block of a wider matrix. Workers split the rows, or the output features when there are few rows.
     public func callAsFunction(
         _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false
     ) {
-        let n = outFeatures
-        let ld = ldy ?? n
+        let ld = ldy ?? outFeatures
         guard rows > 0 else { return }
-        if let bias, !accumulate {
-            for r in 0..<rows { (y + r * ld).update(from: bias.pointer, count: n) }
-            GEMM.sgemm(transB: true, m: rows, n: n, k: inFeatures, a: x, lda: inFeatures,
-                       b: weight.pointer, ldb: inFeatures, beta: 1, c: y, ldc: ld)
-        } else {
-            GEMM.sgemm(transB: true, m: rows, n: n, k: inFeatures, a: x, lda: inFeatures,
-                       b: weight.pointer, ldb: inFeatures, beta: accumulate ? 1 : 0, c: y, ldc: ld)
-            if accumulate, let bias {
-                for r in 0..<rows { Kernels.add(bias.pointer, into: y + r * ld, count: n) }
+        if rows >= 64 * Neural.threads || outFeatures < 128 {
+            Parallel.ranges(rows, minimum: 32) { r in
+                block(x, rows: r, columns: 0..<outFeatures, into: y, ld: ld, accumulate: accumulate)
             }
+        } else {
+            Parallel.ranges(outFeatures, minimum: 64) { c in
+                block(x, rows: 0..<rows, columns: c, into: y, ld: ld, accumulate: accumulate)
+            }
+        }
+    }
+
+    private func block(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, columns: Range<Int>, into y: UnsafeMutablePointer<Float>, ld: Int,
+        accumulate: Bool
+    ) {
+        let k = inFeatures, n = columns.count
+        let out = y + rows.lowerBound * ld + columns.lowerBound
+        if let bias, !accumulate {
+            for r in 0..<rows.count { (out + r * ld).update(from: bias.pointer + columns.lowerBound, count: n) }
+        }
+        GEMM.sgemm(transB: true, m: rows.count, n: n, k: k, a: x + rows.lowerBound * k, lda: k,
+                   b: weight.pointer + columns.lowerBound * k, ldb: k, beta: accumulate || bias != nil ? 1 : 0,
+                   c: out, ldc: ld)
+        if accumulate, let bias {
+            for r in 0..<rows.count { Kernels.add(bias.pointer + columns.lowerBound, into: out + r * ld, count: n) }
         }
     }
 
@@ -64,9 +79,13 @@ public struct Linear: Sendable {
 }
 
 extension GEMM {
-    /// Measures this machine's single-precision GEMM rate: the best of `repeats` products of two n×n matrices.
+    /// Measures this machine's single-precision GEMM rate with OpenBLAS's own `threads` threads: the best of
+    /// `repeats` products of two n×n matrices.
     /// - Returns: GFLOP/s (2n³ floating-point operations per product).
-    public static func measureGFLOPS(n: Int = 1024, repeats: Int = 5) -> Double {
+    public static func measureGFLOPS(n: Int = 1024, repeats: Int = 5, threads: Int = Neural.threads) -> Double {
+        _ = Neural.blasPinned
+        vj_blas_set_num_threads(Int32(threads))
+        defer { vj_blas_set_num_threads(1) }
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)

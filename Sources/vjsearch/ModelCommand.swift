@@ -124,7 +124,7 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
 
         func run() async throws {
-            Neural.setBLASThreads(threads)
+            Neural.setThreads(threads)
             let model = try ModelBundle(directory: URL(fileURLWithPath: directory)).load()
             let v = model.config.vision
             var rng = SystemRandomNumberGenerator()
@@ -146,7 +146,7 @@ struct ModelCommand: AsyncParsableCommand {
             }
             let visionSeconds = try best { _ = try model.vision.encode(batch, workspace: workspace) }
             let textSeconds = try best { _ = try model.embedTexts(texts, workspace: workspace) }
-            let sgemm = GEMM.measureGFLOPS(n: 1536, repeats: 5)
+            let sgemm = GEMM.measureGFLOPS(n: 1536, repeats: 5, threads: threads)
             let report: [String: Any] = [
                 "threads": threads, "clips": clips, "vision_seconds": visionSeconds,
                 "tokens_per_clip": model.vision.tokenCount(frames: v.framesPerClip),

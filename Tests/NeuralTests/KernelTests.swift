@@ -139,7 +139,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         let q = rng.floats(n * heads * d), k = rng.floats(n * kvHeads * d), v = rng.floats(n * kvHeads * d)
         let valid: [Bool]? = padded ? (0..<n).map { $0 < 6 } : nil
         var out = [Float](repeating: 0, count: n * heads * d)
-        var scores = [Float](repeating: 0, count: n * n)
+        var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n))
         Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: kvHeads, headDim: d,
                           qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: 0.3,
                           mask: .init(keyIsValid: valid, window: window), scores: &scores)
