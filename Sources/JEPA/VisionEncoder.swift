@@ -110,7 +110,7 @@ public final class VisionEncoder: Sendable {
         let k = workspace.buffer(3, count: rows * h)
         let v = workspace.buffer(4, count: rows * h)
         let a = workspace.buffer(5, count: rows * h)
-        let scores = workspace.buffer(6, count: Kernels.attentionScratch(length: n))
+        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: n))
         let scale = 1 / Float(d).squareRoot()
         for layer in layers {
             Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.norm1.weight.pointer, bias: layer.norm1.bias.pointer,

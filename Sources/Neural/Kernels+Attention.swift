@@ -71,23 +71,26 @@ extension Kernels {
     ///
     /// Query head `h` reads key/value head `h / (heads / kvHeads)`. Rows of `q`, `k`, `v`, `out` are tokens,
     /// with leading dimensions `qStride`, `kvStride`, `outStride`; head `h` occupies columns `h·headDim ..< (h+1)·headDim`.
-    /// `scores` needs `attentionScratch(length:)` floats. Per head and block of query rows (spread over the workers):
+    /// `scores` should hold `attentionScratch(length:)` floats (at least one block). Per head and block of query rows (spread over the workers):
     /// `S = scale · Q Kᵀ` (sgemm), masked `exp(S − max)`, `O = S V` (sgemm), then each row of `O` divided by its sum.
     public static func attention(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
         length: Int, heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int,
-        scale: Float, mask: AttentionMask = .none, scores: UnsafeMutablePointer<Float>
+        scale: Float, mask: AttentionMask = .none, scores: UnsafeMutableBufferPointer<Float>
     ) {
         precondition(heads % kvHeads == 0, "query heads \(heads) not a multiple of key/value heads \(kvHeads)")
         let group = heads / kvHeads
         let n = length
         let block = Swift.min(n, attentionBlock)
         let blocks = (n + block - 1) / block
-        Parallel.items(heads * blocks) { worker, item in
+        // One block of scores per worker; the scratch's size, not the current thread setting, bounds the workers.
+        let slots = scores.count / Swift.max(1, block * n)
+        precondition(slots >= 1 || n == 0, "attention scratch of \(scores.count) floats is smaller than one block")
+        Parallel.items(heads * blocks, maxWorkers: slots) { worker, item in
             let h = item / blocks, r0 = (item % blocks) * block
             let kvh = h / group
             let m = Swift.min(block, n - r0)
-            let s = scores + worker * block * n
+            let s = scores.baseAddress! + worker * block * n
             GEMM.sgemm(transB: true, m: m, n: n, k: headDim, alpha: scale,
                        a: q + r0 * qStride + h * headDim, lda: qStride, b: k + kvh * headDim, ldb: kvStride,
                        c: s, ldc: n)

@@ -6,30 +6,31 @@ extension Kernels {
         eps: Float, into out: UnsafeMutablePointer<Float>
     ) {
         Parallel.ranges(rows, minimum: 64) { range in
-        for r in range {
-            let row = x + r * dim
-            let o = out + r * dim
-            let mean = sum(row, count: dim) / Float(dim)
-            var acc = Vec()
-            var i = 0
-            let m = Vec(repeating: mean)
-            while i + lanes <= dim { let d = load(row + i) - m; acc += d * d; i += lanes }
-            var variance = acc.sum()
-            while i < dim { let d = row[i] - mean; variance += d * d; i += 1 }
-            variance /= Float(dim)
-            let inv = 1 / (variance + eps).squareRoot()
-            i = 0
-            let vinv = Vec(repeating: inv)
-            if let bias {
-                while i + lanes <= dim {
-                    store((load(row + i) - m) * vinv * load(weight + i) + load(bias + i), o + i); i += lanes
-                }
-                while i < dim { o[i] = (row[i] - mean) * inv * weight[i] + bias[i]; i += 1 }
-            } else {
-                while i + lanes <= dim { store((load(row + i) - m) * vinv * load(weight + i), o + i); i += lanes }
-                while i < dim { o[i] = (row[i] - mean) * inv * weight[i]; i += 1 }
-            }
+            for r in range { layerNormRow(x + r * dim, dim: dim, weight: weight, bias: bias, eps: eps, into: out + r * dim) }
         }
+    }
+
+    @inline(__always) static func layerNormRow(
+        _ row: UnsafePointer<Float>, dim: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, eps: Float,
+        into o: UnsafeMutablePointer<Float>
+    ) {
+        let mean = sum(row, count: dim) / Float(dim)
+        let m = Vec(repeating: mean)
+        var acc = Vec()
+        var i = 0
+        while i + lanes <= dim { let d = load(row + i) - m; acc += d * d; i += lanes }
+        var variance = acc.sum()
+        while i < dim { let d = row[i] - mean; variance += d * d; i += 1 }
+        variance /= Float(dim)
+        let inv = 1 / (variance + eps).squareRoot()
+        let vinv = Vec(repeating: inv)
+        i = 0
+        if let bias {
+            while i + lanes <= dim { store((load(row + i) - m) * vinv * load(weight + i) + load(bias + i), o + i); i += lanes }
+            while i < dim { o[i] = (row[i] - mean) * inv * weight[i] + bias[i]; i += 1 }
+        } else {
+            while i + lanes <= dim { store((load(row + i) - m) * vinv * load(weight + i), o + i); i += lanes }
+            while i < dim { o[i] = (row[i] - mean) * inv * weight[i]; i += 1 }
         }
     }
 
@@ -40,19 +41,22 @@ extension Kernels {
         _ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, weightOffset: Float = 0,
         eps: Float, into out: UnsafeMutablePointer<Float>
     ) {
-        let offset = Vec(repeating: weightOffset)
         Parallel.ranges(rows, minimum: 64) { range in
-        for r in range {
-            let row = x + r * dim
-            let o = out + r * dim
-            let meanSquare = dot(row, row, count: dim) / Float(dim)
-            let inv = 1 / (meanSquare + eps).squareRoot()
-            let vinv = Vec(repeating: inv)
-            var i = 0
-            while i + lanes <= dim { store(load(row + i) * vinv * (offset + load(weight + i)), o + i); i += lanes }
-            while i < dim { o[i] = row[i] * inv * (weightOffset + weight[i]); i += 1 }
+            for r in range {
+                rmsNormRow(x + r * dim, dim: dim, weight: weight, weightOffset: weightOffset, eps: eps, into: out + r * dim)
+            }
         }
-        }
+    }
+
+    @inline(__always) static func rmsNormRow(
+        _ row: UnsafePointer<Float>, dim: Int, weight: UnsafePointer<Float>, weightOffset: Float, eps: Float,
+        into o: UnsafeMutablePointer<Float>
+    ) {
+        let inv = 1 / (dot(row, row, count: dim) / Float(dim) + eps).squareRoot()
+        let vinv = Vec(repeating: inv), offset = Vec(repeating: weightOffset)
+        var i = 0
+        while i + lanes <= dim { store(load(row + i) * vinv * (offset + load(weight + i)), o + i); i += lanes }
+        while i < dim { o[i] = row[i] * inv * (weightOffset + weight[i]); i += 1 }
     }
 
     /// Divides each row by its Euclidean norm (clamped below at `eps`, as `torch.nn.functional.normalize`).

@@ -55,10 +55,10 @@ enum Parallel {
     }
 
     /// Calls `body(worker, item)` for items `0..<count`, item `i` on worker `i mod workers` (for work that needs
-    /// per-worker scratch space).
-    static func items(_ count: Int, _ body: (Int, Int) -> Void) {
+    /// per-worker scratch space); at most `maxWorkers` workers.
+    static func items(_ count: Int, maxWorkers: Int = .max, _ body: (Int, Int) -> Void) {
         _ = Neural.blasPinned
-        let workers = min(Neural.threads, count)
+        let workers = min(Neural.threads, count, maxWorkers)
         if workers <= 1 {
             for i in 0..<count { body(0, i) }
             return

@@ -56,8 +56,7 @@ public struct RoPE: Sendable {
     ) {
         Parallel.ranges(rows, minimum: 64) { range in
             for r in range {
-                let c = cos + r * pairs
-                let s = sin + r * pairs
+                let c = cos + r * pairs, s = sin + r * pairs
                 for h in 0..<heads {
                     let v = x + r * stride + h * headDim
                     for i in 0..<pairs {
@@ -115,38 +114,41 @@ public struct RoPE3D: Sendable {
     /// Rotates queries or keys [tokens × stride] in place; row `n`'s positions derive from `n mod tokensPerClip`
     /// (several clips stacked row-wise restart their positions).
     public func apply(_ x: UnsafeMutablePointer<Float>, tokens: Int, stride: Int, heads: Int, tokensPerClip: Int? = nil) {
-        let clipLength = tokensPerClip ?? tokens
-        let perFrame = gridHeight * gridWidth
-        let half = sectionDim / 2
-        guard half > 0 else { return }
+        guard sectionDim > 0 else { return }
         cosTable.withUnsafeBufferPointer { cb in
             sinTable.withUnsafeBufferPointer { sb in
+                let cos = cb.baseAddress!, sin = sb.baseAddress!
                 Parallel.ranges(tokens, minimum: 64) { range in
-                for token in range {
-                    let n = token % clipLength
-                    let frame = n / perFrame
-                    let row = (n - frame * perFrame) / gridWidth
-                    let col = n - frame * perFrame - row * gridWidth
-                    let positions = (frame, row, col)
-                    for h in 0..<heads {
-                        let v = x + token * stride + h * headDim
-                        for section in 0..<3 {
-                            let p = section == 0 ? positions.0 : (section == 1 ? positions.1 : positions.2)
-                            precondition(p < maxPosition, "position \(p) beyond RoPE table")
-                            let c = cb.baseAddress! + p * half
-                            let s = sb.baseAddress! + p * half
-                            let base = v + section * sectionDim
-                            var i = 0
-                            while i < sectionDim {
-                                let j0 = i % half, j1 = (i + 1) % half
-                                let a = base[i], b = base[i + 1]
-                                base[i] = a * c[j0] - b * s[j0]
-                                base[i + 1] = b * c[j1] + a * s[j1]
-                                i += 2
-                            }
-                        }
+                    for token in range {
+                        rotate(x + token * stride, token: token % (tokensPerClip ?? tokens), heads: heads, cos: cos, sin: sin)
                     }
                 }
+            }
+        }
+    }
+
+    /// Rotates all heads of one token at flat index `n` within its clip.
+    @inline(__always) private func rotate(
+        _ v: UnsafeMutablePointer<Float>, token n: Int, heads: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
+    ) {
+        let perFrame = gridHeight * gridWidth
+        let frame = n / perFrame
+        let row = (n - frame * perFrame) / gridWidth
+        let col = n - frame * perFrame - row * gridWidth
+        let half = sectionDim / 2
+        for h in 0..<heads {
+            for section in 0..<3 {
+                let p = section == 0 ? frame : (section == 1 ? row : col)
+                precondition(p < maxPosition, "position \(p) beyond the RoPE table")
+                let c = cos + p * half, s = sin + p * half
+                let base = v + h * headDim + section * sectionDim
+                var i = 0
+                while i < sectionDim {
+                    let j0 = i % half, j1 = (i + 1) % half
+                    let a = base[i], b = base[i + 1]
+                    base[i] = a * c[j0] - b * s[j0]
+                    base[i + 1] = b * c[j1] + a * s[j1]
+                    i += 2
                 }
             }
         }

@@ -25,4 +25,9 @@ public final class Workspace {
         }
         return buffers[slot]
     }
+
+    /// `buffer(slot, count:)` as a buffer pointer of exactly `count` floats.
+    public func scratch(_ slot: Int, count: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: buffer(slot, count: count), count: count)
+    }
 }

@@ -140,9 +140,11 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         let valid: [Bool]? = padded ? (0..<n).map { $0 < 6 } : nil
         var out = [Float](repeating: 0, count: n * heads * d)
         var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n))
-        Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: kvHeads, headDim: d,
-                          qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: 0.3,
-                          mask: .init(keyIsValid: valid, window: window), scores: &scores)
+        scores.withUnsafeMutableBufferPointer { sb in
+            Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: kvHeads, headDim: d,
+                              qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: 0.3,
+                              mask: .init(keyIsValid: valid, window: window), scores: sb)
+        }
         let expected = naiveAttention(q: q, k: k, v: v, n: n, heads: heads, kvHeads: kvHeads, d: d, scale: 0.3,
                                       valid: valid, window: window)
         expectClose(out, expected, rel: 1e-5, abs: 1e-6)
@@ -218,5 +220,52 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         var v: [Float] = [3, 4, 0, 0]
         Kernels.l2Normalize(&v, rows: 2, dim: 2)
         #expect(v == [0.6, 0.8, 0, 0])
+    }
+}
+
+@Suite struct ThreadingTests {
+    /// Runs `body` with `threads` workers (a process-wide setting; the other suites compare with tolerances).
+    func with<T>(threads: Int, _ body: () -> T) -> T {
+        let saved = Neural.threads
+        Neural.setThreads(threads)
+        defer { Neural.setThreads(saved) }
+        return body()
+    }
+
+    @Test(arguments: [(300, 96), (5, 700)])  // many rows: rows split; few rows and wide output: columns split
+    func linearIsTheSameOnOneOrSeveralWorkers(rows: Int, out: Int) {
+        var rng = SplitMix(state: 9)
+        let layer = Linear(weight: Parameter(shape: [out, 40], scalars: rng.floats(out * 40)),
+                           bias: Parameter(shape: [out], scalars: rng.floats(out)))
+        let x = Tensor(shape: [rows, 40], scalars: rng.floats(rows * 40))
+        let one = with(threads: 1) { layer(x) }
+        let three = with(threads: 3) { layer(x) }
+        expectClose(three.scalars, one.scalars, rel: 1e-5, abs: 1e-5)
+        var accumulated = one.scalars
+        with(threads: 3) {
+            x.scalars.withUnsafeBufferPointer { xb in
+                accumulated.withUnsafeMutableBufferPointer { layer(xb.baseAddress!, rows: rows, into: $0.baseAddress!, accumulate: true) }
+            }
+        }
+        expectClose(accumulated, one.scalars.map { 2 * $0 }, rel: 1e-5, abs: 1e-5)
+    }
+
+    @Test func attentionIsTheSameOnOneOrSeveralWorkers() {
+        var rng = SplitMix(state: 10)
+        let n = 300, heads = 3, d = 8
+        let q = rng.floats(n * heads * d), k = rng.floats(n * heads * d), v = rng.floats(n * heads * d)
+        func run() -> [Float] {
+            var out = [Float](repeating: 0, count: n * heads * d)
+            var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n))
+            scores.withUnsafeMutableBufferPointer { sb in
+                Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: heads, headDim: d,
+                                  qStride: heads * d, kvStride: heads * d, outStride: heads * d, scale: 0.5,
+                                  mask: .init(window: 50), scores: sb)
+            }
+            return out
+        }
+        let one = with(threads: 1) { run() }
+        let three = with(threads: 3) { run() }
+        expectClose(three, one, rel: 1e-5, abs: 1e-6)
     }
 }
