@@ -60,6 +60,23 @@ public struct ModelBundle: Sendable {
         return "vj1-" + SHA256.hex(Array(outer.finalize().prefix(16)))
     }
 
+    /// Computes the content hash and writes it into `config.json` as `model_id` (other keys kept).
+    /// - Returns: the id.
+    @discardableResult
+    public static func stamp(directory: URL) throws -> String {
+        let url = directory.appendingPathComponent("config.json")
+        let data = try Data(contentsOf: url)
+        let id = try computeModelID(directory: directory, config: ModelConfig.decode(data))
+        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw BundleError(path: url.path, reason: "is not a JSON object")
+        }
+        object["model_id"] = id
+        var out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        out.append(0x0A)
+        try out.write(to: url, options: .atomic)
+        return id
+    }
+
     static func hash(data: Data) -> [UInt8] {
         var h = SHA256()
         data.withUnsafeBytes { h.update($0) }

@@ -8,7 +8,7 @@ struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Inspect a model bundle or embed text with it.",
-        subcommands: [Inspect.self, Embed.self, Bench.self])
+        subcommands: [Inspect.self, Embed.self, Stamp.self, Bench.self])
 
     /// Exit status for an unusable bundle or input (argument errors keep ArgumentParser's 64).
     static let failure: Int32 = 1
@@ -102,6 +102,22 @@ struct ModelCommand: AsyncParsableCommand {
                 print("[" + vector.scalars.map { "\($0)" }.joined(separator: ",") + "]")
             } catch let error as ValidationError {
                 throw error
+            } catch {
+                throw ModelCommand.fail(error)
+            }
+        }
+    }
+
+    struct Stamp: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the bundle's content hash into config.json as model_id, and print it.")
+
+        @Argument(help: "The bundle folder.")
+        var directory: String
+
+        func run() async throws {
+            do {
+                print(try ModelBundle.stamp(directory: URL(fileURLWithPath: directory)))
             } catch {
                 throw ModelCommand.fail(error)
             }

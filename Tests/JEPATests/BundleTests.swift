@@ -80,6 +80,10 @@ import TestSupport
         try config.encoded().write(to: same.file("config.json"))
         #expect(try ModelBundle(directory: same.url).modelID == "vj1-stamped")
         #expect(try ModelBundle.computeModelID(directory: same.url, config: config) == original)
+        // Stamping writes the content hash back.
+        #expect(try ModelBundle.stamp(directory: same.url) == original)
+        #expect(try ModelBundle(directory: same.url).modelID == original)
+        #expect(try ModelBundle(directory: same.url).config.modelId == original)
     }
 
     @Test func sha256MatchesKnownVectors() {
