@@ -1,3 +1,79 @@
 import CBLAS
-/// Neural: tensors over flat Float buffers, OpenBLAS GEMM, transformer kernels, safetensors and tokenizers.
-public enum Neural {}
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Neural: tensors over flat Float buffers, OpenBLAS GEMM, transformer kernels and safetensors.
+///
+/// Threading: the kernels split their work across `Neural.threads` workers, and each worker calls OpenBLAS on its
+/// own share with OpenBLAS itself single-threaded. OpenBLAS's own pool would otherwise spin between calls and
+/// compete with the elementwise kernels for the same cores.
+public enum Neural {
+    private static let configuredThreads = Atomic<Int>(0)
+
+    /// Worker threads for kernels (default: the active processor count).
+    public static var threads: Int {
+        let n = configuredThreads.load(ordering: .relaxed)
+        return n > 0 ? n : defaultThreads
+    }
+
+    /// Sets the worker count for all later kernel calls (process-wide).
+    public static func setThreads(_ count: Int) {
+        configuredThreads.store(max(1, count), ordering: .relaxed)
+    }
+
+    static let defaultThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Pins OpenBLAS to one thread the first time a kernel runs (lazy statics initialise exactly once).
+    static let blasPinned: Bool = {
+        vj_blas_set_num_threads(1)
+        return true
+    }()
+}
+
+/// Fork-join over contiguous ranges on `Neural.threads` workers.
+enum Parallel {
+    /// Calls `body` on disjoint ranges covering `0..<count`, at most one range per worker and none shorter than
+    /// `minimum` (except when `count` itself is). Runs inline when one range suffices.
+    static func ranges(_ count: Int, minimum: Int = 1, _ body: (Range<Int>) -> Void) {
+        _ = Neural.blasPinned
+        let workers = min(Neural.threads, max(1, count / max(1, minimum)))
+        if workers <= 1 || count <= 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        let chunk = (count + workers - 1) / workers
+        withoutActuallyEscaping(body) { body in
+            // Each worker touches only its own range of buffers the caller owns for the duration of the call.
+            let work = UncheckedSendable(value: body)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let start = w * chunk
+                let end = min(count, start + chunk)
+                if start < end { work.value(start..<end) }
+            }
+        }
+    }
+
+    /// Calls `body(worker, item)` for items `0..<count`, item `i` on worker `i mod workers` (for work that needs
+    /// per-worker scratch space); at most `maxWorkers` workers.
+    static func items(_ count: Int, maxWorkers: Int = .max, _ body: (Int, Int) -> Void) {
+        _ = Neural.blasPinned
+        let workers = min(Neural.threads, count, maxWorkers)
+        if workers <= 1 {
+            for i in 0..<count { body(0, i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(value: body)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < count { work.value(w, i); i += workers }
+            }
+        }
+    }
+}
+
+/// Carries a value into a `@Sendable` closure when the caller guarantees the accesses do not race.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Neural
+
+/// A model bundle: a folder with `config.json`, `model.safetensors` and `tokenizer.json` (plus `MODEL_CARD.md`).
+///
+/// Weight keys: `x_encoder.` + `VJEPA2Model.encoder` keys; `predictor.` + `LlamaModel` keys and
+/// `predictor.{vis_proj,out_proj}.*`; `y_encoder.model.` + `BertModel`/`Gemma3TextModel` keys and
+/// `y_encoder.{dense.N,projector}.*`. A converter from Hugging Face folders or open-vljepa's checkpoint is a renaming.
+public struct ModelBundle: Sendable {
+    public let directory: URL
+    public let config: ModelConfig
+    /// The stamped `model_id`, or the computed content hash when the config carries none.
+    public let modelID: String
+
+    public var configURL: URL { directory.appendingPathComponent("config.json") }
+    public var weightsURL: URL { directory.appendingPathComponent("model.safetensors") }
+    public var tokenizerURL: URL { directory.appendingPathComponent("tokenizer.json") }
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        let data: Data
+        do {
+            data = try Data(contentsOf: directory.appendingPathComponent("config.json"))
+        } catch {
+            throw BundleError(path: directory.appendingPathComponent("config.json").path, reason: "cannot be read")
+        }
+        do {
+            config = try ModelConfig.decode(data)
+        } catch let error as DecodingError {
+            throw BundleError(path: directory.appendingPathComponent("config.json").path, reason: Self.describe(error))
+        }
+        do {
+            try config.validate()
+        } catch let error as ConfigError {
+            throw BundleError(path: directory.appendingPathComponent("config.json").path, reason: error.description)
+        }
+        modelID = try config.modelId ?? Self.computeModelID(directory: directory, config: config)
+    }
+
+    /// Maps the weights and builds the model.
+    public func load() throws -> VLJEPA {
+        try VLJEPA(config: config, weights: try SafeTensorsFile(url: weightsURL))
+    }
+
+    /// `vj1-` + 32 hex digits of SHA-256 over the canonical config (re-encoded, sorted keys, without `model_id`),
+    /// the weights file and the tokenizer file (empty when absent).
+    public static func computeModelID(directory: URL, config: ModelConfig) throws -> String {
+        var unstamped = config
+        unstamped.modelId = nil
+        var outer = SHA256()
+        for (label, digest) in [
+            ("config", try hash(data: unstamped.encoded())),
+            ("weights", try hash(file: directory.appendingPathComponent("model.safetensors"))),
+            ("tokenizer", FileManager.default.fileExists(atPath: directory.appendingPathComponent("tokenizer.json").path)
+                ? try hash(file: directory.appendingPathComponent("tokenizer.json")) : hash(data: Data())),
+        ] {
+            outer.update(Array("\(label)\0".utf8))
+            outer.update(digest)
+        }
+        return "vj1-" + SHA256.hex(Array(outer.finalize().prefix(16)))
+    }
+
+    /// Computes the content hash and writes it into `config.json` as `model_id` (other keys kept).
+    /// - Returns: the id.
+    @discardableResult
+    public static func stamp(directory: URL) throws -> String {
+        let url = directory.appendingPathComponent("config.json")
+        let data = try Data(contentsOf: url)
+        let id = try computeModelID(directory: directory, config: ModelConfig.decode(data))
+        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw BundleError(path: url.path, reason: "is not a JSON object")
+        }
+        object["model_id"] = id
+        var out = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        out.append(0x0A)
+        try out.write(to: url, options: .atomic)
+        return id
+    }
+
+    static func hash(data: Data) -> [UInt8] {
+        var h = SHA256()
+        data.withUnsafeBytes { h.update($0) }
+        return h.finalize()
+    }
+
+    static func hash(file: URL) throws -> [UInt8] {
+        let mapped = try MappedFile(path: file.path)
+        var h = SHA256()
+        h.update(mapped.bytes)
+        return h.finalize()
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ c: DecodingError.Context) -> String { c.codingPath.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case let .keyNotFound(key, c): return "missing key '\((path(c).isEmpty ? "" : path(c) + ".") + key.stringValue)'"
+        case let .typeMismatch(_, c): return "wrong type at '\(path(c))'"
+        case let .valueNotFound(_, c): return "null at '\(path(c))'"
+        case let .dataCorrupted(c): return "invalid JSON at '\(path(c))'"
+        @unknown default: return "cannot be decoded"
+        }
+    }
+}
+
+/// A bundle that cannot be used, naming the file and the cause.
+public struct BundleError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+}

@@ -1,0 +1,102 @@
+import Neural
+
+/// BERT (MiniLM-style) as transformers' `BertModel` without its pooler: word + position + token-type(0)
+/// embeddings and a LayerNorm, then post-LN encoder layers with a GELU MLP.
+struct BertBackbone: TextBackbone {
+    let config: TextConfig
+    let words: Parameter, positions: Parameter, tokenType: Parameter
+    let embeddingNorm: (Parameter, Parameter)
+    let layers: [Layer]
+    let activation: Activation
+    let eps: Float
+
+    struct Layer: Sendable {
+        let query: Linear, key: Linear, value: Linear, output: Linear
+        let attentionNorm: (Parameter, Parameter)
+        let intermediate: Linear, down: Linear
+        let outputNorm: (Parameter, Parameter)
+    }
+
+    var hiddenSize: Int { config.hiddenSize }
+
+    init(config: TextConfig, binder: ParameterBinder, prefix p: String) throws {
+        self.config = config
+        guard let maxPositions = config.maxPositionEmbeddings, let types = config.typeVocabSize,
+              let eps = config.layerNormEps, let actName = config.hiddenAct
+        else { throw ConfigError("text: bert needs max_position_embeddings, type_vocab_size, layer_norm_eps, hidden_act") }
+        guard let act = Activation(huggingFace: actName) else { throw ConfigError("text.hidden_act '\(actName)' is not supported") }
+        self.eps = eps
+        activation = act
+        let h = config.hiddenSize
+        words = try binder.take("\(p)embeddings.word_embeddings.weight", shape: [config.vocabSize, h])
+        positions = try binder.take("\(p)embeddings.position_embeddings.weight", shape: [maxPositions, h])
+        tokenType = try binder.take("\(p)embeddings.token_type_embeddings.weight", shape: [types, h])
+        func norm(_ name: String) throws -> (Parameter, Parameter) {
+            (try binder.take("\(name).weight", shape: [h]), try binder.take("\(name).bias", shape: [h]))
+        }
+        embeddingNorm = try norm("\(p)embeddings.LayerNorm")
+        layers = try (0..<config.numHiddenLayers).map { i in
+            let l = "\(p)encoder.layer.\(i)."
+            return Layer(
+                query: try binder.linear("\(l)attention.self.query", in: h, out: h, bias: true),
+                key: try binder.linear("\(l)attention.self.key", in: h, out: h, bias: true),
+                value: try binder.linear("\(l)attention.self.value", in: h, out: h, bias: true),
+                output: try binder.linear("\(l)attention.output.dense", in: h, out: h, bias: true),
+                attentionNorm: try norm("\(l)attention.output.LayerNorm"),
+                intermediate: try binder.linear("\(l)intermediate.dense", in: h, out: config.intermediateSize, bias: true),
+                down: try binder.linear("\(l)output.dense", in: config.intermediateSize, out: h, bias: true),
+                outputNorm: try norm("\(l)output.LayerNorm"))
+        }
+    }
+
+    var parameterCount: Int {
+        words.count + positions.count + tokenType.count + 2 * hiddenSize + layers.reduce(0) { n, l in
+            n + l.query.parameterCount + l.key.parameterCount + l.value.parameterCount + l.output.parameterCount
+                + l.intermediate.parameterCount + l.down.parameterCount + 4 * hiddenSize
+        }
+    }
+
+    func run(_ sequences: [[Int]], workspace: Workspace) throws -> UnsafeMutablePointer<Float> {
+        let h = config.hiddenSize, heads = config.numAttentionHeads, d = h / heads
+        let segments = VLJEPA.segments(sequences.map(\.count))
+        let rows = segments.last?.upperBound ?? 0
+        let longest = segments.map(\.count).max() ?? 0
+        let x = workspace.buffer(0, count: rows * h)
+        for (s, ids) in zip(segments, sequences) {
+            guard ids.count <= positions.shape[0] else {
+                throw ConfigError("text of \(ids.count) tokens exceeds max_position_embeddings \(positions.shape[0])")
+            }
+            for (i, id) in ids.enumerated() {
+                guard id >= 0, id < config.vocabSize else { throw ConfigError("token id \(id) outside the vocabulary of \(config.vocabSize)") }
+                let row = x + (s.lowerBound + i) * h
+                for c in 0..<h { row[c] = words.pointer[id * h + c] + tokenType.pointer[c] + positions.pointer[i * h + c] }
+            }
+        }
+        Kernels.layerNorm(x, rows: rows, dim: h, weight: embeddingNorm.0.pointer, bias: embeddingNorm.1.pointer, eps: eps, into: x)
+        let t = workspace.buffer(1, count: rows * max(h, config.intermediateSize))
+        let q = workspace.buffer(2, count: rows * h)
+        let k = workspace.buffer(3, count: rows * h)
+        let v = workspace.buffer(4, count: rows * h)
+        let a = workspace.buffer(5, count: rows * h)
+        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: longest))
+        let scale = 1 / Float(d).squareRoot()
+        for layer in layers {
+            layer.query(x, rows: rows, into: q)
+            layer.key(x, rows: rows, into: k)
+            layer.value(x, rows: rows, into: v)
+            for s in segments {
+                let o = s.lowerBound * h
+                Kernels.attention(q: q + o, k: k + o, v: v + o, out: a + o, length: s.count, heads: heads, kvHeads: heads,
+                                  headDim: d, qStride: h, kvStride: h, outStride: h, scale: scale, scores: scores)
+            }
+            // Post-LN: x = LN(x + dense(attention)), then x = LN(x + down(act(intermediate(x)))).
+            layer.output(a, rows: rows, into: x, accumulate: true)
+            Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.attentionNorm.0.pointer, bias: layer.attentionNorm.1.pointer, eps: eps, into: x)
+            layer.intermediate(x, rows: rows, into: t)
+            Kernels.activate(t, count: rows * config.intermediateSize, activation)
+            layer.down(t, rows: rows, into: x, accumulate: true)
+            Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.outputNorm.0.pointer, bias: layer.outputNorm.1.pointer, eps: eps, into: x)
+        }
+        return x
+    }
+}

@@ -1,0 +1,72 @@
+import Neural
+
+/// A text backbone that turns token sequences into hidden states (BERT or Gemma 3).
+protocol TextBackbone: Sendable {
+    var hiddenSize: Int { get }
+    var parameterCount: Int { get }
+    /// Runs each sequence on its own; returns hidden states [Σ lengths × hidden] in workspace slot 0.
+    func run(_ sequences: [[Int]], workspace: Workspace) throws -> UnsafeMutablePointer<Float>
+}
+
+/// The Y-encoder: a text backbone, mean pooling over the tokens, optional dense layers, then the `projector`
+/// into the shared space, L2-normalised. Weights: `y_encoder.model.` + the backbone's Hugging Face keys,
+/// `y_encoder.dense.{i}.*`, `y_encoder.projector.*` (with bias).
+public final class TextEncoder: Sendable {
+    public let config: TextConfig
+    let backbone: any TextBackbone
+    let dense: [(layer: Linear, tanh: Bool)]
+    let projector: Linear
+
+    public init(config: TextConfig, sharedDim: Int?, binder: ParameterBinder) throws {
+        self.config = config
+        switch config.family {
+        case "bert": backbone = try BertBackbone(config: config, binder: binder, prefix: "y_encoder.model.")
+        case "gemma3": backbone = try Gemma3Backbone(config: config, binder: binder, prefix: "y_encoder.model.")
+        default: throw ConfigError("text.family '\(config.family)' is not supported (bert, gemma3)")
+        }
+        dense = try config.dense.enumerated().map { i, d in
+            (try binder.linear("y_encoder.dense.\(i)", in: d.inFeatures, out: d.outFeatures, bias: d.bias), d.activation == "tanh")
+        }
+        let width = config.dense.last?.outFeatures ?? config.hiddenSize
+        projector = try sharedDim.map { try binder.linear("y_encoder.projector", in: width, out: $0, bias: true) }
+            ?? Linear(weight: Parameter(shape: [0, width], scalars: []), bias: nil)
+    }
+
+    public var parameterCount: Int {
+        backbone.parameterCount + dense.reduce(0) { $0 + $1.layer.parameterCount } + projector.parameterCount
+    }
+
+    /// Backbone hidden states [Σ lengths × hidden] (each sequence unpadded).
+    public func hiddenStates(_ sequences: [[Int]], workspace: Workspace) throws -> Tensor {
+        let rows = sequences.reduce(0) { $0 + $1.count }
+        let x = try backbone.run(sequences, workspace: workspace)
+        return Tensor(shape: [rows, backbone.hiddenSize], scalars: Array(UnsafeBufferPointer(start: x, count: rows * backbone.hiddenSize)))
+    }
+
+    /// Query vectors [sequences × shared]; each sequence holds its real tokens only (no padding).
+    public func embed(_ sequences: [[Int]], workspace: Workspace) throws -> Tensor {
+        for s in sequences where s.isEmpty || s.count > config.maxTokens {
+            throw ConfigError("text of \(s.count) tokens; the Y-encoder takes 1 to \(config.maxTokens)")
+        }
+        let h = backbone.hiddenSize
+        let x = try backbone.run(sequences, workspace: workspace)
+        let widest = max(h, config.dense.map(\.outFeatures).max() ?? 0)
+        var current = workspace.buffer(9, count: sequences.count * widest)
+        var next = workspace.buffer(10, count: sequences.count * widest)
+        for (b, s) in VLJEPA.segments(sequences.map(\.count)).enumerated() {
+            Kernels.maskedMean(x + s.lowerBound * h, rows: s.count, dim: h, into: current + b * h)
+        }
+        for (layer, tanh) in dense {
+            layer(current, rows: sequences.count, into: next)
+            if tanh { Kernels.tanh(next, count: sequences.count * layer.outFeatures) }
+            swap(&current, &next)
+        }
+        let n = projector.outFeatures
+        var out = [Float](repeating: 0, count: sequences.count * n)
+        out.withUnsafeMutableBufferPointer { o in
+            projector(current, rows: sequences.count, into: o.baseAddress!)
+            Kernels.l2Normalize(o.baseAddress!, rows: sequences.count, dim: n)
+        }
+        return Tensor(shape: [sequences.count, n], scalars: out)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Neural
+
+/// The VL-JEPA model: X-encoder → predictor (with a prompt) for clips, Y-encoder for texts, both into one shared,
+/// L2-normalised space where retrieval ranks by cosine (VL-JEPA, arXiv 2512.10942, §3.1 and §4).
+public final class VLJEPA: Sendable {
+    public let config: ModelConfig
+    public let vision: VisionEncoder
+    public let predictor: Predictor
+    public let text: TextEncoder
+
+    /// Builds the three networks from `weights`, binding every tensor exactly once.
+    public init(config: ModelConfig, weights: SafeTensorsFile) throws {
+        try config.validate()
+        self.config = config
+        let binder = ParameterBinder(file: weights)
+        vision = try VisionEncoder(config: config.vision, binder: binder)
+        predictor = try Predictor(config: config.predictor, visionDim: config.vision.hiddenSize,
+                                  sharedDim: config.sharedDim, binder: binder)
+        text = try TextEncoder(config: config.text, sharedDim: config.sharedDim, binder: binder)
+        try binder.finish()
+    }
+
+    public var parameterCount: (vision: Int, predictor: Int, text: Int) {
+        (vision.parameterCount, predictor.parameterCount, text.parameterCount)
+    }
+
+    /// Clip vectors [clips × shared_dim]: each clip [frames × channels × size × size] of normalised pixels runs
+    /// through the X-encoder, then the predictor with `prompt` (the retrieval prompt's token ids).
+    public func embedClips(_ clips: [Tensor], prompt: [Int], workspace: Workspace = Workspace()) throws -> Tensor {
+        let tokens = try vision.encode(clips, workspace: workspace)
+        return try predictor.predict(visualTokens: tokens, clips: clips.count, prompt: prompt, workspace: workspace)
+    }
+
+    /// Query vectors [texts × shared_dim] from token ids (each sequence unpadded).
+    public func embedTexts(_ sequences: [[Int]], workspace: Workspace = Workspace()) throws -> Tensor {
+        try text.embed(sequences, workspace: workspace)
+    }
+
+    /// Consecutive row ranges for sequences of the given lengths.
+    static func segments(_ lengths: [Int]) -> [Range<Int>] {
+        var start = 0
+        return lengths.map { n in
+            defer { start += n }
+            return start..<(start + n)
+        }
+    }
+}
+
+extension ClipSpec {
+    /// A clip tensor [frames × 3 × size × size] from RGB24 frames of `size × size` pixels each (row-major, packed),
+    /// scaled to [0, 1] and normalised with `mean` / `std`, as V-JEPA 2's video processor does after its crop.
+    public func tensor(fromRGB frames: [[UInt8]]) throws -> Tensor {
+        let plane = size * size
+        var out = [Float](repeating: 0, count: frames.count * 3 * plane)
+        for (t, frame) in frames.enumerated() {
+            guard frame.count == 3 * plane else { throw ConfigError("frame \(t) has \(frame.count) bytes, expected \(3 * plane)") }
+            for c in 0..<3 {
+                let scale = 1 / (255 * std[c]), shift = mean[c] / std[c]
+                let base = (t * 3 + c) * plane
+                for i in 0..<plane { out[base + i] = Float(frame[3 * i + c]) * scale - shift }
+            }
+        }
+        return Tensor(shape: [frames.count, 3, size, size], scalars: out)
+    }
+}

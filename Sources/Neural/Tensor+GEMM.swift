@@ -1,0 +1,104 @@
+import CBLAS
+
+/// Matrix products through OpenBLAS `cblas_sgemm` (row-major, Int32 dimensions).
+public enum GEMM {
+    /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, all row-major with leading dimensions `lda`, `ldb`, `ldc`.
+    @inlinable
+    public static func sgemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+/// A fully connected layer in PyTorch's layout: `weight` is [out, in], `y = x · weightᵀ + bias`.
+public struct Linear: Sendable {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    public init(weight: Parameter, bias: Parameter?) {
+        precondition(weight.shape.count == 2)
+        precondition(bias == nil || bias!.shape == [weight.shape[0]])
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+    public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+
+    /// `y[rows × out] = x[rows × in] · Wᵀ + b` (or `y += …` when `accumulate`); `ldy` lets the output land in a
+    /// column block of a wider matrix. Workers split the rows, or the output features when there are few rows.
+    public func callAsFunction(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false
+    ) {
+        let ld = ldy ?? outFeatures
+        guard rows > 0 else { return }
+        if rows >= 64 * Neural.threads || outFeatures < 128 {
+            Parallel.ranges(rows, minimum: 32) { r in
+                block(x, rows: r, columns: 0..<outFeatures, into: y, ld: ld, accumulate: accumulate)
+            }
+        } else {
+            Parallel.ranges(outFeatures, minimum: 64) { c in
+                block(x, rows: 0..<rows, columns: c, into: y, ld: ld, accumulate: accumulate)
+            }
+        }
+    }
+
+    private func block(
+        _ x: UnsafePointer<Float>, rows: Range<Int>, columns: Range<Int>, into y: UnsafeMutablePointer<Float>, ld: Int,
+        accumulate: Bool
+    ) {
+        let k = inFeatures, n = columns.count
+        let out = y + rows.lowerBound * ld + columns.lowerBound
+        if let bias, !accumulate {
+            for r in 0..<rows.count { (out + r * ld).update(from: bias.pointer + columns.lowerBound, count: n) }
+        }
+        GEMM.sgemm(transB: true, m: rows.count, n: n, k: k, a: x + rows.lowerBound * k, lda: k,
+                   b: weight.pointer + columns.lowerBound * k, ldb: k, beta: accumulate || bias != nil ? 1 : 0,
+                   c: out, ldc: ld)
+        if accumulate, let bias {
+            for r in 0..<rows.count { Kernels.add(bias.pointer + columns.lowerBound, into: out + r * ld, count: n) }
+        }
+    }
+
+    /// Convenience for tensors: [rows, in] → [rows, out].
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.shape.last == inFeatures)
+        let rows = x.count / inFeatures
+        var out = [Float](repeating: 0, count: rows * outFeatures)
+        x.scalars.withUnsafeBufferPointer { xb in
+            out.withUnsafeMutableBufferPointer { ob in self(xb.baseAddress!, rows: rows, into: ob.baseAddress!) }
+        }
+        return Tensor(shape: Array(x.shape.dropLast()) + [outFeatures], scalars: out)
+    }
+}
+
+extension GEMM {
+    /// Measures this machine's single-precision GEMM rate with OpenBLAS's own `threads` threads: the best of
+    /// `repeats` products of two n×n matrices.
+    /// - Returns: GFLOP/s (2n³ floating-point operations per product).
+    public static func measureGFLOPS(n: Int = 1024, repeats: Int = 5, threads: Int = Neural.threads) -> Double {
+        _ = Neural.blasPinned
+        vj_blas_set_num_threads(Int32(threads))
+        defer { vj_blas_set_num_threads(1) }
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.1; b[i] = Float(i % 5) * 0.1 }
+        sgemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n)  // warm-up
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = ContinuousClock.now
+            sgemm(m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n)
+            let elapsed = ContinuousClock.now - start
+            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+}

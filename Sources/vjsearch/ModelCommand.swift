@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import JEPA
+import Neural
+
+/// `vjsearch model …`: look inside a model bundle and embed with it.
+struct ModelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Inspect a model bundle or embed text with it.",
+        subcommands: [Inspect.self, Embed.self, Stamp.self, Bench.self])
+
+    /// Exit status for an unusable bundle or input (argument errors keep ArgumentParser's 64).
+    static let failure: Int32 = 1
+
+    static func fail(_ error: Error) -> ExitCode {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        return ExitCode(failure)
+    }
+
+    struct Inspect: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print families, sizes, parameter counts, the clip spec and the model id.")
+
+        @Argument(help: "The bundle folder (config.json, model.safetensors, tokenizer.json).")
+        var directory: String
+
+        @Flag(help: "Recompute the content hash and compare it with a stamped model_id.")
+        var verify = false
+
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func run() async throws {
+            do {
+                let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
+                let model = try bundle.load()
+                let computed = verify ? try ModelBundle.computeModelID(directory: bundle.directory, config: bundle.config) : nil
+                print(json ? try Self.json(bundle, model, computed) : Self.table(bundle, model, computed))
+                if let computed, computed != bundle.modelID {
+                    throw BundleError(path: bundle.configURL.path, reason: "model_id \(bundle.modelID) does not match the content hash \(computed)")
+                }
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                throw ModelCommand.fail(error)
+            }
+        }
+
+        static func table(_ bundle: ModelBundle, _ model: VLJEPA, _ computed: String?) -> String {
+            let c = bundle.config, v = c.vision, p = c.predictor, t = c.text
+            let counts = model.parameterCount
+            func millions(_ n: Int) -> String { String(format: "%.2fM", Double(n) / 1e6) }
+            var lines = [
+                "model id      \(bundle.modelID)" + (computed.map { $0 == bundle.modelID ? " (verified)" : " (content hash \($0))" } ?? ""),
+                "name          \(c.name ?? "-")",
+                "shared dim    \(c.sharedDim)",
+                "x-encoder     \(v.family): hidden \(v.hiddenSize), \(v.numHiddenLayers) layers, \(v.numAttentionHeads) heads, patch \(v.tubeletSize)×\(v.patchSize)×\(v.patchSize), crop \(v.cropSize); \(millions(counts.vision)) parameters",
+                "predictor     \(p.family): hidden \(p.hiddenSize), \(p.numHiddenLayers) layers, \(p.numAttentionHeads)/\(p.numKeyValueHeads) heads, vocab \(p.vocabSize), pool \(p.pool.rawValue), final norm \(p.finalNorm ? "yes" : "no"); \(millions(counts.predictor)) parameters",
+                "y-encoder     \(t.family): hidden \(t.hiddenSize), \(t.numHiddenLayers) layers, \(t.numAttentionHeads) heads, vocab \(t.vocabSize), dense \(t.dense.isEmpty ? "none" : t.dense.map { "\($0.inFeatures)→\($0.outFeatures)" }.joined(separator: ", ")); \(millions(counts.text)) parameters",
+                "parameters    \(millions(counts.vision + counts.predictor + counts.text)) in total",
+                "clip          \(c.clip.frames) frames at \(c.clip.fps) fps, window \(c.clip.windowSeconds) s, stride \(c.clip.strideSeconds) s, resize \(c.clip.resize) → crop \(c.clip.size), \(model.vision.tokenCount(frames: c.clip.frames)) visual tokens",
+                "prompt        \"\(c.retrievalPrompt)\"",
+            ]
+            if !FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) { lines.append("tokenizer     missing") }
+            return lines.joined(separator: "\n")
+        }
+
+        static func json(_ bundle: ModelBundle, _ model: VLJEPA, _ computed: String?) throws -> String {
+            let counts = model.parameterCount
+            var object: [String: Any] = [
+                "model_id": bundle.modelID,
+                "config": try JSONSerialization.jsonObject(with: bundle.config.encoded()),
+                "parameters": ["vision": counts.vision, "predictor": counts.predictor, "text": counts.text],
+                "visual_tokens": model.vision.tokenCount(frames: bundle.config.clip.frames),
+            ]
+            if let computed { object["content_hash"] = computed }
+            return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        }
+    }
+
+    struct Embed: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the query vector of a text as JSON (Y-encoder and head).")
+
+        @Argument(help: "The bundle folder.")
+        var directory: String
+
+        @Option(help: "Token ids of the text, comma-separated (as the bundle's tokenizer produces them).")
+        var ids: String
+
+        func run() async throws {
+            do {
+                let tokens = try ids.split(separator: ",").map { part -> Int in
+                    guard let id = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                        throw ValidationError("--ids: '\(part)' is not an integer")
+                    }
+                    return id
+                }
+                let model = try ModelBundle(directory: URL(fileURLWithPath: directory)).load()
+                let vector = try model.embedTexts([tokens])
+                print("[" + vector.scalars.map { "\($0)" }.joined(separator: ",") + "]")
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw ModelCommand.fail(error)
+            }
+        }
+    }
+
+    struct Stamp: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the bundle's content hash into config.json as model_id, and print it.")
+
+        @Argument(help: "The bundle folder.")
+        var directory: String
+
+        func run() async throws {
+            do {
+                print(try ModelBundle.stamp(directory: URL(fileURLWithPath: directory)))
+            } catch {
+                throw ModelCommand.fail(error)
+            }
+        }
+    }
+
+    /// Times the X-encoder and the Y-encoder on synthetic input for `Tools/bench/encoder`; prints one JSON line.
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time the encoders of a bundle on synthetic input (used by Tools/bench/encoder).",
+            shouldDisplay: false)
+
+        @Argument(help: "The bundle folder.")
+        var directory: String
+
+        @Option(help: "Clips per X-encoder call.") var clips = 1
+        @Option(help: "Queries per Y-encoder call.") var queries = 32
+        @Option(help: "Tokens per query.") var queryTokens = 16
+        @Option(help: "OpenBLAS threads.") var threads = 2
+        @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
+
+        func run() async throws {
+            Neural.setThreads(threads)
+            let model = try ModelBundle(directory: URL(fileURLWithPath: directory)).load()
+            let v = model.config.vision
+            var rng = SystemRandomNumberGenerator()
+            let clip = Tensor(shape: [v.framesPerClip, v.inChans, v.cropSize, v.cropSize],
+                              scalars: (0..<(v.framesPerClip * v.inChans * v.cropSize * v.cropSize)).map { _ in Float.random(in: -2...2, using: &rng) })
+            let batch = [Tensor](repeating: clip, count: clips)
+            let texts = (0..<queries).map { _ in (0..<queryTokens).map { _ in Int.random(in: 1..<model.config.text.vocabSize, using: &rng) } }
+            let workspace = Workspace()
+            func best(_ body: () throws -> Void) rethrows -> Double {
+                try body()  // warm-up: grows the workspace, faults in the weights
+                var best = Double.infinity
+                for _ in 0..<repeats {
+                    let start = ContinuousClock.now
+                    try body()
+                    let d = ContinuousClock.now - start
+                    best = min(best, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+                }
+                return best
+            }
+            let visionSeconds = try best { _ = try model.vision.encode(batch, workspace: workspace) }
+            let textSeconds = try best { _ = try model.embedTexts(texts, workspace: workspace) }
+            let sgemm = GEMM.measureGFLOPS(n: 1536, repeats: 5, threads: threads)
+            let report: [String: Any] = [
+                "threads": threads, "clips": clips, "vision_seconds": visionSeconds,
+                "tokens_per_clip": model.vision.tokenCount(frames: v.framesPerClip),
+                "queries": queries, "query_tokens": queryTokens, "text_seconds": textSeconds, "sgemm_gflops": sgemm,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+}

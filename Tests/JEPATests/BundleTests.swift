@@ -1,0 +1,138 @@
+import Foundation
+import Neural
+import Testing
+import TestSupport
+@testable import JEPA
+
+/// Full tiny VL-JEPA bundles against the PyTorch assembly, plus strict loading and the model id.
+@Suite struct BundleTests {
+    func clips(_ video: Tensor) -> [Tensor] {
+        let per = video.count / video.shape[0]
+        return (0..<video.shape[0]).map {
+            Tensor(shape: Array(video.shape.dropFirst()), scalars: Array(video.scalars[($0 * per)..<(($0 + 1) * per)]))
+        }
+    }
+
+    @Test(arguments: ["vljepa-tiny-gemma", "vljepa-tiny-bert"])
+    func fullModelMatchesPyTorch(_ name: String) throws {
+        let golden = try Golden(name)
+        let bundle = try ModelBundle(directory: golden.directory)
+        let model = try bundle.load()
+        let prompt = try #require(try golden.io.integers("prompt_ids")).values
+        let clipVectors = try model.embedClips(clips(try golden.tensor("pixel_values_videos")), prompt: prompt)
+        expectMatches(clipVectors, try golden.tensor("clip_vectors"))
+        let texts = try golden.sequences("text_ids", lengths: "text_lengths")
+        expectMatches(try model.embedTexts(texts), try golden.tensor("text_vectors"))
+        for i in 0..<clipVectors.shape[0] {
+            let norm = clipVectors.row(i).reduce(0) { $0 + $1 * $1 }
+            #expect(Swift.abs(norm - 1) < 1e-5)
+        }
+    }
+
+    /// Copies a fixture bundle into a temporary folder, rewriting its weights with `edit`.
+    func editedBundle(_ edit: (inout [String: Tensor]) -> Void) throws -> (TemporaryDirectory, URL) {
+        let golden = try Golden("vljepa-tiny-gemma")
+        let dir = try TemporaryDirectory()
+        var tensors: [String: Tensor] = [:]
+        for name in golden.weights.names { tensors[name] = try golden.weights.parameter(name)!.tensor }
+        edit(&tensors)
+        try SafeTensors.serialize(tensors).write(to: dir.file("model.safetensors"))
+        try FileManager.default.copyItem(at: golden.directory.appendingPathComponent("config.json"), to: dir.file("config.json"))
+        return (dir, dir.file("model.safetensors"))
+    }
+
+    @Test func transposedWeightIsNamed() throws {
+        let (dir, weights) = try editedBundle { t in
+            let w = t["predictor.vis_proj.weight"]!
+            t["predictor.vis_proj.weight"] = Tensor(shape: [w.shape[1], w.shape[0]], scalars: w.scalars)
+        }
+        #expect(throws: NeuralError.shapeMismatch(path: weights.path, tensor: "predictor.vis_proj.weight", expected: [48, 64], found: [64, 48])) {
+            try ModelBundle(directory: dir.url).load()
+        }
+    }
+
+    @Test func missingAndUnusedTensorsAreNamed() throws {
+        let (dir, weights) = try editedBundle { t in t["y_encoder.projector.bias"] = nil }
+        #expect(throws: NeuralError.missingTensor(path: weights.path, tensor: "y_encoder.projector.bias")) {
+            try ModelBundle(directory: dir.url).load()
+        }
+        let (dir2, weights2) = try editedBundle { t in t["predictor.rotary_emb.inv_freq"] = Tensor(shape: [6], scalars: [1, 2, 3, 4, 5, 6]) }
+        #expect(throws: NeuralError.unusedTensors(path: weights2.path, tensors: ["predictor.rotary_emb.inv_freq"])) {
+            try ModelBundle(directory: dir2.url).load()
+        }
+    }
+
+    @Test func modelIDIsAContentHash() throws {
+        let golden = try Golden("vljepa-tiny-gemma")
+        let original = try ModelBundle(directory: golden.directory).modelID
+        #expect(original.hasPrefix("vj1-") && original.count == 36)
+        let same = try TemporaryDirectory()
+        for file in ["config.json", "model.safetensors"] {
+            try FileManager.default.copyItem(at: golden.directory.appendingPathComponent(file), to: same.file(file))
+        }
+        #expect(try ModelBundle(directory: same.url).modelID == original)
+        let (rewritten, _) = try editedBundle { _ in }
+        let (changed, _) = try editedBundle { t in t["predictor.out_proj.bias"]!.scalars[0] += 1e-3 }
+        #expect(try ModelBundle(directory: changed.url).modelID != ModelBundle(directory: rewritten.url).modelID)
+        // A stamped id is taken as is, without hashing.
+        var config = try ModelConfig.decode(Data(contentsOf: same.file("config.json")))
+        config.modelId = "vj1-stamped"
+        try config.encoded().write(to: same.file("config.json"))
+        #expect(try ModelBundle(directory: same.url).modelID == "vj1-stamped")
+        #expect(try ModelBundle.computeModelID(directory: same.url, config: config) == original)
+        // Stamping writes the content hash back.
+        #expect(try ModelBundle.stamp(directory: same.url) == original)
+        #expect(try ModelBundle(directory: same.url).modelID == original)
+        #expect(try ModelBundle(directory: same.url).config.modelId == original)
+    }
+
+    @Test func sha256MatchesKnownVectors() {
+        var h = SHA256()
+        h.update(Array("abc".utf8))
+        #expect(SHA256.hex(h.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var long = SHA256()
+        let million = [UInt8](repeating: 0x61, count: 1_000_000)
+        long.update(Array(million[..<333]))
+        long.update(Array(million[333...]))
+        #expect(SHA256.hex(long.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func invalidConfigsNameTheProblem() throws {
+        let (dir, _) = try editedBundle { _ in }
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.file("config.json"))) as! [String: Any]
+        var text = object["text"] as! [String: Any]
+        text["family"] = "t5"
+        object["text"] = text
+        try JSONSerialization.data(withJSONObject: object).write(to: dir.file("config.json"))
+        #expect(throws: BundleError(path: dir.file("config.json").path, reason: "text.family 't5' is not supported (bert, gemma3)")) {
+            try ModelBundle(directory: dir.url)
+        }
+        object.removeValue(forKey: "shared_dim")
+        try JSONSerialization.data(withJSONObject: object).write(to: dir.file("config.json"))
+        #expect(throws: BundleError(path: dir.file("config.json").path, reason: "missing key 'sharedDim'")) {
+            try ModelBundle(directory: dir.url)
+        }
+    }
+
+    @Test func clipTensorNormalisesRGB() throws {
+        let spec = ClipSpec(frames: 1, fps: 1, windowSeconds: 1, strideSeconds: 1, size: 1, resize: 1,
+                            mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1])
+        let t = try spec.tensor(fromRGB: [[255, 0, 51]])
+        #expect(t.shape == [1, 3, 1, 1])
+        #expect(zip(t.scalars, [1, -1, 0.2] as [Float]).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+        #expect(throws: ConfigError.self) { try spec.tensor(fromRGB: [[1, 2]]) }
+    }
+}
+
+@Suite struct ParameterCountTests {
+    @Test(arguments: ["vljepa-tiny-gemma", "vljepa-tiny-bert"])
+    func countsCoverEveryStoredValue(_ name: String) throws {
+        let golden = try Golden(name)
+        let model = try ModelBundle(directory: golden.directory).load()
+        let stored = golden.weights.entries.values.reduce(0) { $0 + $1.count }
+        let counts = model.parameterCount
+        #expect(counts.vision + counts.predictor + counts.text == stored)
+        let visionStored = golden.weights.entries.values.filter { $0.name.hasPrefix("x_encoder.") }.reduce(0) { $0 + $1.count }
+        #expect(counts.vision == visionStored)
+    }
+}

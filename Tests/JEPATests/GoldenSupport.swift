@@ -1,0 +1,60 @@
+import Foundation
+import Neural
+import Testing
+@testable import JEPA
+
+/// A golden fixture folder: `config.json`, `model.safetensors`, `io.safetensors`.
+struct Golden {
+    let directory: URL
+    let io: SafeTensorsFile
+    let weights: SafeTensorsFile
+
+    init(_ name: String) throws {
+        let root = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        directory = root.appendingPathComponent(name)
+        io = try SafeTensorsFile(url: directory.appendingPathComponent("io.safetensors"))
+        weights = try SafeTensorsFile(url: directory.appendingPathComponent("model.safetensors"))
+    }
+
+    /// One section of `config.json`, e.g. `vision`.
+    func section<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as! [String: Any]
+        let data = try JSONSerialization.data(withJSONObject: object[key]!)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(T.self, from: data)
+    }
+
+    func tensor(_ name: String) throws -> Tensor { try #require(try io.parameter(name)).tensor }
+
+    /// Rows of `ids` [batch × length] cut to each sequence's length.
+    func sequences(_ ids: String, lengths: String) throws -> [[Int]] {
+        let (shape, values) = try #require(try io.integers(ids))
+        let lengths = try #require(try io.integers(lengths)).values
+        return (0..<shape[0]).map { b in Array(values[(b * shape[1])..<(b * shape[1] + lengths[b])]) }
+    }
+}
+
+/// Shape first, then every value within `rel`·|expected| + `abs`.
+func expectMatches(_ actual: Tensor, _ expected: Tensor, rel: Float = 1e-4, abs: Float = 2e-5,
+                   sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.shape == expected.shape, sourceLocation: sourceLocation)
+    guard actual.shape == expected.shape else { return }
+    var worst: Float = 0, worstIndex = 0
+    for i in 0..<actual.count {
+        let excess = Swift.abs(actual.scalars[i] - expected.scalars[i]) - (abs + rel * Swift.abs(expected.scalars[i]))
+        if excess > worst { worst = excess; worstIndex = i }
+    }
+    #expect(worst <= 0, "index \(worstIndex): \(actual.scalars[worstIndex]) vs \(expected.scalars[worstIndex])",
+            sourceLocation: sourceLocation)
+}
+
+/// The rows of a padded [batch × length × dim] reference that belong to real tokens, stacked.
+func realRows(_ padded: Tensor, lengths: [Int]) -> Tensor {
+    let length = padded.shape[1], dim = padded.shape[2]
+    var out: [Float] = []
+    for (b, n) in lengths.enumerated() {
+        out += padded.scalars[(b * length * dim)..<((b * length + n) * dim)]
+    }
+    return Tensor(shape: [lengths.reduce(0, +), dim], scalars: out)
+}

@@ -1,0 +1,271 @@
+import Foundation
+import Testing
+@testable import Neural
+
+/// A deterministic generator so failures reproduce.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] {
+        (0..<n).map { _ in Float.random(in: -scale...scale, using: &self) }
+    }
+}
+
+func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Float = 1e-6,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(a.count == b.count, sourceLocation: sourceLocation)
+    var worst: Float = 0
+    for (x, y) in zip(a, b) {
+        let excess = Swift.abs(x - y) - (absTol + rel * Swift.abs(y))
+        worst = Swift.max(worst, excess)
+    }
+    #expect(worst <= 0, "max excess over tolerance \(worst)", sourceLocation: sourceLocation)
+}
+
+@Suite struct KernelTests {
+    @Test func expAndErfMatchLibm() {
+        var xs: [Float] = stride(from: -20.0, through: 20.0, by: 0.037).map { Float($0) }
+        xs += [0, -0.0, 1e-8, -1e-8, 87, -87, 88]
+        var e = xs, r = xs
+        e.withUnsafeMutableBufferPointer { Kernels.exp($0.baseAddress!, count: $0.count) }
+        r.withUnsafeMutableBufferPointer { Kernels.erf($0.baseAddress!, count: $0.count) }
+        expectClose(e, xs.map { Float(Foundation.exp(Double($0))) }, rel: 3e-7, abs: 0)
+        expectClose(r, xs.map { Float(Foundation.erf(Double($0))) }, rel: 0, abs: 4e-7)
+    }
+
+    @Test(arguments: [Activation.gelu, .geluTanh, .silu, .relu])
+    func activationsMatchDefinitions(_ act: Activation) {
+        var rng = SplitMix(state: 1)
+        let xs = rng.floats(1000, scale: 8) + [0, 1, -1]
+        var ys = xs
+        ys.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, count: $0.count, act) }
+        let expected = xs.map { (f: Float) -> Float in
+            let x = Double(f)
+            switch act {
+            case .gelu: return Float(0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot())))
+            case .geluTanh: return Float(0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))))
+            case .silu: return Float(x / (1 + Foundation.exp(-x)))
+            case .relu: return Float(Swift.max(0, x))
+            case .identity: return f
+            }
+        }
+        expectClose(ys, expected, rel: 1e-5, abs: 1e-6)
+    }
+
+    @Test func gatedMultipliesActivatedGateByUp() {
+        var rng = SplitMix(state: 2)
+        let gate = rng.floats(37, scale: 4), up = rng.floats(37, scale: 4)
+        var out = gate
+        out.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in
+            Kernels.gated(g.baseAddress!, up: u.baseAddress!, count: 37, .silu)
+        } }
+        expectClose(out, zip(gate, up).map { g, u in g / (1 + Foundation.exp(-g)) * u }, rel: 1e-5, abs: 1e-6)
+    }
+
+    @Test func normsMatchDefinitions() {
+        var rng = SplitMix(state: 3)
+        let rows = 3, dim = 37
+        let x = rng.floats(rows * dim, scale: 3).map { $0 + 0.5 }
+        let w = rng.floats(dim), b = rng.floats(dim)
+        var ln = [Float](repeating: 0, count: rows * dim), rms = ln, gemma = ln
+        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in b.withUnsafeBufferPointer { bp in
+            Kernels.layerNorm(xp.baseAddress!, rows: rows, dim: dim, weight: wp.baseAddress!, bias: bp.baseAddress!, eps: 1e-6, into: &ln)
+            Kernels.rmsNorm(xp.baseAddress!, rows: rows, dim: dim, weight: wp.baseAddress!, eps: 1e-6, into: &rms)
+            Kernels.rmsNorm(xp.baseAddress!, rows: rows, dim: dim, weight: wp.baseAddress!, weightOffset: 1, eps: 1e-6, into: &gemma)
+        } } }
+        var eLN = [Float](), eRMS = [Float](), eG = [Float]()
+        for r in 0..<rows {
+            let row = x[(r * dim)..<((r + 1) * dim)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(dim)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(dim)
+            let ms = row.map { $0 * $0 }.reduce(0, +) / Double(dim)
+            for i in 0..<dim {
+                eLN.append(Float((row[i] - mean) / (variance + 1e-6).squareRoot() * Double(w[i]) + Double(b[i])))
+                eRMS.append(Float(row[i] / (ms + 1e-6).squareRoot() * Double(w[i])))
+                eG.append(Float(row[i] / (ms + 1e-6).squareRoot() * (1 + Double(w[i]))))
+            }
+        }
+        expectClose(ln, eLN, rel: 1e-5, abs: 1e-5)
+        expectClose(rms, eRMS, rel: 1e-5, abs: 1e-5)
+        expectClose(gemma, eG, rel: 1e-5, abs: 1e-5)
+    }
+
+    @Test func softmaxRowsSumToOneAndMaskedRowsAreZero() {
+        var x: [Float] = [1, 2, 3, 4, -.infinity, -.infinity, -.infinity, -.infinity, 1000, 0, -1000, -.infinity]
+        x.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, rows: 3, cols: 4) }
+        let e = [1, 2, 3, 4].map { Foundation.exp(Double($0)) }
+        let s = e.reduce(0, +)
+        expectClose(Array(x[0..<4]), e.map { Float($0 / s) }, rel: 1e-6)
+        #expect(Array(x[4..<8]) == [0, 0, 0, 0])
+        #expect(Array(x[8..<12]) == [1, 0, 0, 0])
+    }
+
+    /// Reference attention in Double, one query at a time.
+    func naiveAttention(q: [Float], k: [Float], v: [Float], n: Int, heads: Int, kvHeads: Int, d: Int,
+                        scale: Float, valid: [Bool]?, window: Int?) -> [Float] {
+        var out = [Float](repeating: 0, count: n * heads * d)
+        for h in 0..<heads {
+            let kh = h / (heads / kvHeads)
+            for i in 0..<n {
+                var logits = [Double](repeating: -.infinity, count: n)
+                for j in 0..<n where (valid?[j] ?? true) && (window.map { Swift.abs(i - j) < $0 } ?? true) {
+                    var s = 0.0
+                    for c in 0..<d { s += Double(q[i * heads * d + h * d + c]) * Double(k[j * kvHeads * d + kh * d + c]) }
+                    logits[j] = s * Double(scale)
+                }
+                let m = logits.max()!
+                let w = logits.map { Foundation.exp($0 - m) }
+                let z = w.reduce(0, +)
+                for c in 0..<d {
+                    var acc = 0.0
+                    for j in 0..<n { acc += w[j] / z * Double(v[j * kvHeads * d + kh * d + c]) }
+                    out[i * heads * d + h * d + c] = Float(acc)
+                }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [(4, 4, nil as Int?, false), (4, 2, nil, true), (6, 1, 3, true), (2, 2, 2, false)])
+    func attentionMatchesNaive(heads: Int, kvHeads: Int, window: Int?, padded: Bool) {
+        var rng = SplitMix(state: 4)
+        let n = 9, d = 8
+        let q = rng.floats(n * heads * d), k = rng.floats(n * kvHeads * d), v = rng.floats(n * kvHeads * d)
+        let valid: [Bool]? = padded ? (0..<n).map { $0 < 6 } : nil
+        var out = [Float](repeating: 0, count: n * heads * d)
+        var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n))
+        scores.withUnsafeMutableBufferPointer { sb in
+            Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: kvHeads, headDim: d,
+                              qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: 0.3,
+                              mask: .init(keyIsValid: valid, window: window), scores: sb)
+        }
+        let expected = naiveAttention(q: q, k: k, v: v, n: n, heads: heads, kvHeads: kvHeads, d: d, scale: 0.3,
+                                      valid: valid, window: window)
+        expectClose(out, expected, rel: 1e-5, abs: 1e-6)
+    }
+
+    @Test func linearComputesXWTransposePlusBias() {
+        let w = Parameter(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let b = Parameter(shape: [2], scalars: [10, 20])
+        let y = Linear(weight: w, bias: b)(Tensor(shape: [2, 3], scalars: [1, 0, -1, 2, 1, 0]))
+        #expect(y.shape == [2, 2])
+        #expect(y.scalars == [8, 18, 14, 33] as [Float])
+    }
+
+    @Test func ropeRotateHalfPreservesNormAndRotatesPairs() {
+        let rope = RoPE(inverseFrequencies: RoPE.defaultFrequencies(base: 10_000, dim: 4))
+        #expect(rope.inverseFrequencies == [1, 0.01])
+        let (c, s) = rope.tables(positions: 0..<3)
+        var x: [Float] = [1, 0, 0, 0, 1, 0, 0, 0, 0.5, 2, 1, 3]
+        RoPE.applyHalf(&x, rows: 3, stride: 4, heads: 1, headDim: 4, cos: c, sin: s, pairs: 2)
+        #expect(Array(x[0..<4]) == [1, 0, 0, 0])
+        expectClose(Array(x[4..<8]), [Float(Foundation.cos(1.0)), 0, Float(Foundation.sin(1.0)), 0])
+        let a = 2.0, f = 0.01
+        expectClose(Array(x[8..<12]), [
+            Float(0.5 * Foundation.cos(a) - 1 * Foundation.sin(a)), Float(2 * Foundation.cos(a * f) - 3 * Foundation.sin(a * f)),
+            Float(1 * Foundation.cos(a) + 0.5 * Foundation.sin(a)), Float(3 * Foundation.cos(a * f) + 2 * Foundation.sin(a * f)),
+        ])
+    }
+
+    @Test func llama3ScalingKeepsHighAndDividesLowFrequencies() {
+        let base = RoPE.defaultFrequencies(base: 500_000, dim: 64)
+        let scaled = RoPE.llama3Frequencies(base: 500_000, dim: 64, factor: 32, lowFrequencyFactor: 1,
+                                            highFrequencyFactor: 4, originalContext: 8192)
+        #expect(scaled[0] == base[0])
+        #expect(Swift.abs(scaled[31] - base[31] / 32) <= 1e-12)
+        #expect(scaled.indices.contains { scaled[$0] < base[$0] && scaled[$0] > base[$0] / 32 })
+    }
+
+    @Test func rope3DRotatesSectionsByFrameRowAndColumn() {
+        // headDim 16: sections of 4 dims (frame, row, col) and 4 unrotated dims; grid 2×3 tokens per frame.
+        let rope = RoPE3D(headDim: 16, gridHeight: 2, gridWidth: 3, maxPosition: 4)
+        #expect(rope.sectionDim == 4)
+        let token = 1 * 6 + 1 * 3 + 2  // frame 1, row 1, col 2
+        var x = [Float](repeating: 0, count: (token + 1) * 16)
+        for i in 0..<16 { x[token * 16 + i] = Float(i + 1) }
+        rope.apply(&x, tokens: token + 1, stride: 16, heads: 1)
+        let v = Array(x[(token * 16)...])
+        // Frequencies inside a 4-dim section: ω = [1, 1/100]; dim j uses ω[j mod 2].
+        func rot(_ a: Float, _ b: Float, _ p: Double) -> [Float] {
+            [Float(Double(a) * Foundation.cos(p) - Double(b) * Foundation.sin(p)),
+             Float(Double(b) * Foundation.cos(p * 0.01) + Double(a) * Foundation.sin(p * 0.01))]
+        }
+        let expected = rot(1, 2, 1) + rot(3, 4, 1) + rot(5, 6, 1) + rot(7, 8, 1) + rot(9, 10, 2) + rot(11, 12, 2) + [13, 14, 15, 16]
+        expectClose(v, expected)
+    }
+
+    @Test func tubeletsFollowConv3dOrdering() {
+        // 4 frames, 2 channels, 4×4 pixels, tubelet 2, patch 2 → 2×2×2 tokens of 2·2·2·2 = 16 values.
+        let video = (0..<(4 * 2 * 4 * 4)).map(Float.init)
+        var out = [Float](repeating: -1, count: 8 * 16)
+        Kernels.tubelets(video, frames: 4, channels: 2, height: 4, width: 4, tubelet: 2, patch: 2, into: &out)
+        func pixel(_ t: Int, _ c: Int, _ y: Int, _ x: Int) -> Float { Float(((t * 2 + c) * 4 + y) * 4 + x) }
+        // Token (t=1, y=0, x=1), column (c=1, dt=0, dy=1, dx=0).
+        let tokenIndex = (1 * 2 + 0) * 2 + 1
+        let column = ((1 * 2 + 0) * 2 + 1) * 2 + 0
+        #expect(out[tokenIndex * 16 + column] == pixel(2, 1, 1, 2))
+        #expect(!out.contains(-1))
+    }
+
+    @Test func maskedMeanAndL2Normalize() {
+        var out = [Float](repeating: 9, count: 2)
+        Kernels.maskedMean([1, 2, 3, 4, 100, 100], rows: 3, dim: 2, mask: [true, true, false], into: &out)
+        #expect(out == [2, 3])
+        var v: [Float] = [3, 4, 0, 0]
+        Kernels.l2Normalize(&v, rows: 2, dim: 2)
+        #expect(v == [0.6, 0.8, 0, 0])
+    }
+}
+
+@Suite struct ThreadingTests {
+    /// Runs `body` with `threads` workers (a process-wide setting; the other suites compare with tolerances).
+    func with<T>(threads: Int, _ body: () -> T) -> T {
+        let saved = Neural.threads
+        Neural.setThreads(threads)
+        defer { Neural.setThreads(saved) }
+        return body()
+    }
+
+    @Test(arguments: [(300, 96), (5, 700)])  // many rows: rows split; few rows and wide output: columns split
+    func linearIsTheSameOnOneOrSeveralWorkers(rows: Int, out: Int) {
+        var rng = SplitMix(state: 9)
+        let layer = Linear(weight: Parameter(shape: [out, 40], scalars: rng.floats(out * 40)),
+                           bias: Parameter(shape: [out], scalars: rng.floats(out)))
+        let x = Tensor(shape: [rows, 40], scalars: rng.floats(rows * 40))
+        let one = with(threads: 1) { layer(x) }
+        let three = with(threads: 3) { layer(x) }
+        expectClose(three.scalars, one.scalars, rel: 1e-5, abs: 1e-5)
+        var accumulated = one.scalars
+        with(threads: 3) {
+            x.scalars.withUnsafeBufferPointer { xb in
+                accumulated.withUnsafeMutableBufferPointer { layer(xb.baseAddress!, rows: rows, into: $0.baseAddress!, accumulate: true) }
+            }
+        }
+        expectClose(accumulated, one.scalars.map { 2 * $0 }, rel: 1e-5, abs: 1e-5)
+    }
+
+    @Test func attentionIsTheSameOnOneOrSeveralWorkers() {
+        var rng = SplitMix(state: 10)
+        let n = 300, heads = 3, d = 8
+        let q = rng.floats(n * heads * d), k = rng.floats(n * heads * d), v = rng.floats(n * heads * d)
+        func run() -> [Float] {
+            var out = [Float](repeating: 0, count: n * heads * d)
+            var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n))
+            scores.withUnsafeMutableBufferPointer { sb in
+                Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: heads, headDim: d,
+                                  qStride: heads * d, kvStride: heads * d, outStride: heads * d, scale: 0.5,
+                                  mask: .init(window: 50), scores: sb)
+            }
+            return out
+        }
+        let one = with(threads: 1) { run() }
+        let three = with(threads: 3) { run() }
+        expectClose(three, one, rel: 1e-5, abs: 1e-6)
+    }
+}
