@@ -1,0 +1,95 @@
+/// WordPiece (BERT): greedy longest-match-first over each pre-tokenized word.
+///
+/// Pieces after the first carry `continuingSubwordPrefix` ("##"). A word longer than
+/// `maxInputCharsPerWord` scalars, or one that cannot be covered by vocabulary entries, becomes a
+/// single unknown token.
+struct WordPiece: Sendable {
+    let vocab: Vocabulary
+    let unknownId: Int32
+    let continuingSubwordPrefix: [Unicode.Scalar]
+    let maxInputCharsPerWord: Int
+
+    init(json: JSONValue) throws(ConfigurationError) {
+        vocab = try Vocabulary(json: json["vocab"], model: "WordPiece")
+        let unk = json["unk_token"]?.string ?? "[UNK]"
+        guard let unknownId = vocab.id(Array(unk.unicodeScalars)) else {
+            throw .invalid("model WordPiece: unk_token '\(unk)' is not in the vocabulary")
+        }
+        self.unknownId = unknownId
+        continuingSubwordPrefix = Array((json["continuing_subword_prefix"]?.string ?? "##").unicodeScalars)
+        maxInputCharsPerWord = json["max_input_chars_per_word"]?.int ?? 100
+    }
+
+    func tokenize(_ word: [Unicode.Scalar], into ids: inout [Int32]) {
+        if word.count > maxInputCharsPerWord {
+            ids.append(unknownId)
+            return
+        }
+        let first = ids.count
+        var start = 0
+        var candidate = continuingSubwordPrefix
+        while start < word.count {
+            var end = word.count
+            var found: Int32?
+            while start < end {
+                candidate.removeAll(keepingCapacity: true)
+                if start > 0 { candidate.append(contentsOf: continuingSubwordPrefix) }
+                candidate.append(contentsOf: word[start..<end])
+                if let id = vocab.id(candidate) {
+                    found = id
+                    break
+                }
+                end -= 1
+            }
+            guard let id = found else {
+                ids.removeSubrange(first...)
+                ids.append(unknownId)
+                return
+            }
+            ids.append(id)
+            start = end
+        }
+    }
+}
+
+/// A model's token -> id table, keyed by exact scalars (not by canonical equivalence) and with
+/// the reverse table for decoding.
+struct Vocabulary: Sendable {
+    private let ids: [[Unicode.Scalar]: Int32]
+    private let tokens: [Int32: [Unicode.Scalar]]
+
+    init(json: JSONValue?, model: String) throws(ConfigurationError) {
+        guard let members = json?.members else { throw .invalid("model \(model): 'vocab' must be an object") }
+        var ids: [[Unicode.Scalar]: Int32] = [:]
+        var tokens: [Int32: [Unicode.Scalar]] = [:]
+        ids.reserveCapacity(members.count)
+        tokens.reserveCapacity(members.count)
+        for (token, value) in members {
+            guard let id = value.int, id >= 0, id <= Int(Int32.max) else {
+                throw .invalid("model \(model): vocabulary entry '\(token)' has no valid id")
+            }
+            let key = Array(token.unicodeScalars)
+            ids[key] = Int32(id)
+            tokens[Int32(id)] = key
+        }
+        self.ids = ids
+        self.tokens = tokens
+    }
+
+    init(_ entries: [(token: [Unicode.Scalar], id: Int32)]) {
+        var ids: [[Unicode.Scalar]: Int32] = [:]
+        var tokens: [Int32: [Unicode.Scalar]] = [:]
+        for e in entries {
+            ids[e.token] = e.id
+            tokens[e.id] = e.token
+        }
+        self.ids = ids
+        self.tokens = tokens
+    }
+
+    func id(_ token: [Unicode.Scalar]) -> Int32? { ids[token] }
+    func token(_ id: Int32) -> [Unicode.Scalar]? { tokens[id] }
+    var count: Int { ids.count }
+    /// One more than the largest id.
+    var upperBound: Int { (tokens.keys.max().map { Int($0) } ?? -1) + 1 }
+}
