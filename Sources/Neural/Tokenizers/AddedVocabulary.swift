@@ -74,8 +74,8 @@ struct AddedTokenMatcher: Sendable {
             i = stop
             let token = pattern.token
             if token.singleWord {
-                let startsWord = start == 0 || !UnicodeTables.isAlphanumeric(text[start - 1])
-                let endsWord = stop == text.count || !UnicodeTables.isAlphanumeric(text[stop])
+                let startsWord = start == 0 || !UnicodeTables.isWordCharacter(text[start - 1])
+                let endsWord = stop == text.count || !UnicodeTables.isWordCharacter(text[stop])
                 if !startsWord || !endsWord { continue }
             }
             if token.lstrip {

@@ -72,6 +72,8 @@ indirect enum Decoder: Sendable {
     /// around punctuation and contractions.
     case wordPiece(prefix: String, cleanup: Bool)
     case byteLevel
+    /// Replaces the end-of-word suffix with a space (nothing after the last token).
+    case bpe(suffix: [Unicode.Scalar])
     case replace(TextPattern, with: [Unicode.Scalar])
     /// Runs of `<0xNN>` tokens become the bytes they spell (U+FFFD per byte if not valid UTF-8).
     case byteFallback
@@ -86,6 +88,8 @@ indirect enum Decoder: Sendable {
             self = .wordPiece(prefix: json["prefix"]?.string ?? "##", cleanup: json["cleanup"]?.bool ?? true)
         case "ByteLevel":
             self = .byteLevel
+        case "BPEDecoder":
+            self = .bpe(suffix: Array((json["suffix"]?.string ?? "</w>").unicodeScalars))
         case "Replace":
             guard let pattern = json["pattern"], let content = json["content"]?.string else {
                 throw .invalid("decoder Replace needs 'pattern' and 'content'")
@@ -129,6 +133,11 @@ indirect enum Decoder: Sendable {
                 }
             }
             return [String(decoding: bytes, as: UTF8.self)]
+        case .bpe(let suffix):
+            return tokens.enumerated().map { i, token in
+                let space: [Unicode.Scalar] = i == tokens.count - 1 ? [] : [" "]
+                return Normalizer.replace(.literal(suffix), with: space).normalize(Array(token.unicodeScalars)).string
+            }
         case .replace(let pattern, let content):
             return tokens.map { Normalizer.replace(pattern, with: content).normalize(Array($0.unicodeScalars)).string }
         case .byteFallback:

@@ -31,6 +31,8 @@ public final class Tokenizer: Sendable {
     private let normalizedAddedTokens: AddedTokenMatcher
     /// id -> added token, for decoding.
     private let addedById: [Int32: AddedToken]
+    /// id -> text that `decode` emits for a normalised added token (its normalised content).
+    private let addedDecodedText: [Int32: String]
 
     /// The id used for padding: the file's `padding.pad_id`, else an added token named `[PAD]`,
     /// `<pad>`, `<|pad|>` or `<|finetune_right_pad_id|>`.
@@ -103,6 +105,7 @@ public final class Tokenizer: Sendable {
             rawAddedTokens = parts.rawAddedTokens
             normalizedAddedTokens = parts.normalizedAddedTokens
             addedById = parts.addedById
+            addedDecodedText = parts.addedDecodedText
             padTokenId = parts.padTokenId
             maxLengthHint = parts.maxLengthHint
             vocabularySize = parts.vocabularySize
@@ -123,6 +126,7 @@ public final class Tokenizer: Sendable {
         var rawAddedTokens: AddedTokenMatcher
         var normalizedAddedTokens: AddedTokenMatcher
         var addedById: [Int32: AddedToken] = [:]
+        var addedDecodedText: [Int32: String] = [:]
         var padTokenId: Int?
         var maxLengthHint: Int?
         var vocabularySize: Int
@@ -162,7 +166,9 @@ public final class Tokenizer: Sendable {
                     addedById[token.id] = token
                     maxId = max(maxId, Int(token.id))
                     if token.normalized {
-                        normalized.append((normalizer?.normalize(token.content) ?? token.content, token))
+                        let pattern = normalizer?.normalize(token.content) ?? token.content
+                        normalized.append((pattern, token))
+                        addedDecodedText[token.id] = pattern.string
                     } else {
                         raw.append((token.content, token))
                     }
@@ -251,7 +257,7 @@ public final class Tokenizer: Sendable {
             guard let id32 = Int32(exactly: id) else { continue }
             if let added = addedById[id32] {
                 if skipSpecialTokens && added.special { continue }
-                tokens.append(added.content.string)
+                tokens.append(addedDecodedText[id32] ?? added.content.string)
             } else if let token = modelToken(id32) {
                 tokens.append(token.string)
             }

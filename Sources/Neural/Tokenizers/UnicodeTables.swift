@@ -138,11 +138,12 @@ enum UnicodeTables {
         return out
     }
 
-    /// Rust's `char::is_alphanumeric`: Alphabetic or a numeric general category (Nd, Nl, No).
-    static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
-        if scalar.properties.isAlphabetic { return true }
-        switch scalar.properties.generalCategory {
-        case .decimalNumber, .letterNumber, .otherNumber: return true
+    /// The `regex` crate's Unicode `\w`: Alphabetic, marks, Nd, Pc or Join_Control.
+    static func isWordCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        let p = scalar.properties
+        if p.isAlphabetic || p.isJoinControl { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
         default: return false
         }
     }
