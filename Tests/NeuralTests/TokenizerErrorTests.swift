@@ -84,6 +84,11 @@ import TestSupport
         #expect(merge.kind == .invalidConfiguration)
         #expect(merge.message.contains("'ab' is not in the vocabulary"))
 
+        let sparse: [String: Any] = ["model": ["type": "BPE", "vocab": ["a": 0, "b": 50_000_000], "merges": [String]()]]
+        #expect(Self.error(sparse)?.message.contains("sparse") == true)
+        let negative: [String: Any] = ["model": ["type": "BPE", "vocab": ["a": -1], "merges": [String]()]]
+        #expect(Self.error(negative)?.kind == .invalidConfiguration)
+
         let badMerge: [String: Any] = ["model": ["type": "BPE", "vocab": ["a": 0], "merges": [42]]]
         #expect(Self.error(badMerge)?.kind == .invalidConfiguration)
 

@@ -244,6 +244,13 @@ private struct JSONParser {
             guard position < bytes.count else { throw fail("unterminated string") }
             let b = bytes[position]
             if b == UInt8(ascii: "\"") {
+                if utf8.isEmpty {
+                    // No escapes: build the string straight from the input bytes.
+                    let run = bytes[runStart..<position]
+                    position += 1
+                    guard let string = String(validating: run, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
+                    return string
+                }
                 utf8.append(contentsOf: bytes[runStart..<position])
                 position += 1
                 break
