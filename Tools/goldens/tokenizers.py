@@ -277,8 +277,57 @@ def build_gemma(corpus):
     return data
 
 
+def learn_prefixed_bpe(corpus, merges_wanted=500):
+    """A small deterministic BPE learner with "##" continuing prefix and "</w>" end-of-word suffix.
+
+    The library's trainer numbers prefixed alphabet symbols in hash order, which changes both ids
+    and tie-breaks between runs; this one breaks ties by the pair's text.
+    """
+    import collections
+    import re
+
+    counts = collections.Counter()
+    for line in corpus:
+        counts.update(re.findall(r"[a-z0-9]+|[^a-z0-9\s]", line.lower()))
+
+    def symbols(word):
+        out = [c if i == 0 else "##" + c for i, c in enumerate(word)]
+        out[-1] += "</w>"
+        return out
+
+    words = {w: symbols(w) for w in counts if w.isascii()}
+    alphabet = sorted({s for syms in words.values() for s in syms})
+    merges, merged = [], []
+    for _ in range(merges_wanted):
+        pairs = collections.Counter()
+        for w, syms in words.items():
+            for a, b in zip(syms, syms[1:]):
+                pairs[(a, b)] += counts[w]
+        if not pairs:
+            break
+        (a, b), _ = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+        token = a + b[2:] if b.startswith("##") else a + b
+        merges.append([a, b])
+        if token not in merged and token not in alphabet:
+            merged.append(token)
+        for w, syms in words.items():
+            i, out = 0, []
+            while i < len(syms):
+                if i + 1 < len(syms) and syms[i] == a and syms[i + 1] == b:
+                    out.append(token)
+                    i += 2
+                else:
+                    out.append(syms[i])
+                    i += 1
+            words[w] = out
+    order = ["[UNK]", "<cls>", "<sep>"] + alphabet + merged
+    return {t: i for i, t in enumerate(order)}, merges
+
+
 def build_mixed(corpus):
-    tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    vocab, merges = learn_prefixed_bpe(corpus)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[tuple(m) for m in merges], unk_token="[UNK]",
+                               continuing_subword_prefix="##", end_of_word_suffix="</w>"))
     tok.normalizer = normalizers.Sequence([
         normalizers.NFKC(), normalizers.Strip(left=True, right=True), normalizers.Lowercase(),
         normalizers.Replace(Regex(r"\s+"), " "),
@@ -292,9 +341,6 @@ def build_mixed(corpus):
         pre_tokenizers.Whitespace(),
     ])
     tok.decoder = decoders.BPEDecoder(suffix="</w>")
-    trainer = trainers.BpeTrainer(vocab_size=1200, special_tokens=["[UNK]", "<cls>", "<sep>"], limit_alphabet=60,
-                                  continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False)
-    tok.train_from_iterator(corpus, trainer)
     tok.add_special_tokens([AddedToken("<sep>", special=True, lstrip=True, rstrip=True, normalized=False)])
     tok.add_tokens([AddedToken("hello", single_word=True, normalized=True),
                     AddedToken("WORLD", normalized=True),
@@ -431,7 +477,11 @@ def main():
     mixed_strings = [s for s in strings if len(s) < 300][::2] + [
         "hello world", "Hello World", "hellohello", "say hello!", "x hello_y", "a <sep> b", "a   <sep>   b",
         "<sep><sep>", "WORLD", "world wide", "ab[X]cd", "ab  [X]", "state-of-the-art", "rock'n'roll",
-        "wow!?! ok??", "1,2;3 x,y", "  padded  ", "ﬁne ①②③ Ｆｕｌｌ", "12345abc678", "éèê ñ",
+        "wow!?! ok??", "1,2;3 x,y", "  padded  ", "ﬁne ①②③ Ｆｕｌｌ", "12345abc678", "éèê ñ", "ﾾￇ ﾖﴱﾾￇﰼ ㈜",
+        # Where Foundation's normalisation differs from the reference's (archaic and modern jamo,
+        # supplementary-plane starters, code points newer than the reference's tables).
+        "\u1113\u1161 \u1112\u1176 \u1100\u1161\u11a8 \uac00\u11a8 \uac00\u11a7", "\U000E01A0\u0301 a\U0001D165\u0301",
+        "\U0001CC43\U0001FBF9 \U00011938 \U0001109A \U00011099\U000110BA \U0002F800",
     ]
     data = build_mixed(corpus)
     dump(OUT / "mixed" / "tokenizer.json", data)

@@ -75,7 +75,7 @@ indirect enum Normalizer: Sendable {
                 s = spaced
             }
             if stripAccents {
-                s = UnicodeTables.bertNFD(s).filter { !UnicodeTables.isBertNonspacingMark($0) }
+                s = UnicodeTables.normalize(s, form: .nfd).filter { !UnicodeTables.isBertNonspacingMark($0) }
             }
             if lowercase { s = UnicodeTables.lowercase(s) }
             return s

@@ -81,44 +81,100 @@ enum UnicodeTables {
         bertCategory(scalar) == .nonspacingMark
     }
 
-    /// NFD as the reference computes it: code points assigned after Unicode 8.0 stay as they are.
-    static func bertNFD(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+    enum Form: Sendable { case nfc, nfd, nfkc, nfkd }
+
+    /// Unicode normalisation as the reference computes it: its tables (the
+    /// `unicode-normalization-alignments` crate) stop at Unicode 8.0, so later code points stay as
+    /// they are (U+1FBF9 SEGMENTED DIGIT NINE is not "9", U+11938 does not decompose).
+    static func normalize(_ scalars: [Unicode.Scalar], form: Form) -> [Unicode.Scalar] {
+        if scalars.allSatisfy(\.isASCII) { return scalars }
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(scalars.count)
         var start = 0
-        func flush(_ end: Int) {
-            guard start < end else { return }
-            if scalars[start..<end].allSatisfy(\.isASCII) {
-                out.append(contentsOf: scalars[start..<end])
-            } else {
-                out.append(contentsOf: normalize(Array(scalars[start..<end]), form: .nfd))
-            }
-        }
         for (i, s) in scalars.enumerated() where !s.isASCII && !inBertTables(s) {
-            flush(i)
+            if start < i { out += normalizeKnown(Array(scalars[start..<i]), form: form) }
             out.append(s)
             start = i + 1
         }
-        flush(scalars.count)
+        if start < scalars.count { out += normalizeKnown(Array(scalars[start...]), form: form) }
         return out
     }
 
-    enum Form: Sendable { case nfc, nfd, nfkc, nfkd }
-
-    /// Unicode normalisation with Foundation's current tables.
-    static func normalize(_ scalars: [Unicode.Scalar], form: Form) -> [Unicode.Scalar] {
+    /// Normalisation with Foundation's tables, for code points the reference's tables know.
+    private static func normalizeKnown(_ scalars: [Unicode.Scalar], form: Form) -> [Unicode.Scalar] {
         if scalars.allSatisfy(\.isASCII) { return scalars }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars)
-        let string = String(view)
-        let result: String
+        let string = scalars.string
         switch form {
-        case .nfc: result = string.precomposedStringWithCanonicalMapping
-        case .nfd: result = string.decomposedStringWithCanonicalMapping
-        case .nfkc: result = string.precomposedStringWithCompatibilityMapping
-        case .nfkd: result = string.decomposedStringWithCompatibilityMapping
+        case .nfd: return Array(string.decomposedStringWithCanonicalMapping.unicodeScalars)
+        case .nfkd: return Array(string.decomposedStringWithCompatibilityMapping.unicodeScalars)
+        // Composition runs on the decomposed text: Foundation's one-step NFKC leaves jamo from
+        // half-width forms apart (U+FFBE U+FFC7 should become U+D5E4); NFKC is NFC of NFKD.
+        case .nfc: return compose(Array(string.decomposedStringWithCanonicalMapping.unicodeScalars))
+        case .nfkc: return compose(Array(string.decomposedStringWithCompatibilityMapping.unicodeScalars))
         }
-        return Array(result.unicodeScalars)
+    }
+
+    /// Canonical composition of canonically decomposed text.
+    ///
+    /// Foundation's composition is wrong for Hangul (it composes archaic jamo, U+1113 U+1161 into
+    /// U+D7A4, and leaves U+AC00 U+11A8 apart) and for some supplementary-plane starters (U+E01A0
+    /// U+0301 into U+1EDA, as if U+01A0). So Hangul is composed here by the Unicode algorithm
+    /// (section 3.12), Foundation composes the runs between jamo, and where its result does not
+    /// decompose back to the input, the runs between supplementary-plane starters instead.
+    private static func compose(_ decomposed: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        func isJamoOrSyllable(_ s: Unicode.Scalar) -> Bool {
+            (0x1100...0x11FF).contains(s.value) || (0xAC00...0xD7A3).contains(s.value)
+        }
+        func composeRuns(splittingSupplementary: Bool) -> [Unicode.Scalar] {
+            var out: [Unicode.Scalar] = []
+            var run: [Unicode.Scalar] = []
+            func flush() {
+                guard !run.isEmpty else { return }
+                out += run.allSatisfy(\.isASCII) ? run
+                    : Array(run.string.precomposedStringWithCanonicalMapping.unicodeScalars)
+                run.removeAll()
+            }
+            for s in decomposed {
+                // A starter (combining class 0) ends every composition before it, so runs may break there.
+                if isJamoOrSyllable(s)
+                    || (splittingSupplementary && s.value > 0xFFFF && s.properties.canonicalCombiningClass == .notReordered) {
+                    flush()
+                    out.append(s)
+                } else {
+                    run.append(s)
+                }
+            }
+            flush()
+            return out
+        }
+        var composed = composeRuns(splittingSupplementary: false)
+        if Array(composed.string.decomposedStringWithCanonicalMapping.unicodeScalars) != decomposed {
+            composed = composeRuns(splittingSupplementary: true)
+        }
+        return composeHangul(composed)
+    }
+
+    /// Hangul composition: L V -> LV syllable, LV T -> LVT syllable (modern jamo only).
+    private static func composeHangul(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        guard scalars.contains(where: { (0x1161...0x11C2).contains($0.value) }) else { return scalars }
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(scalars.count)
+        for s in scalars {
+            if let last = out.last {
+                let l = last.value
+                let v = s.value
+                if (0x1100...0x1112).contains(l), (0x1161...0x1175).contains(v) {
+                    out[out.count - 1] = Unicode.Scalar(0xAC00 + ((l - 0x1100) * 21 + (v - 0x1161)) * 28)!
+                    continue
+                }
+                if (0xAC00...0xD7A3).contains(l), (l - 0xAC00) % 28 == 0, (0x11A8...0x11C2).contains(v) {
+                    out[out.count - 1] = Unicode.Scalar(l + (v - 0x11A7))!
+                    continue
+                }
+            }
+            out.append(s)
+        }
+        return out
     }
 
     /// Full lower-case mapping of each code point on its own (Rust's `char::to_lowercase`; no
