@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Neural
+
+/// Malformed and unsupported `tokenizer.json` files give errors that name the file and the cause.
+@Suite struct TokenizerErrorTests {
+    /// A small valid WordPiece file to break in different ways.
+    static func validWordPiece() -> [String: Any] {
+        [
+            "version": "1.0",
+            "normalizer": ["type": "BertNormalizer", "lowercase": true],
+            "pre_tokenizer": ["type": "BertPreTokenizer"],
+            "model": ["type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                      "max_input_chars_per_word": 100,
+                      "vocab": ["[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "hello": 3, "world": 4, "##s": 5]],
+        ]
+    }
+
+    static func load(_ object: [String: Any]) throws(TokenizerError) -> Tokenizer {
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        return try Tokenizer(json: [UInt8](data), fileName: "tokenizer.json")
+    }
+
+    static func error(_ object: [String: Any]) -> TokenizerError? {
+        do {
+            _ = try load(object)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    static func error(bytes: [UInt8]) -> TokenizerError? {
+        do {
+            _ = try Tokenizer(json: bytes, fileName: "broken.json")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func validMinimalFileLoadsAndEncodes() throws {
+        let tokenizer = try Self.load(Self.validWordPiece())
+        #expect(tokenizer.encode("Hello worlds!", addSpecialTokens: false) == [3, 4, 5, 0])
+    }
+
+    @Test func unsupportedComponentsAreNamed() throws {
+        var file = Self.validWordPiece()
+        file["pre_tokenizer"] = ["type": "Metaspace", "replacement": "▁"]
+        let metaspace = try #require(Self.error(file))
+        #expect(metaspace.kind == .unsupported)
+        #expect(metaspace.description == "tokenizer.json: unsupported pre_tokenizer type 'Metaspace'")
+
+        file = Self.validWordPiece()
+        file["model"] = ["type": "Unigram", "vocab": [["a", 0.0]]]
+        #expect(Self.error(file)?.description == "tokenizer.json: unsupported model type 'Unigram'")
+
+        file = Self.validWordPiece()
+        file["normalizer"] = ["type": "Precompiled", "precompiled_charsmap": "AAAA"]
+        #expect(Self.error(file)?.description == "tokenizer.json: unsupported normalizer type 'Precompiled'")
+
+        file = Self.validWordPiece()
+        file["decoder"] = ["type": "CTC"]
+        #expect(Self.error(file)?.description == "tokenizer.json: unsupported decoder type 'CTC'")
+
+        file = Self.validWordPiece()
+        file["post_processor"] = ["type": "Mystery"]
+        #expect(Self.error(file)?.description == "tokenizer.json: unsupported post_processor type 'Mystery'")
+    }
+
+    @Test func inconsistentConfigurationsAreInvalid() throws {
+        var file = Self.validWordPiece()
+        file.removeValue(forKey: "model")
+        #expect(Self.error(file)?.description == "tokenizer.json: missing 'model'")
+
+        file = Self.validWordPiece()
+        file["model"] = ["type": "WordPiece", "unk_token": "[NOPE]", "vocab": ["a": 0]]
+        #expect(Self.error(file)?.kind == .invalidConfiguration)
+        #expect(Self.error(file)?.message.contains("[NOPE]") == true)
+
+        let bpe: [String: Any] = ["model": ["type": "BPE", "vocab": ["a": 0, "b": 1], "merges": ["a b"]]]
+        let merge = try #require(Self.error(bpe))
+        #expect(merge.kind == .invalidConfiguration)
+        #expect(merge.message.contains("'ab' is not in the vocabulary"))
+
+        let sparse: [String: Any] = ["model": ["type": "BPE", "vocab": ["a": 0, "b": 50_000_000], "merges": [String]()]]
+        #expect(Self.error(sparse)?.message.contains("sparse") == true)
+        let negative: [String: Any] = ["model": ["type": "BPE", "vocab": ["a": -1], "merges": [String]()]]
+        #expect(Self.error(negative)?.kind == .invalidConfiguration)
+
+        let badMerge: [String: Any] = ["model": ["type": "BPE", "vocab": ["a": 0], "merges": [42]]]
+        #expect(Self.error(badMerge)?.kind == .invalidConfiguration)
+
+        file = Self.validWordPiece()
+        file["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "(unclosed"], "behavior": "Isolated"]
+        #expect(Self.error(file)?.kind == .invalidConfiguration)
+
+        file = Self.validWordPiece()
+        file["post_processor"] = ["type": "TemplateProcessing", "single": [["SpecialToken": ["id": "[CLS]"]],
+                                                                          ["Sequence": ["id": "A"]]],
+                                  "special_tokens": [:] as [String: Any]]
+        #expect(Self.error(file)?.message.contains("'[CLS]'") == true)
+
+        file = Self.validWordPiece()
+        file["added_tokens"] = [["content": "x"]]
+        #expect(Self.error(file)?.kind == .invalidConfiguration)
+
+        #expect(Self.error(["model": "WordPiece"])?.kind == .invalidConfiguration)
+    }
+
+    @Test(arguments: [
+        ("", "unexpected end of data"),
+        ("[1, 2", "unexpected end of data"),
+        ("{\"model\": }", "unexpected character"),
+        ("{\"a\": \"\\ud800\"}", "unpaired surrogate"),
+        ("{\"a\": 1} x", "unexpected data after the JSON value"),
+        ("{\"a\": tru}", "invalid literal"),
+        ("{\"a\": \"tab\tin string\"}", "control character in string"),
+        (String(repeating: "[", count: 100_000), "nesting deeper than 256 levels"),
+    ])
+    func malformedJSONIsAnError(text: String, reason: String) throws {
+        let error = try #require(Self.error(bytes: Array(text.utf8)))
+        #expect(error.kind == .invalidJSON)
+        #expect(error.description.hasPrefix("broken.json: invalid JSON at byte "))
+        #expect(error.message.hasSuffix(reason))
+    }
+
+    @Test func truncatedAndGarbageFilesAreErrors() throws {
+        let real = try Data(contentsOf: TokenizerFixtures.directory.appendingPathComponent("gemma/tokenizer.json"))
+        for cut in [1, 100, real.count / 2, real.count - 2] {
+            #expect(Self.error(bytes: [UInt8](real.prefix(cut)))?.kind == .invalidJSON)
+        }
+        let garbage = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        #expect(Self.error(bytes: garbage) != nil)
+        #expect(Self.error(bytes: Array("[]".utf8))?.description == "broken.json: top level must be an object")
+        #expect(Self.error(bytes: [0xFF, 0xFE])?.kind == .invalidJSON)
+    }
+
+    @Test func missingFileIsUnreadable() throws {
+        let directory = try TemporaryDirectory()
+        do {
+            _ = try Tokenizer.load(contentsOf: directory.file("tokenizer.json"))
+            Issue.record("loading a missing file succeeded")
+        } catch {
+            #expect(error.kind == .unreadable)
+            #expect(error.file == "tokenizer.json")
+        }
+    }
+}
