@@ -11,7 +11,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var name: String?
     /// Dimension of the shared embedding space (1,536 in the paper).
     public var sharedDim: Int
-    public var clip: ClipSpec
+    public var clip: ClipConfig
     /// The captioning prompt the clip side runs through the predictor for retrieval (paper §4; not published).
     public var retrievalPrompt: String
     public var vision: VisionConfig
@@ -33,7 +33,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 }
 
 /// How clips are cut and preprocessed before the X-encoder.
-public struct ClipSpec: Codable, Sendable, Equatable {
+public struct ClipConfig: Codable, Sendable, Equatable {
     /// Frames per clip.
     public var frames: Int
     /// Frame sampling rate, frames per second.

@@ -47,7 +47,7 @@ public final class VLJEPA: Sendable {
     }
 }
 
-extension ClipSpec {
+extension ClipConfig {
     /// A clip tensor [frames × 3 × size × size] from RGB24 frames of `size × size` pixels each (row-major, packed),
     /// scaled to [0, 1] and normalised with `mean` / `std`, as V-JEPA 2's video processor does after its crop.
     public func tensor(fromRGB frames: [[UInt8]]) throws -> Tensor {

@@ -8,5 +8,5 @@ struct VJSearch: AsyncParsableCommand {
         abstract: "Local text-to-video moment search built on VL-JEPA.",
         discussion: ExitStatus.discussion,
         version: "0.1.0",
-        subcommands: [Probe.self, Segments.self, DecodeBench.self])
+        subcommands: [Probe.self, Segments.self, ModelCommand.self, DecodeBench.self])
 }

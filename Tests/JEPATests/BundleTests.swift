@@ -115,7 +115,7 @@ import TestSupport
     }
 
     @Test func clipTensorNormalisesRGB() throws {
-        let spec = ClipSpec(frames: 1, fps: 1, windowSeconds: 1, strideSeconds: 1, size: 1, resize: 1,
+        let spec = ClipConfig(frames: 1, fps: 1, windowSeconds: 1, strideSeconds: 1, size: 1, resize: 1,
                             mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1])
         let t = try spec.tensor(fromRGB: [[255, 0, 51]])
         #expect(t.shape == [1, 3, 1, 1])
