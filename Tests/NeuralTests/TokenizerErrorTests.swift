@@ -137,6 +137,67 @@ import TestSupport
         #expect(Self.error(bytes: [0xFF, 0xFE])?.kind == .invalidJSON)
     }
 
+    /// A small BPE file using most supported components.
+    static func validBPE() -> [String: Any] {
+        [
+            "added_tokens": [["id": 5, "content": "<s>", "special": true, "normalized": false, "lstrip": true,
+                              "rstrip": false, "single_word": false]],
+            "normalizer": ["type": "Sequence", "normalizers": [
+                ["type": "NFKC"], ["type": "Prepend", "prepend": "▁"],
+                ["type": "Replace", "pattern": ["String": " "], "content": "▁"]]],
+            "pre_tokenizer": ["type": "Sequence", "pretokenizers": [
+                ["type": "Split", "pattern": ["Regex": "\\d"], "behavior": "Isolated", "invert": false],
+                ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true]]],
+            "post_processor": ["type": "TemplateProcessing",
+                               "single": [["SpecialToken": ["id": "<s>", "type_id": 0]], ["Sequence": ["id": "A", "type_id": 0]]],
+                               "special_tokens": ["<s>": ["id": "<s>", "ids": [5], "tokens": ["<s>"]]]],
+            "decoder": ["type": "Sequence", "decoders": [["type": "ByteLevel"], ["type": "Strip", "content": " ", "start": 1, "stop": 0]]],
+            "model": ["type": "BPE", "unk_token": "<unk>", "byte_fallback": true, "fuse_unk": true,
+                      "vocab": ["<unk>": 0, "a": 1, "b": 2, "ab": 3, "<0x41>": 4], "merges": [["a", "b"]]],
+        ]
+    }
+
+    /// Every field of two small files replaced by every kind of JSON value: loading either
+    /// succeeds or throws a configuration error, and whatever loads can encode and decode.
+    @Test(arguments: [0, 1])
+    func mutatedFilesNeverCrash(which: Int) throws {
+        let original = which == 0 ? Self.validWordPiece() : Self.validBPE()
+        #expect(Self.error(original) == nil)
+        let replacements: [Any] = [NSNull(), 0, -1, 1.5, "x", "", true, [Any](), [String: Any](), [["x"]]]
+        var paths: [[String]] = []
+        func collect(_ object: [String: Any], _ prefix: [String]) {
+            for (key, value) in object {
+                paths.append(prefix + [key])
+                if let inner = value as? [String: Any] { collect(inner, prefix + [key]) }
+            }
+        }
+        collect(original, [])
+        #expect(paths.count > 10)
+        func replacing(_ object: [String: Any], _ path: ArraySlice<String>, with value: Any) -> [String: Any] {
+            var copy = object
+            guard let key = path.first else { return copy }
+            if path.count == 1 {
+                copy[key] = value
+            } else if let inner = object[key] as? [String: Any] {
+                copy[key] = replacing(inner, path.dropFirst(), with: value)
+            }
+            return copy
+        }
+        var failures = 0
+        for path in paths {
+            for value in replacements {
+                do {
+                    let tokenizer = try Self.load(replacing(original, path[...], with: value))
+                    _ = tokenizer.decode(tokenizer.encode("ab a1 <s> AB é 😀 hello worlds"))
+                } catch {
+                    #expect(error.kind == .invalidConfiguration || error.kind == .unsupported, "\(path)")
+                    failures += 1
+                }
+            }
+        }
+        #expect(failures > 0)
+    }
+
     @Test func missingFileIsUnreadable() throws {
         let directory = try TemporaryDirectory()
         do {

@@ -13,8 +13,8 @@ enum TokenizerFixtures {
     }
 
     /// Parsed with our own JSON parser: Foundation's drops a leading U+FEFF from strings.
-    static func json(_ path: String) throws -> JSONValue {
-        try JSONValue.parse([UInt8](Data(contentsOf: directory.appendingPathComponent(path))))
+    static func json(_ path: String) throws -> Tokenizer.JSONValue {
+        try Tokenizer.JSONValue.parse([UInt8](Data(contentsOf: directory.appendingPathComponent(path))))
     }
 
     static func tokenizer(_ name: String) throws -> Tokenizer {
@@ -26,17 +26,17 @@ enum TokenizerFixtures {
         return values.compactMap(\.string)
     }
 
-    static func expected(_ name: String) throws -> JSONValue {
+    static func expected(_ name: String) throws -> Tokenizer.JSONValue {
         try json("\(name)/expected.json")
     }
 
     /// The texts a fixture's cases belong to: its own `texts`, else strings.json.
-    static func texts(_ expected: JSONValue) throws -> [String] {
+    static func texts(_ expected: Tokenizer.JSONValue) throws -> [String] {
         if let own = expected["texts"]?.array { return own.compactMap(\.string) }
         return try strings()
     }
 
-    static func ints(_ value: JSONValue?) -> [Int]? {
+    static func ints(_ value: Tokenizer.JSONValue?) -> [Int]? {
         value?.array?.compactMap(\.int)
     }
 }

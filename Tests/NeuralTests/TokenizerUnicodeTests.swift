@@ -7,7 +7,7 @@ import Testing
 @Suite struct TokenizerUnicodeTests {
     enum FixtureError: Error { case malformed(String) }
 
-    let table: JSONValue
+    let table: Tokenizer.JSONValue
 
     init() throws {
         table = try TokenizerFixtures.json("bert-chars.json")
@@ -34,26 +34,26 @@ import Testing
 
     @Test func cleanTextRemovesTheSameCharacters() throws {
         let removed = try set("removed")
-        #expect(differences(removed) { $0.value == 0 || $0.value == 0xFFFD || UnicodeTables.isBertControl($0) } == [])
+        #expect(differences(removed) { $0.value == 0 || $0.value == 0xFFFD || Tokenizer.UnicodeTables.isBertControl($0) } == [])
         let spaces = try set("spaces")
         #expect(differences(spaces) {
-            !($0.value == 0 || $0.value == 0xFFFD || UnicodeTables.isBertControl($0))
-                && UnicodeTables.isBertWhitespace($0) && $0 != " "
+            !($0.value == 0 || $0.value == 0xFFFD || Tokenizer.UnicodeTables.isBertControl($0))
+                && Tokenizer.UnicodeTables.isBertWhitespace($0) && $0 != " "
         } == [])
     }
 
     @Test func chineseCharactersAndPunctuation() throws {
-        #expect(differences(try set("chinese"), UnicodeTables.isChineseCharacter) == [])
+        #expect(differences(try set("chinese"), Tokenizer.UnicodeTables.isChineseCharacter) == [])
         // The reference probe covered planes 0-2 and 14-16.
         let punctuation = try set("punctuation")
         let probed = allScalars.filter { $0.value < 0x30000 || $0.value >= 0xE0000 }
-        let wrong = probed.filter { UnicodeTables.isBertPunctuation($0) != punctuation.contains($0.value) }
+        let wrong = probed.filter { Tokenizer.UnicodeTables.isBertPunctuation($0) != punctuation.contains($0.value) }
         #expect(wrong.prefix(20).map { String($0.value, radix: 16) } == [])
     }
 
     @Test func stripAccentsAndLowercase() throws {
-        let normalizer = Normalizer.bert(cleanText: false, handleChineseChars: false, stripAccents: true, lowercase: false)
-        let lower = Normalizer.bert(cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: true)
+        let normalizer = Tokenizer.Normalizer.bert(cleanText: false, handleChineseChars: false, stripAccents: true, lowercase: false)
+        let lower = Tokenizer.Normalizer.bert(cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: true)
         let removed = try set("accent_removed")
         var stripped: [UInt32: String] = [:]
         for (key, value) in try #require(table["accent_stripped"]?.members) {

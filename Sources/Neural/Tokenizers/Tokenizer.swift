@@ -12,7 +12,9 @@ import Foundation
 /// Sequence; pre-tokenizers BertPreTokenizer, Split, ByteLevel, Whitespace, WhitespaceSplit,
 /// Sequence; models WordPiece and BPE (byte fallback, ignore_merges); post-processors
 /// TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence; decoders WordPiece,
-/// ByteLevel, Replace, ByteFallback, Fuse, Strip, Sequence. Anything else is a load error.
+/// ByteLevel, BPEDecoder, Replace, ByteFallback, Fuse, Strip, Sequence. Anything else (Unigram,
+/// Metaspace, Precompiled, …) is a load error naming the component. Single sequences only (no
+/// pairs); truncation from the right, padding on the right; no offsets.
 ///
 /// The file's own `truncation` and `padding` blocks are not applied implicitly: callers pass
 /// `maxLength` and `padding` (as `transformers` does); `maxLengthHint` reports the file's value.

@@ -26,16 +26,18 @@ public struct TokenizerError: Error, CustomStringConvertible, Sendable, Equatabl
     public var description: String { "\(file): \(message)" }
 }
 
-/// A configuration problem found while building components; `Tokenizer.load` adds the file name.
-struct ConfigurationError: Error {
-    var kind: TokenizerError.Kind
-    var message: String
+extension Tokenizer {
+    /// A configuration problem found while building components; `Tokenizer.load` adds the file name.
+    struct ConfigurationError: Error {
+        var kind: TokenizerError.Kind
+        var message: String
 
-    static func invalid(_ message: String) -> ConfigurationError {
-        ConfigurationError(kind: .invalidConfiguration, message: message)
-    }
+        static func invalid(_ message: String) -> ConfigurationError {
+            ConfigurationError(kind: .invalidConfiguration, message: message)
+        }
 
-    static func unsupported(_ message: String) -> ConfigurationError {
-        ConfigurationError(kind: .unsupported, message: message)
+        static func unsupported(_ message: String) -> ConfigurationError {
+            ConfigurationError(kind: .unsupported, message: message)
+        }
     }
 }
