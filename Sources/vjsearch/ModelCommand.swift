@@ -8,7 +8,7 @@ struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Inspect a model bundle or embed text with it.",
-        subcommands: [Inspect.self, Embed.self, Stamp.self, Bench.self])
+        subcommands: [Inspect.self, Embed.self, EmbedVideo.self, EmbedTexts.self, Stamp.self, Bench.self])
 
     /// Exit status for an unusable bundle or input (argument errors keep ArgumentParser's 64).
     static let failure: Int32 = 1
