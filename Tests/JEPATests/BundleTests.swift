@@ -29,6 +29,17 @@ import TestSupport
         }
     }
 
+    @Test func textEncoderAloneMatchesTheFullModel() throws {
+        let golden = try Golden("vljepa-tiny-bert")
+        let encoder = try ModelBundle(directory: golden.directory).loadTextEncoder()
+        let texts = try golden.sequences("text_ids", lengths: "text_lengths")
+        expectMatches(try encoder.embed(texts, workspace: Workspace()), try golden.tensor("text_vectors"))
+        let (dir, weights) = try editedBundle { t in t["y_encoder.stray"] = Tensor(shape: [1], scalars: [0]) }
+        #expect(throws: NeuralError.unusedTensors(path: weights.path, tensors: ["y_encoder.stray"])) {
+            try ModelBundle(directory: dir.url).loadTextEncoder()
+        }
+    }
+
     /// Copies a fixture bundle into a temporary folder, rewriting its weights with `edit`.
     func editedBundle(_ edit: (inout [String: Tensor]) -> Void) throws -> (TemporaryDirectory, URL) {
         let golden = try Golden("vljepa-tiny-gemma")
