@@ -40,6 +40,17 @@ import TestSupport
         }
     }
 
+    @Test func promptLimitsAreChecked() throws {
+        let golden = try Golden("vljepa-tiny-bert")  // pools over prompt tokens only
+        let model = try ModelBundle(directory: golden.directory).load()
+        let clip = clips(try golden.tensor("pixel_values_videos"))[0]
+        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: []) }
+        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: [Int](repeating: 1, count: 17)) }
+        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: [64]) }
+        #expect(throws: ConfigError.self) { try model.embedTexts([[]]) }
+        #expect(try model.embedClips([], prompt: [1]).shape == [0, 24])
+    }
+
     /// Copies a fixture bundle into a temporary folder, rewriting its weights with `edit`.
     func editedBundle(_ edit: (inout [String: Tensor]) -> Void) throws -> (TemporaryDirectory, URL) {
         let golden = try Golden("vljepa-tiny-gemma")
