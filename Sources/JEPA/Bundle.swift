@@ -42,6 +42,15 @@ public struct ModelBundle: Sendable {
         try VLJEPA(config: config, weights: try SafeTensorsFile(url: weightsURL))
     }
 
+    /// Only the Y-encoder and its head (the `y_encoder.` tensors), for embedding queries: the other weights stay
+    /// unmapped, unconverted pages.
+    public func loadTextEncoder() throws -> TextEncoder {
+        let binder = ParameterBinder(file: try SafeTensorsFile(url: weightsURL))
+        let encoder = try TextEncoder(config: config.text, sharedDim: config.sharedDim, binder: binder)
+        try binder.finish(prefixes: ["y_encoder."])
+        return encoder
+    }
+
     /// `vj1-` + 32 hex digits of SHA-256 over the canonical config (re-encoded, sorted keys, without `model_id`),
     /// the weights file and the tokenizer file (empty when absent).
     public static func computeModelID(directory: URL, config: ModelConfig) throws -> String {

@@ -155,6 +155,9 @@ public final class Predictor: Sendable {
         guard prompt.count <= config.maxPromptTokens else {
             throw ConfigError("prompt has \(prompt.count) tokens, more than max_prompt_tokens \(config.maxPromptTokens)")
         }
+        if config.pool == .promptNonPad && prompt.isEmpty {
+            throw ConfigError("predictor.pool is prompt_non_pad, so the prompt needs at least one token")
+        }
         let h = config.hiddenSize
         let nv = clips == 0 ? 0 : visualTokens.count / visProj.inFeatures / clips
         let length = nv + prompt.count

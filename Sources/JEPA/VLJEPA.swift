@@ -3,6 +3,18 @@ import Neural
 
 /// The VL-JEPA model: X-encoder → predictor (with a prompt) for clips, Y-encoder for texts, both into one shared,
 /// L2-normalised space where retrieval ranks by cosine (VL-JEPA, arXiv 2512.10942, §3.1 and §4).
+///
+/// Where the paper is silent, the engine follows open-vljepa (the one public trained checkpoint) by default and
+/// makes the choice a config field:
+/// - visual tokens are not pooled before the predictor; all of them go through `vis_proj` and come first;
+/// - RoPE positions run 0…L−1 over [visual; prompt] (Llama 3 scaling from `predictor.rope_scaling`);
+/// - `predictor.final_norm`: Llama's final RMSNorm before pooling (open-vljepa: true);
+/// - `predictor.pool`: `all_non_pad` averages visual and non-pad prompt tokens (open-vljepa), `prompt_non_pad` the
+///   prompt only;
+/// - `text.dense`: [] feeds the masked mean of the backbone's last hidden state to the projector (open-vljepa);
+///   EmbeddingGemma's own 768→3072→768 layers are two entries; no task prompt is added by the engine;
+/// - the heads `vis_proj`, `out_proj`, `projector` are linear with bias; both outputs are L2-normalised;
+/// - the retrieval prompt is `retrieval_prompt` (open-vljepa: "Describe the video.").
 public final class VLJEPA: Sendable {
     public let config: ModelConfig
     public let vision: VisionEncoder

@@ -16,7 +16,9 @@ public final class VisionEncoder: Sendable {
 
     struct Layer: Sendable {
         let norm1: (weight: Parameter, bias: Parameter)
-        let query: Linear, key: Linear, value: Linear, proj: Linear
+        /// Query, key and value stacked into one [3·hidden, hidden] projection: one GEMM instead of three.
+        let qkv: Linear
+        let proj: Linear
         let norm2: (weight: Parameter, bias: Parameter)
         let fc1: Linear, fc2: Linear
     }
@@ -36,9 +38,11 @@ public final class VisionEncoder: Sendable {
             let l = "\(p)layer.\(i)."
             return Layer(
                 norm1: try norm("\(l)norm1"),
-                query: try binder.linear("\(l)attention.query", in: h, out: h, bias: config.qkvBias),
-                key: try binder.linear("\(l)attention.key", in: h, out: h, bias: config.qkvBias),
-                value: try binder.linear("\(l)attention.value", in: h, out: h, bias: config.qkvBias),
+                qkv: Linear(stacking: [
+                    try binder.linear("\(l)attention.query", in: h, out: h, bias: config.qkvBias),
+                    try binder.linear("\(l)attention.key", in: h, out: h, bias: config.qkvBias),
+                    try binder.linear("\(l)attention.value", in: h, out: h, bias: config.qkvBias),
+                ]),
                 proj: try binder.linear("\(l)attention.proj", in: h, out: h, bias: true),
                 norm2: try norm("\(l)norm2"),
                 fc1: try binder.linear("\(l)mlp.fc1", in: h, out: config.mlpSize, bias: true),
@@ -62,7 +66,7 @@ public final class VisionEncoder: Sendable {
 
     public var parameterCount: Int {
         patch.parameterCount + 2 * config.hiddenSize + layers.reduce(0) { n, l in
-            n + l.query.parameterCount + l.key.parameterCount + l.value.parameterCount + l.proj.parameterCount
+            n + l.qkv.parameterCount + l.proj.parameterCount
                 + l.fc1.parameterCount + l.fc2.parameterCount + 4 * config.hiddenSize
         }
     }
@@ -106,24 +110,21 @@ public final class VisionEncoder: Sendable {
         let h = config.hiddenSize, heads = config.numAttentionHeads, d = config.headDim
         let rows = clips * n
         let t = workspace.buffer(1, count: rows * max(h, config.mlpSize))
-        let q = workspace.buffer(2, count: rows * h)
-        let k = workspace.buffer(3, count: rows * h)
-        let v = workspace.buffer(4, count: rows * h)
+        let qkv = workspace.buffer(2, count: rows * 3 * h)
+        let q = qkv, k = qkv + h, v = qkv + 2 * h  // column blocks of [rows × 3h]
         let a = workspace.buffer(5, count: rows * h)
         let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: n))
         let scale = 1 / Float(d).squareRoot()
         for layer in layers {
             Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.norm1.weight.pointer, bias: layer.norm1.bias.pointer,
                               eps: config.layerNormEps, into: t)
-            layer.query(t, rows: rows, into: q)
-            layer.key(t, rows: rows, into: k)
-            layer.value(t, rows: rows, into: v)
-            rope.apply(q, tokens: rows, stride: h, heads: heads, tokensPerClip: n)
-            rope.apply(k, tokens: rows, stride: h, heads: heads, tokensPerClip: n)
+            layer.qkv(t, rows: rows, into: qkv)
+            rope.apply(q, tokens: rows, stride: 3 * h, heads: heads, tokensPerClip: n)
+            rope.apply(k, tokens: rows, stride: 3 * h, heads: heads, tokensPerClip: n)
             for b in 0..<clips {
-                let o = b * n * h
-                Kernels.attention(q: q + o, k: k + o, v: v + o, out: a + o, length: n, heads: heads, kvHeads: heads,
-                                  headDim: d, qStride: h, kvStride: h, outStride: h, scale: scale, scores: scores)
+                let o = b * n * 3 * h
+                Kernels.attention(q: q + o, k: k + o, v: v + o, out: a + b * n * h, length: n, heads: heads, kvHeads: heads,
+                                  headDim: d, qStride: 3 * h, kvStride: 3 * h, outStride: h, scale: scale, scores: scores)
             }
             layer.proj(a, rows: rows, into: x, accumulate: true)
             Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.norm2.weight.pointer, bias: layer.norm2.bias.pointer,

@@ -31,8 +31,13 @@ public final class ParameterBinder {
     }
 
     /// Throws when any tensor of the file was not bound, naming them all (sorted).
-    public func finish() throws {
-        let unused = file.entries.keys.filter { !used.contains($0) }.sorted()
+    ///
+    /// With `prefixes`, only tensors under those prefixes count: a part of a model loaded on its own
+    /// (e.g. the text side for queries) is strict about its own tensors and ignores the rest of the file.
+    public func finish(prefixes: [String]? = nil) throws {
+        let unused = file.entries.keys.filter { name in
+            !used.contains(name) && (prefixes?.contains { name.hasPrefix($0) } ?? true)
+        }.sorted()
         if !unused.isEmpty { throw NeuralError.unusedTensors(path: file.path, tensors: unused) }
     }
 }

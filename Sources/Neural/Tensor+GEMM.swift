@@ -27,6 +27,16 @@ public struct Linear: Sendable {
         self.bias = bias
     }
 
+    /// Stacks layers with the same input along the output dimension (e.g. q, k, v into one GEMM); copies weights.
+    public init(stacking layers: [Linear]) {
+        precondition(!layers.isEmpty && layers.allSatisfy { $0.inFeatures == layers[0].inFeatures })
+        let out = layers.reduce(0) { $0 + $1.outFeatures }
+        weight = Parameter(shape: [out, layers[0].inFeatures], scalars: layers.flatMap { $0.weight.scalars })
+        let biased = layers.filter { $0.bias != nil }.count
+        precondition(biased == 0 || biased == layers.count, "either all stacked layers have a bias or none")
+        bias = biased == 0 ? nil : Parameter(shape: [out], scalars: layers.flatMap { $0.bias!.scalars })
+    }
+
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
     public var parameterCount: Int { weight.count + (bias?.count ?? 0) }

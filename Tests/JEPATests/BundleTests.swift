@@ -29,6 +29,28 @@ import TestSupport
         }
     }
 
+    @Test func textEncoderAloneMatchesTheFullModel() throws {
+        let golden = try Golden("vljepa-tiny-bert")
+        let encoder = try ModelBundle(directory: golden.directory).loadTextEncoder()
+        let texts = try golden.sequences("text_ids", lengths: "text_lengths")
+        expectMatches(try encoder.embed(texts, workspace: Workspace()), try golden.tensor("text_vectors"))
+        let (dir, weights) = try editedBundle { t in t["y_encoder.stray"] = Tensor(shape: [1], scalars: [0]) }
+        #expect(throws: NeuralError.unusedTensors(path: weights.path, tensors: ["y_encoder.stray"])) {
+            try ModelBundle(directory: dir.url).loadTextEncoder()
+        }
+    }
+
+    @Test func promptLimitsAreChecked() throws {
+        let golden = try Golden("vljepa-tiny-bert")  // pools over prompt tokens only
+        let model = try ModelBundle(directory: golden.directory).load()
+        let clip = clips(try golden.tensor("pixel_values_videos"))[0]
+        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: []) }
+        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: [Int](repeating: 1, count: 17)) }
+        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: [64]) }
+        #expect(throws: ConfigError.self) { try model.embedTexts([[]]) }
+        #expect(try model.embedClips([], prompt: [1]).shape == [0, 24])
+    }
+
     /// Copies a fixture bundle into a temporary folder, rewriting its weights with `edit`.
     func editedBundle(_ edit: (inout [String: Tensor]) -> Void) throws -> (TemporaryDirectory, URL) {
         let golden = try Golden("vljepa-tiny-gemma")
