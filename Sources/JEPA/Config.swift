@@ -14,6 +14,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var clip: ClipConfig
     /// The captioning prompt the clip side runs through the predictor for retrieval (paper §4; not published).
     public var retrievalPrompt: String
+    /// The retrieval prompt's token ids in the predictor's vocabulary, stored by the converter when that vocabulary
+    /// differs from `tokenizer.json`'s (which is the Y-encoder's: Llama ids for the prompt, Gemma or BERT ids for
+    /// queries). Absent: `retrieval_prompt` is encoded with the bundle's tokenizer.
+    public var retrievalPromptIds: [Int]?
     public var vision: VisionConfig
     public var predictor: PredictorConfig
     public var text: TextConfig
@@ -22,6 +26,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(ModelConfig.self, from: data)
+    }
+
+    /// The token ids the clip side feeds the predictor: `retrieval_prompt_ids` when present, else
+    /// `retrieval_prompt` encoded with `tokenizer` (the bundle's `tokenizer.json`).
+    public func retrievalPromptTokens(tokenizer: Tokenizer) -> [Int] {
+        retrievalPromptIds ?? tokenizer.encode(retrievalPrompt, maxLength: predictor.maxPromptTokens)
     }
 
     public func encoded() throws -> Data {

@@ -32,7 +32,7 @@ extension ModelCommand {
                 let model = try bundle.load()
                 let tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
                 let c = bundle.config
-                let prompt = tokenizer.encode(c.retrievalPrompt, maxLength: c.predictor.maxPromptTokens)
+                let prompt = c.retrievalPromptTokens(tokenizer: tokenizer)
                 let spec = ClipSpec(window: c.clip.windowSeconds, stride: c.clip.strideSeconds, frames: c.clip.frames,
                                     size: c.clip.size, resizeShortSide: c.clip.resize, mean: c.clip.mean, std: c.clip.std)
                 let stream = try ClipStream(file: try MediaFile(path: video), spec: spec, options: .init(threads: threads))
