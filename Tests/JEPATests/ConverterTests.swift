@@ -75,6 +75,9 @@ import Testing
         #expect(try Converted("convert-hf-bert").bundle.config.predictor.numHiddenLayers == 3)
         #expect(gemma.predictor.ropeScaling?.ropeType == "llama3")
         #expect(gemma.predictor.finalNorm && gemma.predictor.pool == .allNonPad)
+        // open-vljepa's clip length and padding lengths come from best.pt's own data section.
+        let openVLJEPA = try Converted("convert-open-vljepa").bundle.config
+        #expect(openVLJEPA.clip.frames == 4 && openVLJEPA.predictor.maxPromptTokens == 16 && openVLJEPA.text.maxTokens == 16)
     }
 
     @Test func bundleWithoutPromptIDsEncodesThePrompt() throws {

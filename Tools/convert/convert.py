@@ -330,6 +330,10 @@ def clip_section(args, vision):
                 resize=args.resize or round(vision["crop_size"] * 292 / 256), mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
+def folder_name(folder):
+    return os.path.basename(os.path.normpath(folder))
+
+
 def convert_hf(args):
     vcfg, vision = vision_section(args.vjepa2)
     lcfg, predictor = llama_section(args.llama, args.llama_layers, args.max_prompt_tokens)
@@ -349,10 +353,10 @@ def convert_hf(args):
                   retrieval_prompt_ids=prompt_ids(args.llama, args.prompt, args.max_prompt_tokens),
                   vision=vision, predictor=predictor, text=text)
     card = (f"# {config['name']}\n\nAssembled by Tools/convert/convert.py from Hugging Face folders:\n\n"
-            f"- X-encoder (frozen): V-JEPA 2, `{os.path.abspath(args.vjepa2)}`\n"
+            f"- X-encoder (frozen): V-JEPA 2, `{folder_name(args.vjepa2)}`\n"
             f"- Predictor: the last {args.llama_layers} of {lcfg.num_hidden_layers} Llama layers, "
-            f"`{os.path.abspath(args.llama)}`\n"
-            f"- Y-encoder: {family}, `{os.path.abspath(args.text)}`"
+            f"`{folder_name(args.llama)}`\n"
+            f"- Y-encoder: {family}, `{folder_name(args.text)}`"
             f"{' with its sentence-transformers Dense layers' if args.embeddinggemma_dense else ''}\n\n"
             "The heads `predictor.vis_proj`, `predictor.out_proj` and `y_encoder.projector` are newly initialised: "
             "this bundle is untrained and must be trained before its vectors mean anything.\n\n"
@@ -368,6 +372,11 @@ def convert_open_vljepa(args):
     if not isinstance(ckpt, dict) or "model_state_dict" not in ckpt:
         raise ConvertError(f"{args.checkpoint}: no 'model_state_dict' (not an open-vljepa checkpoint)")
     state, path = ckpt["model_state_dict"], args.checkpoint
+    # Clip length and padding lengths default to the checkpoint's own training config (data section).
+    data = (ckpt.get("config") or {}).get("data") or {}
+    args.frames = args.frames or int(data.get("num_frames", 8))
+    args.max_prompt_tokens = args.max_prompt_tokens or int(data.get("max_query_len", 64))
+    args.max_text_tokens = args.max_text_tokens or int(data.get("max_caption_len", 64))
     layers = sorted({int(k.split(".")[2]) for k in state if k.startswith("predictor.layers.")})
     if not layers or layers != list(range(len(layers))):
         raise ConvertError(f"{path}: predictor.layers.N.* keys missing or not numbered 0…N-1")
@@ -380,7 +389,7 @@ def convert_open_vljepa(args):
         vision_source = f"`x_encoder.model.*` of `{os.path.basename(path)}`"
     else:
         weights.update(vision_weights(args.vjepa2, vcfg))
-        vision_source = f"`{os.path.abspath(args.vjepa2)}`"
+        vision_source = f"`{folder_name(args.vjepa2)}`"
     weights.update({"predictor." + k: v for k, v in take(state, llama_shapes(lcfg, len(layers)), "predictor.",
                                                          path, "predictor (Llama layers)").items()})
     v, h, s = vision["hidden_size"], predictor["hidden_size"], None
@@ -432,16 +441,19 @@ def main(argv=None):
     ov.add_argument("--llama-tokenizer", required=True, help="Llama 3.2 folder with config.json and tokenizer.json")
     ov.add_argument("--gemma-tokenizer", required=True,
                     help="EmbeddingGemma folder with config.json and tokenizer.json")
-    for s, frames, prompt_len, text_len in [(hf, 16, 512, 512), (ov, 8, 64, 64)]:
+    for s, frames, prompt_len, text_len in [(hf, 16, 512, 512), (ov, None, None, None)]:
         s.add_argument("--out", required=True, help="bundle folder to write")
         s.add_argument("--name")
         s.add_argument("--prompt", default=RETRIEVAL_PROMPT, help="retrieval prompt")
-        s.add_argument("--frames", type=int, default=frames, help="frames per clip")
-        s.add_argument("--fps", type=float, default=4.0 if frames == 16 else 2.0, help="frame sampling rate")
+        s.add_argument("--frames", type=int, default=frames,
+                       help="frames per clip (open-vljepa: the checkpoint's data.num_frames, else 8)")
+        s.add_argument("--fps", type=float, default=4.0 if s is hf else 2.0, help="frame sampling rate")
         s.add_argument("--stride", type=float, help="clip hop in seconds (default half the window)")
         s.add_argument("--resize", type=int, help="short side before the centre crop (default crop × 292/256)")
-        s.add_argument("--max-prompt-tokens", type=int, default=prompt_len)
-        s.add_argument("--max-text-tokens", type=int, default=text_len)
+        s.add_argument("--max-prompt-tokens", type=int, default=prompt_len,
+                       help="longest predictor prompt (open-vljepa: data.max_query_len, else 64)")
+        s.add_argument("--max-text-tokens", type=int, default=text_len,
+                       help="longest query (open-vljepa: data.max_caption_len, else 64)")
         s.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32")
         s.add_argument("--stamp-with", help="path of a vjsearch binary: runs `vjsearch model stamp` on the bundle")
     args = p.parse_args(argv)

@@ -67,15 +67,18 @@ def bpe_tokenizer(specials, template, vocab):
 
 
 def wordpiece_tokenizer(vocab):
+    """A BERT-style tokenizer over a fixed word list (deterministic, unlike a trained one); `##s` splits plurals."""
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    words = sorted({w.strip(".") for line in CORPUS for w in line.lower().split()})
+    words = sorted({w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words} | {"##s", "."})
+    tokens = specials + words
+    assert len(tokens) <= vocab, len(tokens)
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(CORPUS, trainers.WordPieceTrainer(vocab_size=vocab, special_tokens=specials,
-                                                              show_progress=False))
     tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")),
                                                    ("[CLS]", tok.token_to_id("[CLS]")))
-    assert tok.get_vocab_size() <= vocab, tok.get_vocab_size()
+    tok.decoder = decoders.WordPiece()
     return tok
 
 
@@ -301,12 +304,13 @@ def main():
         checkpoint = os.path.join(tmp, "best.pt")
         ov_config = dict(encoder=dict(name="facebook/vjepa2-vitl-fpc64-256"),
                          predictor=dict(name="meta-llama/Llama-3.2-1B", num_layers=2),
-                         y_encoder=dict(name="google/embeddinggemma-300m"), data=dict(num_frames=4))
+                         y_encoder=dict(name="google/embeddinggemma-300m"),
+                         data=dict(num_frames=4, max_query_len=16, max_caption_len=16))
         torch.save(dict(config=ov_config, model_state_dict=state, epoch=3, best_recall=0.0), checkpoint)
         out = os.path.join(tmp, "open-vljepa")
         ov_args = ["open-vljepa", "--checkpoint", checkpoint, "--vjepa2", src["vjepa2"],
-                   "--llama-tokenizer", src["ov-llama"], "--gemma-tokenizer", src["ov-gemma"], "--frames", "4",
-                   "--max-prompt-tokens", "16", "--max-text-tokens", "16", "--name", "convert-open-vljepa"]
+                   "--llama-tokenizer", src["ov-llama"], "--gemma-tokenizer", src["ov-gemma"],
+                   "--name", "convert-open-vljepa"]  # frames and lengths from the checkpoint's data section
         run_converter(ov_args + ["--out", out], stamp)
         finish(out, args.out, "convert-open-vljepa",
                reference(vision, predictor, y, [], state, prompt, 1, gemma_tok, 16, 10))
