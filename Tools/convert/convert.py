@@ -127,6 +127,7 @@ def vision_weights(folder, config, tensors=None, path=None, source_prefix="encod
 
 def llama_section(folder, layers, max_prompt_tokens):
     from transformers import LlamaConfig
+    read_json(os.path.join(folder, "config.json"))  # names the file when it is missing
     c = LlamaConfig.from_pretrained(folder)
     rope = dict(getattr(c, "rope_parameters", None) or {})
     theta = rope.get("rope_theta", getattr(c, "rope_theta", None))
@@ -216,6 +217,7 @@ def gemma3_section(folder, max_tokens):
 
 def bert_section(folder, max_tokens):
     from transformers import BertConfig
+    read_json(os.path.join(folder, "config.json"))  # names the file when it is missing
     c = BertConfig.from_pretrained(folder)
     section = dict(family="bert", vocab_size=c.vocab_size, hidden_size=c.hidden_size,
                    num_hidden_layers=c.num_hidden_layers, num_attention_heads=c.num_attention_heads,

@@ -26,7 +26,6 @@ import sys
 import tempfile
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import (BertConfig, BertModel, Gemma3TextConfig, Gemma3TextModel, LlamaConfig, LlamaForCausalLM,
