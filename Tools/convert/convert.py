@@ -382,6 +382,9 @@ def convert_open_vljepa(args):
     layers = sorted({int(k.split(".")[2]) for k in state if k.startswith("predictor.layers.")})
     if not layers or layers != list(range(len(layers))):
         raise ConvertError(f"{path}: predictor.layers.N.* keys missing or not numbered 0…N-1")
+    if any(k.startswith("x_encoder.projector.") for k in state):
+        raise ConvertError(f"{path}: has an X-encoder projection (x_encoder.projector.*, encoder.output_dim set), "
+                           "which the engine does not run; only the raw V-JEPA 2 output is supported")
     vcfg, vision = vision_section(args.vjepa2)
     lcfg, predictor = llama_section(args.llama_tokenizer, len(layers), args.max_prompt_tokens)
     tcfg, text = gemma3_section(args.gemma_tokenizer, args.max_text_tokens)
