@@ -1,0 +1,50 @@
+import Foundation
+import JEPA
+import Media
+import Neural
+
+/// A loaded model bundle with its tokenizer: clip vectors for ingestion, query vectors for search.
+///
+/// Loading maps the weights (nothing is copied or hashed: the id is the `model_id` stamped in `config.json`).
+public final class Embedder: Sendable {
+    public let bundle: ModelBundle
+    public let model: VLJEPA
+    public let tokenizer: Tokenizer
+    /// Token ids of the bundle's retrieval prompt, fed to the predictor with every clip.
+    public let prompt: [Int]
+
+    public var modelID: String { bundle.modelID }
+    public var dimension: Int { bundle.config.sharedDim }
+
+    public init(directory: URL) throws {
+        bundle = try ModelBundle(directory: directory)
+        guard FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) else {
+            throw CatalogError.file(bundle.tokenizerURL.path, "missing: a model bundle needs its tokenizer.json")
+        }
+        tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
+        model = try bundle.load()
+        prompt = tokenizer.encode(bundle.config.retrievalPrompt, maxLength: bundle.config.predictor.maxPromptTokens)
+    }
+
+    /// The clip spec the model was trained with, optionally with another window and stride (seconds).
+    public func clipSpec(window: Double? = nil, stride: Double? = nil) -> ClipSpec {
+        Self.clipSpec(bundle.config.clip, window: window, stride: stride)
+    }
+
+    /// JEPA's `ClipConfig` as Media's `ClipSpec`.
+    public static func clipSpec(_ c: ClipConfig, window: Double? = nil, stride: Double? = nil) -> ClipSpec {
+        ClipSpec(window: window ?? c.windowSeconds, stride: stride ?? c.strideSeconds, frames: c.frames, size: c.size,
+                 resizeShortSide: c.resize, mean: c.mean, std: c.std)
+    }
+
+    /// The unit query vector of `text` (Y-encoder and head).
+    public func embedQuery(_ text: String, workspace: Workspace = Workspace()) throws -> [Float] {
+        let ids = tokenizer.encode(text, maxLength: bundle.config.text.maxTokens)
+        return try model.embedTexts([ids], workspace: workspace).scalars
+    }
+
+    /// Clip vectors, `clips.count × dimension` flat.
+    public func embedClips(_ clips: [Tensor], workspace: Workspace) throws -> [Float] {
+        try model.embedClips(clips, prompt: prompt, workspace: workspace).scalars
+    }
+}
