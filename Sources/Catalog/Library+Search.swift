@@ -68,7 +68,7 @@ extension Library {
                 var scores = [Float](repeating: -1, count: record.segments)
                 for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }
                 let peaks = peaksByVideo[v, default: []].sorted { scores[$0] > scores[$1] }
-                for range in q.rule.moments(peaks: peaks, scores: scores) {
+                for range in Self.mergeOverlapping(q.rule.moments(peaks: peaks, scores: scores)) {
                     guard let first = try segment(ids[range.lowerBound], in: txn),
                           let last = try segment(ids[range.upperBound], in: txn) else { continue }
                     let score = range.map { scores[$0] }.max() ?? -1
@@ -79,5 +79,20 @@ extension Library {
             out.sort { $0.score != $1.score ? $0.score > $1.score : ($0.path, $0.start) < ($1.path, $1.start) }
             return Array(out.prefix(q.top))
         }
+    }
+
+    /// Unions moments whose segment ranges overlap (a later peak's moment can reach into an earlier one), so a
+    /// video never lists the same stretch twice (moments are ranked by score afterwards).
+    static func mergeOverlapping(_ ranges: [ClosedRange<Int>]) -> [ClosedRange<Int>] {
+        var out: [ClosedRange<Int>] = []
+        for r in ranges {
+            var merged = r
+            while let i = out.firstIndex(where: { $0.overlaps(merged) }) {
+                let other = out.remove(at: i)
+                merged = min(other.lowerBound, merged.lowerBound)...max(other.upperBound, merged.upperBound)
+            }
+            out.append(merged)
+        }
+        return out
     }
 }

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Catalog
+import Foundation
+
+/// `vjsearch query TEXT`: ranked moments.
+struct QueryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Find the moments that match a text.",
+        discussion: """
+            The text is embedded with the model's text encoder; the nearest segments are grouped by video, \
+            each candidate video's segments are rescored exactly, and neighbouring segments that score \
+            close to a peak merge into one moment. Moments are ranked by their best segment's cosine score. \
+            Prints `score  start–end  path` (times as h:mm:ss.s), or with --json one \
+            {"path", "start", "end", "score"} object per line (seconds). Works while `index` is writing.
+
+            """ + ExitStatus.discussion)
+
+    @Argument(help: "The text to search for.")
+    var text: [String]
+
+    @OptionGroup var library: LibraryOptions
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Moments to print at most.")
+    var top = 10
+
+    @Option(help: "Drop moments scoring below this cosine similarity.")
+    var minScore: Float?
+
+    @Option(name: .customLong("in"), help: ArgumentHelp("Only videos whose path matches this glob (fnmatch).", valueName: "glob"))
+    var pathGlob: String?
+
+    @Flag(help: "One JSON object per moment and line.")
+    var json = false
+
+    @Flag(help: "Exact (brute-force) search instead of the HNSW graph.")
+    var exact = false
+
+    var query: String { text.joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    func validate() throws {
+        if query.isEmpty { throw ValidationError("the query is empty; say what to look for, e.g. vjsearch query \"a dog runs\"") }
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+    }
+
+    func run() async throws {
+        let libraryPath = library.path
+        let q = MomentQuery(top: top, minScore: minScore, pathGlob: pathGlob, exact: exact)
+        let text = query
+        let moments: [Moment]
+        do {
+            let modelDirectory = try model.directory()
+            moments = try await onThread {
+                let library = try Library(path: libraryPath, model: nil, create: false)
+                let embedder = try Embedder(directory: modelDirectory)
+                guard embedder.modelID == library.meta.modelID else {
+                    throw CatalogError.modelMismatch(library: libraryPath, stored: library.meta.modelID, requested: embedder.modelID)
+                }
+                return try library.moments(for: embedder.embedQuery(text), q)
+            }
+        } catch {
+            throw reportFailure(error)
+        }
+        if moments.isEmpty && !json {
+            Diagnostics.write("no moments found" + (pathGlob.map { " in videos matching '\($0)'" } ?? ""))
+        }
+        for m in moments {
+            if json {
+                print(JSONLines.encode(m))
+            } else {
+                print(String(format: "%.4f  %@–%@  %@", m.score, timestamp(m.start), timestamp(m.end), m.path))
+            }
+        }
+    }
+}
