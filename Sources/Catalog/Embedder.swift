@@ -6,9 +6,13 @@ import Neural
 /// A loaded model bundle with its tokenizer: clip vectors for ingestion, query vectors for search.
 ///
 /// Loading maps the weights (nothing is copied or hashed: the id is the `model_id` stamped in `config.json`).
+/// A query needs only the Y-encoder, so `textOnly` binds just its tensors and skips building the X-encoder and
+/// predictor (most of a cold query's model-loading time).
 public final class Embedder: Sendable {
     public let bundle: ModelBundle
-    public let model: VLJEPA
+    /// The whole model; nil when loaded `textOnly`.
+    public let model: VLJEPA?
+    public let text: TextEncoder
     public let tokenizer: Tokenizer
     /// Token ids of the bundle's retrieval prompt, fed to the predictor with every clip.
     public let prompt: [Int]
@@ -16,13 +20,22 @@ public final class Embedder: Sendable {
     public var modelID: String { bundle.modelID }
     public var dimension: Int { bundle.config.sharedDim }
 
-    public init(directory: URL) throws {
+    public init(directory: URL, textOnly: Bool = false) throws {
         bundle = try ModelBundle(directory: directory)
         guard FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) else {
             throw CatalogError.file(bundle.tokenizerURL.path, "missing: a model bundle needs its tokenizer.json")
         }
         tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
-        model = try bundle.load()
+        if textOnly {
+            // Binds the Y-encoder's tensors only; the strict every-tensor check runs when the whole model loads.
+            let binder = ParameterBinder(file: try SafeTensorsFile(url: bundle.weightsURL))
+            text = try TextEncoder(config: bundle.config.text, sharedDim: bundle.config.sharedDim, binder: binder)
+            model = nil
+        } else {
+            let model = try bundle.load()
+            self.model = model
+            text = model.text
+        }
         prompt = tokenizer.encode(bundle.config.retrievalPrompt, maxLength: bundle.config.predictor.maxPromptTokens)
     }
 
@@ -38,13 +51,14 @@ public final class Embedder: Sendable {
     }
 
     /// The unit query vector of `text` (Y-encoder and head).
-    public func embedQuery(_ text: String, workspace: Workspace = Workspace()) throws -> [Float] {
-        let ids = tokenizer.encode(text, maxLength: bundle.config.text.maxTokens)
-        return try model.embedTexts([ids], workspace: workspace).scalars
+    public func embedQuery(_ query: String, workspace: Workspace = Workspace()) throws -> [Float] {
+        let ids = tokenizer.encode(query, maxLength: bundle.config.text.maxTokens)
+        return try self.text.embed([ids], workspace: workspace).scalars
     }
 
     /// Clip vectors, `clips.count × dimension` flat.
     public func embedClips(_ clips: [Tensor], workspace: Workspace) throws -> [Float] {
-        try model.embedClips(clips, prompt: prompt, workspace: workspace).scalars
+        guard let model else { preconditionFailure("embedClips needs the whole model; load without textOnly") }
+        return try model.embedClips(clips, prompt: prompt, workspace: workspace).scalars
     }
 }

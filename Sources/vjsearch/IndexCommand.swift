@@ -43,6 +43,9 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Clips per model call.", visibility: .hidden))
     var batch = 8
 
+    @Option(help: ArgumentHelp("Decoder threads (default: --threads).", visibility: .hidden))
+    var decodeThreads: Int?
+
     func validate() throws {
         if let window, !(window > 0) { throw ValidationError("--window must be a positive number of seconds") }
         if let stride, !(stride > 0) { throw ValidationError("--stride must be a positive number of seconds") }
@@ -52,7 +55,7 @@ struct IndexCommand: AsyncParsableCommand {
     func run() async throws {
         let libraryPath = library.path
         let n = threads.apply()
-        let options = Ingestor.Options(decodeThreads: max(1, n / 2), window: window, stride: stride, prune: prune,
+        let options = Ingestor.Options(decodeThreads: decodeThreads ?? n, window: window, stride: stride, prune: prune,
                                        batch: batch)
         let roots = paths
         let showProgress = stderrIsTerminal && stdoutIsTerminal && !json

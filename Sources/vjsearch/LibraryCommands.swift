@@ -142,7 +142,7 @@ struct ReindexCommand: AsyncParsableCommand {
                 do {
                     let fresh = try Library(path: staging, model: (embedder.modelID, embedder.dimension), create: true)
                     report = try Ingestor(library: fresh, embedder: embedder,
-                                          options: .init(decodeThreads: max(1, n / 2))).run(paths)
+                                          options: .init(decodeThreads: n)).run(paths)
                 }
                 try Self.exchange(staging, libraryPath)
                 try FileManager.default.removeItem(atPath: staging)

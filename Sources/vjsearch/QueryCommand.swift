@@ -52,12 +52,20 @@ struct QueryCommand: AsyncParsableCommand {
         do {
             let modelDirectory = try model.directory()
             moments = try await onThread {
+                var stages = StageTimer()
                 let library = try Library(path: libraryPath, model: nil, create: false)
-                let embedder = try Embedder(directory: modelDirectory)
+                stages.mark("open library")
+                let embedder = try Embedder(directory: modelDirectory, textOnly: true)
+                stages.mark("load model")
                 guard embedder.modelID == library.meta.modelID else {
                     throw CatalogError.modelMismatch(library: libraryPath, stored: library.meta.modelID, requested: embedder.modelID)
                 }
-                return try library.moments(for: embedder.embedQuery(text), q)
+                let vector = try embedder.embedQuery(text)
+                stages.mark("embed text")
+                let moments = try library.moments(for: vector, q)
+                stages.mark("search")
+                stages.report()
+                return moments
             }
         } catch {
             throw reportFailure(error)
@@ -72,5 +80,24 @@ struct QueryCommand: AsyncParsableCommand {
                 print(String(format: "%.4f  %@–%@  %@", m.score, timestamp(m.start), timestamp(m.end), m.path))
             }
         }
+    }
+}
+
+/// Wall time per stage, printed to stderr when `VJSEARCH_TIMING` is set (for `Tools/bench/query`).
+struct StageTimer {
+    let enabled = ProcessInfo.processInfo.environment["VJSEARCH_TIMING"] != nil
+    var last = ContinuousClock.now
+    var stages: [(String, Duration)] = []
+
+    mutating func mark(_ name: String) {
+        guard enabled else { return }
+        let now = ContinuousClock.now
+        stages.append((name, now - last))
+        last = now
+    }
+
+    func report() {
+        guard enabled else { return }
+        Diagnostics.write("timing: " + stages.map { String(format: "%@ %.1f ms", $0.0, Double($0.1.components.attoseconds) * 1e-15 + Double($0.1.components.seconds) * 1e3) }.joined(separator: ", "))
     }
 }
