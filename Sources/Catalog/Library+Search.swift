@@ -67,7 +67,12 @@ extension Library {
                 let all = try index.exactSearch(vector, k: ids.count, filter: Set(ids), in: txn)
                 var scores = [Float](repeating: -1, count: record.segments)
                 for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }
-                let peaks = peaksByVideo[v, default: []].sorted { scores[$0] > scores[$1] }
+                // A hit at or below the video's median is no peak (the rule would grow it over the whole video),
+                // unless nothing stands out, as in a one-segment video: then the best hit is the moment.
+                let median = MomentRule.median(scores)
+                let hitsByScore = peaksByVideo[v, default: []].sorted { scores[$0] > scores[$1] }
+                let raised = hitsByScore.filter { scores[$0] > median }
+                let peaks = raised.isEmpty ? Array(hitsByScore.prefix(1)) : raised
                 for range in Self.mergeOverlapping(q.rule.moments(peaks: peaks, scores: scores)) {
                     guard let first = try segment(ids[range.lowerBound], in: txn),
                           let last = try segment(ids[range.upperBound], in: txn) else { continue }
@@ -81,13 +86,14 @@ extension Library {
         }
     }
 
-    /// Unions moments whose segment ranges overlap (a later peak's moment can reach into an earlier one), so a
-    /// video never lists the same stretch twice (moments are ranked by score afterwards).
-    static func mergeOverlapping(_ ranges: [ClosedRange<Int>]) -> [ClosedRange<Int>] {
+    /// Unions moments whose segment ranges overlap or touch (a later peak's moment can reach into an earlier one,
+    /// and neighbouring segments overlap in time when the window is longer than the stride), so a video never
+    /// lists the same stretch twice. Moments are ranked by score afterwards.
+    public static func mergeOverlapping(_ ranges: [ClosedRange<Int>]) -> [ClosedRange<Int>] {
         var out: [ClosedRange<Int>] = []
         for r in ranges {
             var merged = r
-            while let i = out.firstIndex(where: { $0.overlaps(merged) }) {
+            while let i = out.firstIndex(where: { $0.lowerBound <= merged.upperBound + 1 && merged.lowerBound <= $0.upperBound + 1 }) {
                 let other = out.remove(at: i)
                 merged = min(other.lowerBound, merged.lowerBound)...max(other.upperBound, merged.upperBound)
             }
