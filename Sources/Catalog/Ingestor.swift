@@ -45,8 +45,10 @@ public struct IndexProgress: Sendable {
     public var bytesDone: UInt64
     public var bytesTotal: UInt64
 
+    /// Seconds left, extrapolated from the bytes done; nil in the first second (too little to go on).
     public var eta: Double? {
-        guard bytesDone > 0, bytesTotal > bytesDone else { return bytesTotal == bytesDone ? 0 : nil }
+        if bytesTotal == bytesDone { return 0 }
+        guard bytesDone > 0, elapsed >= 1 else { return nil }
         return elapsed * Double(bytesTotal - bytesDone) / Double(bytesDone)
     }
 }
