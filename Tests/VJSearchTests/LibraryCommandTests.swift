@@ -251,4 +251,16 @@ import TestSupport
         try p.run()
         return p
     }
+
+    @Test func modelEmbedTokenizesTextWithTheBundlesTokenizer() throws {
+        let red = try #require(LibraryFixtures.vocabulary.firstIndex(of: "red"))
+        let ball = try #require(LibraryFixtures.vocabulary.firstIndex(of: "ball"))
+        let byText = try CommandLineTests.run(["model", "embed", model, "--text", "Red BALL"])
+        let byIDs = try CommandLineTests.run(["model", "embed", model, "--ids", "2,\(red),\(ball),3"])
+        #expect(byText.status == 0 && byIDs.status == 0, "\(byText.stderr) \(byIDs.stderr)")
+        let vector = try #require(try JSONSerialization.jsonObject(with: Data(byText.stdout.utf8)) as? [Double])
+        #expect(vector.count == 24)
+        #expect(byText.stdout == byIDs.stdout)
+        #expect(try CommandLineTests.run(["model", "embed", model]).status == 64)
+    }
 }
