@@ -212,11 +212,13 @@ import TestSupport
     }
 
     @Test func killedRunsLoseNothingCommitted() throws {
-        for i in 0..<5 { _ = try video("v\(i).mp4", seconds: 4, seed: i) }
+        for i in 0..<6 { _ = try video("v\(i).mp4", seconds: 8, seed: i) }
         var generator = SystemRandomNumberGenerator()
+        var interrupted = 0
         for _ in 0..<4 {
-            let p = try spawn(["index", videos.path, "--library", library, "--model", model])
-            Thread.sleep(forTimeInterval: Double.random(in: 0.05...1.5, using: &generator))
+            let p = try spawn(["index", videos.path, "--library", library, "--model", model, "--batch", "2"])
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.8, using: &generator))
+            if p.isRunning { interrupted += 1 }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             if (try? FileManager.default.attributesOfItem(atPath: library + "/data.mdb")) != nil {
@@ -224,6 +226,7 @@ import TestSupport
                 #expect(v.status == 0, "\(v.stdout) \(v.stderr)")
             }
         }
+        #expect(interrupted >= 2, "the runs finished before they could be killed")
         let final = try vj(["index", videos.path])
         #expect(final.status == 0, "\(final.stderr)")
         #expect(try vj(["verify"]).status == 0)
