@@ -63,11 +63,11 @@ public final class Library: @unchecked Sendable {
             }
         } else {
             try environment.read { txn -> Found? in
-            guard let m = try environment.database(named: "catalog.meta", create: false, in: txn),
-                  let v = try environment.database(named: "catalog.videos", create: false, in: txn),
-                  let s = try environment.database(named: "catalog.segments", create: false, in: txn),
-                  let meta = try Self.readMeta(m, txn) else { return nil }
-            return (m, v, s, meta)
+                guard let m = try environment.database(named: "catalog.meta", create: false, in: txn),
+                      let v = try environment.database(named: "catalog.videos", create: false, in: txn),
+                      let s = try environment.database(named: "catalog.segments", create: false, in: txn),
+                      let meta = try Self.readMeta(m, txn) else { return nil }
+                return (m, v, s, meta)
             }
         }
         guard let (m, v, s, meta) = found else { throw CatalogError.emptyLibrary(path) }
@@ -152,9 +152,8 @@ public final class Library: @unchecked Sendable {
         }
         return try environment.write { txn in
             try removeVideos(replacing, txn)
-            var record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
+            let record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
                                      duration: duration, status: .indexed, segments: segments.count)
-            record.error = nil
             let ids = segments.indices.map { SegmentID.make(video: record.id, index: $0) }
             for (id, s) in zip(ids, segments) {
                 let raw = [s.start.bitPattern.littleEndian, s.end.bitPattern.littleEndian]
