@@ -24,10 +24,19 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## run: build in release mode and run vjsearch on the bundled samples.
+## run: build in release mode, index Samples/ (with the synthetic long videos under Samples/synth/) into a
+## library under .build/, and run example queries. Needs the default model Models/vljepa-mini (or VJSEARCH_MODEL).
+DEMO_LIBRARY := .build/demo-library
+DEMO_QUERIES := "a red ball moves to the left" "a blue cube rises" "two objects collide" "a rabbit in a meadow"
 run: release
-	$(RELEASE_BIN) probe Samples/*.mp4
-	$(RELEASE_BIN) segments Samples/bigbuckbunny.mp4 --window 2 --stride 1 --frames 8
+	@# A library made with another model (exit status 65) is rebuilt from scratch.
+	$(RELEASE_BIN) index Samples --library $(DEMO_LIBRARY) || { rc=$$?; [ $$rc = 65 ] || exit $$rc; \
+	  rm -rf $(DEMO_LIBRARY); $(RELEASE_BIN) index Samples --library $(DEMO_LIBRARY); }
+	$(RELEASE_BIN) status --library $(DEMO_LIBRARY)
+	@for q in $(DEMO_QUERIES); do \
+	  echo; echo "query: $$q"; \
+	  $(RELEASE_BIN) query "$$q" --library $(DEMO_LIBRARY) --top 5 || exit $$?; \
+	done
 
 ## test: build and run the whole test suite.
 test: deps

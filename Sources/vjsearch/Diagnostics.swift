@@ -3,15 +3,21 @@ import Foundation
 
 /// Exit statuses shared by all subcommands.
 enum ExitStatus {
-    /// Some input failed; the others were processed.
+    /// Some input failed; the others were processed (also: `verify` found problems, a query failed).
     static let someFailed = ExitCode(1)
+    /// The library was built with another model (sysexits' EX_DATAERR).
+    static let mismatch = ExitCode(65)
+    /// Another process is writing to the library (sysexits' EX_TEMPFAIL); retry later or pass --wait.
+    static let locked = ExitCode(75)
 
     static let discussion = """
         Results go to stdout; diagnostics go to stderr as `error: <file>: <cause>` or \
         `warning: <file>: <cause>`.
 
         Exit status: 0 all inputs succeeded; 1 at least one input failed (the others were \
-        still processed); 64 usage error (bad option or value).
+        still processed), or `verify` found problems; 64 usage error (bad option or value, empty \
+        query); 65 the library was built with another model (see `vjsearch reindex`); 75 the \
+        library is locked by another `vjsearch` writing to it (pass --wait to wait).
         """
 }
 
@@ -20,7 +26,7 @@ enum Diagnostics {
     static func error(_ message: String) { write("error: \(message)") }
     static func warning(_ message: String) { write("warning: \(message)") }
 
-    private static func write(_ line: String) {
+    static func write(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Catalog
 import Foundation
-import JEPA
 import Media
 import Neural
 
@@ -28,13 +28,8 @@ extension ModelCommand {
         func run() async throws {
             do {
                 Neural.setThreads(threads)
-                let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
-                let model = try bundle.load()
-                let tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
-                let c = bundle.config
-                let prompt = c.retrievalPromptTokens(tokenizer: tokenizer)
-                let spec = ClipSpec(window: c.clip.windowSeconds, stride: c.clip.strideSeconds, frames: c.clip.frames,
-                                    size: c.clip.size, resizeShortSide: c.clip.resize, mean: c.clip.mean, std: c.clip.std)
+                let embedder = try Embedder(directory: URL(fileURLWithPath: directory))
+                let spec = embedder.clipSpec()
                 let stream = try ClipStream(file: try MediaFile(path: video), spec: spec, options: .init(threads: threads))
                 let shape = [spec.frames, 3, spec.size, spec.size]
                 var buffer = [Float](repeating: 0, count: stream.floatsPerClip)
@@ -43,10 +38,10 @@ extension ModelCommand {
                 let workspace = Workspace()
                 func flush() throws {
                     guard !pending.isEmpty else { return }
-                    let vectors = try model.embedClips(pending.map(\.1), prompt: prompt, workspace: workspace)
-                    let dim = vectors.shape[1]
+                    let vectors = try embedder.embedClips(pending.map(\.1), workspace: workspace)
+                    let dim = embedder.dimension
                     for (i, (clip, _)) in pending.enumerated() {
-                        let row = vectors.scalars[(i * dim)..<((i + 1) * dim)]
+                        let row = vectors[(i * dim)..<((i + 1) * dim)]
                         print("{\"start\":\(clip.start),\"end\":\(clip.end),\"vector\":[\(row.map { "\($0)" }.joined(separator: ","))]}")
                     }
                     pending.removeAll(keepingCapacity: true)
@@ -84,20 +79,17 @@ extension ModelCommand {
         func run() async throws {
             do {
                 Neural.setThreads(threads)
-                let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
-                let model = try bundle.load()
-                let tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
+                let embedder = try Embedder(directory: URL(fileURLWithPath: directory), textOnly: true)
                 let data = try file.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
                     ?? FileHandle.standardInput.readDataToEndOfFile()
                 let texts = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
                 let workspace = Workspace()
                 for start in stride(from: 0, to: texts.count, by: 64) {
                     let chunk = Array(texts[start..<min(start + 64, texts.count)])
-                    let ids = chunk.map { tokenizer.encode($0, maxLength: bundle.config.text.maxTokens) }
-                    let vectors = try model.embedTexts(ids, workspace: workspace)
-                    let dim = vectors.shape[1]
+                    let vectors = try embedder.embedQueries(chunk, workspace: workspace)
+                    let dim = embedder.dimension
                     for (i, text) in chunk.enumerated() {
-                        let row = vectors.scalars[(i * dim)..<((i + 1) * dim)]
+                        let row = vectors[(i * dim)..<((i + 1) * dim)]
                         let quoted = String(decoding: try JSONSerialization.data(withJSONObject: text, options: .fragmentsAllowed), as: UTF8.self)
                         print("{\"text\":\(quoted),\"vector\":[\(row.map { "\($0)" }.joined(separator: ","))]}")
                     }

@@ -87,18 +87,31 @@ struct ModelCommand: AsyncParsableCommand {
         var directory: String
 
         @Option(help: "Token ids of the text, comma-separated (as the bundle's tokenizer produces them).")
-        var ids: String
+        var ids: String?
+
+        @Option(help: "The text, tokenized with the bundle's tokenizer.json.")
+        var text: String?
+
+        func validate() throws {
+            if (ids == nil) == (text == nil) { throw ValidationError("give exactly one of --ids and --text") }
+        }
 
         func run() async throws {
             do {
-                let tokens = try ids.split(separator: ",").map { part -> Int in
-                    guard let id = Int(part.trimmingCharacters(in: .whitespaces)) else {
-                        throw ValidationError("--ids: '\(part)' is not an integer")
+                let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
+                let tokens: [Int]
+                if let text {
+                    tokens = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
+                        .encode(text, maxLength: bundle.config.text.maxTokens)
+                } else {
+                    tokens = try (ids ?? "").split(separator: ",").map { part -> Int in
+                        guard let id = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                            throw ValidationError("--ids: '\(part)' is not an integer")
+                        }
+                        return id
                     }
-                    return id
                 }
-                let encoder = try ModelBundle(directory: URL(fileURLWithPath: directory)).loadTextEncoder()
-                let vector = try encoder.embed([tokens], workspace: Workspace())
+                let vector = try bundle.loadTextEncoder().embed([tokens], workspace: Workspace())
                 print("[" + vector.scalars.map { "\($0)" }.joined(separator: ",") + "]")
             } catch let error as ValidationError {
                 throw error

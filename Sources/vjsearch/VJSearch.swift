@@ -8,5 +8,8 @@ struct VJSearch: AsyncParsableCommand {
         abstract: "Local text-to-video moment search built on VL-JEPA.",
         discussion: ExitStatus.discussion,
         version: "0.1.0",
-        subcommands: [Probe.self, Segments.self, ModelCommand.self, DecodeBench.self])
+        subcommands: [
+            IndexCommand.self, QueryCommand.self, StatusCommand.self, RemoveCommand.self, VerifyCommand.self,
+            ReindexCommand.self, Probe.self, Segments.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
+        ])
 }

@@ -1,0 +1,67 @@
+import Foundation
+import JEPA
+import Media
+import Neural
+
+/// A loaded model bundle with its tokenizer: clip vectors for ingestion, query vectors for search.
+///
+/// Loading maps the weights (nothing is copied or hashed: the id is the `model_id` stamped in `config.json`).
+/// A query needs only the Y-encoder, so `textOnly` binds just its tensors and skips building the X-encoder and
+/// predictor (most of a cold query's model-loading time).
+public final class Embedder: Sendable {
+    public let bundle: ModelBundle
+    /// The whole model; nil when loaded `textOnly`.
+    public let model: VLJEPA?
+    public let text: TextEncoder
+    public let tokenizer: Tokenizer
+    /// Token ids of the bundle's retrieval prompt, fed to the predictor with every clip.
+    public let prompt: [Int]
+
+    public var modelID: String { bundle.modelID }
+    public var dimension: Int { bundle.config.sharedDim }
+
+    public init(directory: URL, textOnly: Bool = false) throws {
+        bundle = try ModelBundle(directory: directory)
+        guard FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) else {
+            throw CatalogError.file(bundle.tokenizerURL.path, "missing: a model bundle needs its tokenizer.json")
+        }
+        tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
+        if textOnly {
+            text = try bundle.loadTextEncoder()
+            model = nil
+        } else {
+            let model = try bundle.load()
+            self.model = model
+            text = model.text
+        }
+        prompt = bundle.config.retrievalPromptTokens(tokenizer: tokenizer)
+    }
+
+    /// The clip spec the model was trained with, optionally with another window and stride (seconds).
+    public func clipSpec(window: Double? = nil, stride: Double? = nil) -> ClipSpec {
+        Self.clipSpec(bundle.config.clip, window: window, stride: stride)
+    }
+
+    /// JEPA's `ClipConfig` as Media's `ClipSpec`.
+    public static func clipSpec(_ c: ClipConfig, window: Double? = nil, stride: Double? = nil) -> ClipSpec {
+        ClipSpec(window: window ?? c.windowSeconds, stride: stride ?? c.strideSeconds, frames: c.frames, size: c.size,
+                 resizeShortSide: c.resize, mean: c.mean, std: c.std)
+    }
+
+    /// The unit query vector of `text` (Y-encoder and head).
+    public func embedQuery(_ query: String, workspace: Workspace = Workspace()) throws -> [Float] {
+        try embedQueries([query], workspace: workspace)
+    }
+
+    /// Unit query vectors, `queries.count × dimension` flat.
+    public func embedQueries(_ queries: [String], workspace: Workspace = Workspace()) throws -> [Float] {
+        let ids = queries.map { tokenizer.encode($0, maxLength: bundle.config.text.maxTokens) }
+        return try text.embed(ids, workspace: workspace).scalars
+    }
+
+    /// Clip vectors, `clips.count × dimension` flat.
+    public func embedClips(_ clips: [Tensor], workspace: Workspace) throws -> [Float] {
+        guard let model else { preconditionFailure("embedClips needs the whole model; load without textOnly") }
+        return try model.embedClips(clips, prompt: prompt, workspace: workspace).scalars
+    }
+}

@@ -1,0 +1,384 @@
+import Foundation
+import Media
+import Neural
+
+/// What an indexing run did.
+public struct IndexReport: Codable, Sendable {
+    public struct Failure: Codable, Sendable, Equatable {
+        public var path: String
+        public var cause: String
+    }
+
+    /// Embedded and committed in this run.
+    public var indexed = 0
+    /// Moved or renamed files re-linked by fingerprint, without re-embedding.
+    public var relinked = 0
+    /// Already in the library, unchanged.
+    public var unchanged = 0
+    /// Failed before with the same content, not retried.
+    public var skippedFailed: [Failure] = []
+    /// Failed in this run.
+    public var failed: [Failure] = []
+    /// Vanished videos removed (`--prune`).
+    public var pruned = 0
+    public var clips = 0
+    /// Seconds of video embedded, and wall-clock seconds of the whole run.
+    public var videoSeconds = 0.0
+    public var wallSeconds = 0.0
+    /// Busy seconds of each stage: decoding runs on its own thread, overlapping embedding.
+    public var decodeSeconds = 0.0
+    public var embedSeconds = 0.0
+    public var storeSeconds = 0.0
+
+    /// Video seconds per wall-clock second.
+    public var realtimeFactor: Double { wallSeconds > 0 ? videoSeconds / wallSeconds : 0 }
+}
+
+/// Progress of a run, for a terminal display.
+public struct IndexProgress: Sendable {
+    public var filesDone: Int
+    public var filesTotal: Int
+    public var clips: Int
+    public var videoSeconds: Double
+    public var elapsed: Double
+    /// Bytes of the files to embed, done and in all, for the ETA.
+    public var bytesDone: UInt64
+    public var bytesTotal: UInt64
+
+    /// Seconds left, extrapolated from the bytes done; nil in the first second (too little to go on).
+    public var eta: Double? {
+        if bytesTotal == bytesDone { return 0 }
+        guard bytesDone > 0, elapsed >= 1 else { return nil }
+        return elapsed * Double(bytesTotal - bytesDone) / Double(bytesDone)
+    }
+}
+
+/// Incremental, resumable ingestion into a library.
+///
+/// Plan: unchanged files (same path, size and mtime) are skipped; a file whose fingerprint matches a video whose
+/// path vanished is re-linked; anything else is embedded. Pipeline: a decode thread cuts clips and feeds batches
+/// through a bounded queue to the calling thread, which embeds them and, at the end of each video, commits the
+/// video's record, segments and vectors in one write transaction. A crash loses at most the video in flight.
+public final class Ingestor {
+    public struct Options: Sendable {
+        /// Codec threads for the decoder (the embedder's are `Neural.threads`).
+        public var decodeThreads: Int
+        public var window: Double?
+        public var stride: Double?
+        public var prune: Bool
+        /// Clips per model call.
+        public var batch: Int
+        /// Batches the decode thread may run ahead.
+        public var queueDepth: Int
+
+        public init(decodeThreads: Int = 1, window: Double? = nil, stride: Double? = nil, prune: Bool = false,
+                    batch: Int = 8, queueDepth: Int = 2) {
+            self.decodeThreads = decodeThreads
+            self.window = window
+            self.stride = stride
+            self.prune = prune
+            self.batch = batch
+            self.queueDepth = queueDepth
+        }
+    }
+
+    let library: Library
+    let embedder: Embedder
+    let options: Options
+    let progress: (@Sendable (IndexProgress) -> Void)?
+
+    public init(library: Library, embedder: Embedder, options: Options = Options(),
+                progress: (@Sendable (IndexProgress) -> Void)? = nil) {
+        self.library = library
+        self.embedder = embedder
+        self.options = options
+        self.progress = progress
+    }
+
+    /// A file to embed.
+    struct Job: Sendable {
+        var path: String
+        var fingerprint: Fingerprint
+        var mtime: Double
+        var replacing: [UInt64]
+    }
+
+    /// Scans `roots` and brings the library up to date. Runs on the calling thread (the library's writer).
+    public func run(_ roots: [String]) throws -> IndexReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var report = IndexReport()
+        let (candidates, problems) = VideoFinder().scan(roots)
+        for p in problems { report.failed.append(.init(path: p.path, cause: p.cause)) }
+
+        var byPath: [String: VideoRecord] = [:]
+        var byFingerprint: [Fingerprint: [VideoRecord]] = [:]
+        for v in try library.videos() {
+            byPath[v.path] = v
+            if v.status == .indexed { byFingerprint[v.fingerprint, default: []].append(v) }
+        }
+        let candidatePaths = Set(candidates.map(\.path))
+        var jobs: [Job] = []
+        for c in candidates {
+            let old = byPath[c.path]
+            if let old, old.size == c.size, old.mtime == c.mtime {
+                if old.status == .failed {
+                    report.skippedFailed.append(.init(path: c.path, cause: old.error ?? "failed"))
+                } else {
+                    report.unchanged += 1
+                }
+                continue
+            }
+            let fingerprint: Fingerprint
+            do {
+                fingerprint = try Fingerprint(path: c.path)
+            } catch {
+                report.failed.append(.init(path: c.path, cause: Self.cause(error, path: c.path)))
+                continue
+            }
+            if let old, old.fingerprint == fingerprint {
+                // Touched, not changed: keep the vectors (or the failure), remember the new mtime.
+                try library.relink(old.id, to: c.path, mtime: c.mtime, replacing: [])
+                if old.status == .failed {
+                    report.skippedFailed.append(.init(path: c.path, cause: old.error ?? "failed"))
+                } else {
+                    report.unchanged += 1
+                }
+                continue
+            }
+            if let index = byFingerprint[fingerprint]?.firstIndex(where: {
+                !candidatePaths.contains($0.path) && !FileManager.default.fileExists(atPath: $0.path)
+            }) {
+                let moved = byFingerprint[fingerprint]!.remove(at: index)
+                try library.relink(moved.id, to: c.path, mtime: c.mtime, replacing: old.map { [$0.id] } ?? [])
+                report.relinked += 1
+                continue
+            }
+            jobs.append(Job(path: c.path, fingerprint: fingerprint, mtime: c.mtime, replacing: old.map { [$0.id] } ?? []))
+        }
+
+        try embed(jobs, &report, start: start)
+
+        if options.prune {
+            let rootPrefixes = roots.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            let vanished = try library.videos().filter { v in
+                rootPrefixes.contains { v.path == $0 || v.path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+                    && !FileManager.default.fileExists(atPath: v.path)
+            }
+            try library.remove(vanished.map(\.id))
+            report.pruned = vanished.count
+        }
+        report.wallSeconds = Self.seconds(clock.now - start)
+        return report
+    }
+
+    /// What the decode thread sends.
+    enum Item: @unchecked Sendable {
+        /// Clips of job `job`, in order, with their tensors.
+        case clips(job: Int, clips: [Clip], tensors: [Tensor], decodeSeconds: Double)
+        /// Job `job` decoded completely.
+        case end(job: Int, duration: Double, decodeSeconds: Double)
+        case failed(job: Int, cause: String, decodeSeconds: Double)
+    }
+
+    private func embed(_ jobs: [Job], _ report: inout IndexReport, start: ContinuousClock.Instant) throws {
+        guard !jobs.isEmpty else { return }
+        let queue = BoundedQueue<Item>(capacity: options.queueDepth)
+        let spec = embedder.clipSpec(window: options.window, stride: options.stride)
+        let decodeOptions = FrameSampler.Options(threads: options.decodeThreads)
+        let batch = max(1, options.batch)
+        let paths = jobs.map(\.path)
+        let decoder = Thread {
+            for (j, path) in paths.enumerated() {
+                if queue.isClosed { return }
+                Self.decode(path: path, job: j, spec: spec, options: decodeOptions, batch: batch, into: queue)
+            }
+            queue.close()
+        }
+        decoder.name = "vjsearch-decode"
+        decoder.stackSize = 8 << 20
+        decoder.start()
+        defer { queue.close() }
+
+        let clock = ContinuousClock()
+        let workspace = Workspace()
+        let bytesTotal = jobs.reduce(UInt64(0)) { $0 + $1.fingerprint.size }
+        var bytesDone: UInt64 = 0
+        var segments: [Segment] = []
+        var vectors: [Float] = []
+        var current = -1
+        var failedJob = -1
+        var lastProgress = clock.now
+        var done = 0
+        func finishFile() {
+            done += 1
+            bytesDone += jobs[current].fingerprint.size
+            segments = []
+            vectors = []
+        }
+        func showProgress(_ r: IndexReport) {
+            guard let progress else { return }
+            let now = clock.now
+            guard done == jobs.count || now - lastProgress > .milliseconds(250) else { return }
+            lastProgress = now
+            progress(IndexProgress(filesDone: done, filesTotal: jobs.count, clips: r.clips, videoSeconds: r.videoSeconds,
+                                   elapsed: Self.seconds(now - start), bytesDone: bytesDone, bytesTotal: bytesTotal))
+        }
+        while let item = queue.pop() {
+            switch item {
+            case .clips(let j, let clips, let tensors, let decodeSeconds):
+                report.decodeSeconds += decodeSeconds
+                if j != current { current = j }
+                if failedJob == j { continue }
+                let t0 = clock.now
+                do {
+                    vectors += try embedder.embedClips(tensors, workspace: workspace)
+                    segments += clips.map { Segment(start: $0.start, end: $0.end) }
+                    report.clips += clips.count
+                } catch {
+                    failedJob = j
+                    let cause = "embedding failed: \(error)"
+                    report.failed.append(.init(path: jobs[j].path, cause: cause))
+                    try library.recordFailure(path: jobs[j].path, fingerprint: jobs[j].fingerprint, mtime: jobs[j].mtime,
+                                              cause: cause, replacing: jobs[j].replacing)
+                    finishFile()
+                }
+                report.embedSeconds += Self.seconds(clock.now - t0)
+            case .end(let j, let duration, let decodeSeconds):
+                report.decodeSeconds += decodeSeconds
+                current = j
+                if failedJob == j { continue }
+                let job = jobs[j]
+                let t0 = clock.now
+                if segments.isEmpty {
+                    let cause = "no video frames could be decoded"
+                    report.failed.append(.init(path: job.path, cause: cause))
+                    try library.recordFailure(path: job.path, fingerprint: job.fingerprint, mtime: job.mtime, cause: cause,
+                                              replacing: job.replacing)
+                } else {
+                    let clamped = segments.map { Segment(start: $0.start, end: duration > $0.start ? min($0.end, duration) : $0.end) }
+                    try library.commit(path: job.path, fingerprint: job.fingerprint, mtime: job.mtime, duration: duration,
+                                       segments: clamped, vectors: vectors, replacing: job.replacing)
+                    report.indexed += 1
+                    report.videoSeconds += duration
+                }
+                report.storeSeconds += Self.seconds(clock.now - t0)
+                finishFile()
+            case .failed(let j, let cause, let decodeSeconds):
+                report.decodeSeconds += decodeSeconds
+                current = j
+                if failedJob == j { continue }
+                let job = jobs[j]
+                report.failed.append(.init(path: job.path, cause: cause))
+                try library.recordFailure(path: job.path, fingerprint: job.fingerprint, mtime: job.mtime, cause: cause,
+                                          replacing: job.replacing)
+                finishFile()
+            }
+            showProgress(report)
+        }
+    }
+
+    /// Decodes one file into clip batches on the decode thread.
+    private static func decode(path: String, job: Int, spec: ClipSpec, options: FrameSampler.Options, batch: Int,
+                               into queue: BoundedQueue<Item>) {
+        let clock = ContinuousClock()
+        var busy = Duration.zero
+        do {
+            var t0 = clock.now
+            let file = try MediaFile(path: path)
+            let stream = try ClipStream(file: file, spec: spec, options: options)
+            let shape = [spec.frames, 3, spec.size, spec.size]
+            var buffer = [Float](repeating: 0, count: stream.floatsPerClip)
+            var clips: [Clip] = []
+            var tensors: [Tensor] = []
+            var lastEnd = 0.0
+            while let clip = try buffer.withUnsafeMutableBufferPointer({ b throws(MediaError) in try stream.next(into: b) }) {
+                clips.append(clip)
+                tensors.append(Tensor(shape: shape, scalars: buffer))
+                lastEnd = max(lastEnd, clip.frameTimes.last ?? clip.end)
+                if clips.count == batch {
+                    busy += clock.now - t0
+                    guard queue.push(.clips(job: job, clips: clips, tensors: tensors, decodeSeconds: seconds(busy))) else { return }
+                    busy = .zero
+                    clips = []
+                    tensors = []
+                    t0 = clock.now
+                }
+            }
+            if !clips.isEmpty {
+                busy += clock.now - t0
+                guard queue.push(.clips(job: job, clips: clips, tensors: tensors, decodeSeconds: seconds(busy))) else { return }
+                busy = .zero
+                t0 = clock.now
+            }
+            let end = stream.sampler.endTime
+            let duration = end > 0 ? end : (file.info.duration ?? lastEnd)
+            busy += clock.now - t0
+            _ = queue.push(.end(job: job, duration: duration, decodeSeconds: seconds(busy)))
+        } catch {
+            _ = queue.push(.failed(job: job, cause: cause(error, path: path), decodeSeconds: seconds(busy)))
+        }
+    }
+
+    /// A one-line cause without the path (the report names the file).
+    static func cause(_ error: Error, path: String) -> String {
+        switch error {
+        case let e as MediaError: return e.reason.description
+        case let e as CatalogError:
+            if case .file(_, let cause) = e { return cause }
+            return e.description
+        default:
+            let text = "\(error)"
+            return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+/// A blocking FIFO of at most `capacity` items between two threads; `close` wakes both sides.
+final class BoundedQueue<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Element] = []
+    private var closed = false
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed
+    }
+
+    /// Waits for room; false when the queue was closed (the consumer is gone).
+    func push(_ item: Element) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !closed { condition.wait() }
+        if closed { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// Waits for an item; nil once closed and drained.
+    func pop() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !closed { condition.wait() }
+        if items.isEmpty { return nil }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

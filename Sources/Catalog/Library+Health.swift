@@ -1,0 +1,82 @@
+import Foundation
+import VectorIndex
+
+/// Totals and health of a library, for `vjsearch status`.
+public struct LibraryStatus: Codable, Sendable {
+    public var library: String
+    public var modelID: String
+    public var dimension: Int
+    public var videos: Int
+    public var hours: Double
+    public var segments: Int
+    public var vectors: Int
+    public var failures: [IndexReport.Failure]
+    /// Segments and vectors agree in number (the full check is `verify`).
+    public var healthy: Bool
+}
+
+/// What `verify` found: nothing, when the library is consistent.
+public struct LibraryVerification: Sendable {
+    public var problems: [String] = []
+    public var videos = 0
+    public var segments = 0
+    public var vectors = 0
+    public var isConsistent: Bool { problems.isEmpty }
+}
+
+extension Library {
+    public func status() throws -> LibraryStatus {
+        try environment.read { txn in
+            let all = try videos(in: txn)
+            let indexed = all.filter { $0.status == .indexed }
+            let segments = try segmentCount(in: txn)
+            let vectors = try index.count(in: txn)
+            return LibraryStatus(
+                library: path, modelID: meta.modelID, dimension: meta.dimension, videos: indexed.count,
+                hours: indexed.reduce(0) { $0 + $1.duration } / 3600, segments: segments, vectors: vectors,
+                failures: all.filter { $0.status == .failed }.map { .init(path: $0.path, cause: $0.error ?? "failed") },
+                healthy: segments == vectors)
+        }
+    }
+
+    /// Checks the HNSW graph, that every segment has a vector and every vector a segment, and that every
+    /// indexed video's segments all exist (and belong to a video).
+    public func verify() throws -> LibraryVerification {
+        try environment.read { txn in
+            var out = LibraryVerification()
+            let graph = try index.verify(in: txn)
+            out.problems += graph.problems.map { "index: \($0)" }
+            let all = try videos(in: txn)
+            let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            out.videos = all.filter { $0.status == .indexed }.count
+            let ids = try segmentIDs(in: txn)
+            out.segments = ids.count
+            out.vectors = try index.count(in: txn)
+            var missing = 0
+            for id in ids where try !index.contains(id) {
+                missing += 1
+                if missing <= 10 { out.problems.append("segment \(id) has no vector") }
+            }
+            if missing > 10 { out.problems.append("… \(missing) segments in all have no vector") }
+            if out.vectors != ids.count - missing {
+                out.problems.append("\(out.vectors - (ids.count - missing)) vectors have no segment")
+            }
+            let present = Set(ids)
+            for id in ids {
+                let v = SegmentID.video(id)
+                guard let record = byID[v], record.status == .indexed, SegmentID.index(id) < record.segments else {
+                    out.problems.append("segment \(id) belongs to no indexed video")
+                    continue
+                }
+            }
+            for v in all where v.status == .indexed {
+                let lost = (0..<v.segments).filter { !present.contains(SegmentID.make(video: v.id, index: $0)) }.count
+                if lost > 0 { out.problems.append("\(v.path): \(lost) of \(v.segments) segments missing") }
+            }
+            if let m = try Self.readMeta(metaDB, txn), let maxID = all.map(\.id).max(), maxID >= m.nextVideoID {
+                out.problems.append("video id \(maxID) is not below the next id \(m.nextVideoID)")
+            }
+            return out
+        }
+    }
+}

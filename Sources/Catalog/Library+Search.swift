@@ -1,0 +1,104 @@
+import Foundation
+import VectorIndex
+
+/// How `Library.moments` searches.
+public struct MomentQuery: Sendable {
+    /// Moments returned at most.
+    public var top: Int
+    /// Moments scoring below this are dropped.
+    public var minScore: Float?
+    /// Keep only videos whose path matches this `fnmatch` pattern.
+    public var pathGlob: String?
+    /// Brute force instead of HNSW.
+    public var exact: Bool
+    public var rule: MomentRule
+
+    public init(top: Int = 10, minScore: Float? = nil, pathGlob: String? = nil, exact: Bool = false,
+                rule: MomentRule = MomentRule()) {
+        self.top = top
+        self.minScore = minScore
+        self.pathGlob = pathGlob
+        self.exact = exact
+        self.rule = rule
+    }
+
+    /// Segment hits fetched from the index: many more than `top`, so that moments of several segments and
+    /// several moments per video still leave `top` distinct ones.
+    var hitCount: Int { max(200, 20 * top) }
+}
+
+extension Library {
+    /// Ranked moments for the unit query vector `vector`.
+    ///
+    /// HNSW (or exact) top-N segment hits → grouped by video → each candidate video's segments all rescored
+    /// exactly from their stored vectors → `MomentRule` around each hit peak, best first, skipping peaks inside
+    /// an earlier moment → moments ranked by peak score. One read snapshot throughout, so a concurrent indexing
+    /// run is never waited for and never seen half-done.
+    public func moments(for vector: [Float], _ q: MomentQuery) throws -> [Moment] {
+        try environment.read { txn in
+            var filter: Set<UInt64>?
+            if let glob = q.pathGlob {
+                var allowed = Set<UInt64>()
+                for v in try videos(in: txn) where v.status == .indexed && fnmatch(glob, v.path, 0) == 0 {
+                    for i in 0..<v.segments { allowed.insert(SegmentID.make(video: v.id, index: i)) }
+                }
+                if allowed.isEmpty { return [] }
+                filter = allowed
+            }
+            let total = try index.count(in: txn)
+            guard total > 0 else { return [] }
+            let n = min(q.hitCount, total)
+            let hits = q.exact
+                ? try index.exactSearch(vector, k: n, filter: filter, in: txn)
+                : try index.search(vector, k: n, ef: max(n, index.parameters.ef), filter: filter, in: txn)
+
+            // Candidate videos in order of their best hit; a bounded number, each rescored in full.
+            var order: [UInt64] = []
+            var peaksByVideo: [UInt64: [Int]] = [:]
+            for h in hits {
+                let v = SegmentID.video(h.id)
+                if peaksByVideo[v] == nil { order.append(v) }
+                peaksByVideo[v, default: []].append(SegmentID.index(h.id))
+            }
+            var out: [Moment] = []
+            for v in order.prefix(max(3 * q.top, 20)) {
+                guard let record = try video(v, in: txn), record.segments > 0 else { continue }
+                let ids = (0..<record.segments).map { SegmentID.make(video: v, index: $0) }
+                let all = try index.exactSearch(vector, k: ids.count, filter: Set(ids), in: txn)
+                var scores = [Float](repeating: -1, count: record.segments)
+                for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }
+                // A hit at or below the video's median is no peak (the rule would grow it over the whole video),
+                // unless nothing stands out, as in a one-segment video: then the best hit is the moment.
+                let median = MomentRule.median(scores)
+                let hitsByScore = peaksByVideo[v, default: []].sorted { scores[$0] > scores[$1] }
+                let raised = hitsByScore.filter { scores[$0] > median }
+                let peaks = raised.isEmpty ? Array(hitsByScore.prefix(1)) : raised
+                for range in Self.mergeOverlapping(q.rule.moments(peaks: peaks, scores: scores)) {
+                    guard let first = try segment(ids[range.lowerBound], in: txn),
+                          let last = try segment(ids[range.upperBound], in: txn) else { continue }
+                    let score = range.map { scores[$0] }.max() ?? -1
+                    out.append(Moment(path: record.path, start: first.start, end: last.end, score: score))
+                }
+            }
+            if let minScore = q.minScore { out.removeAll { $0.score < minScore } }
+            out.sort { $0.score != $1.score ? $0.score > $1.score : ($0.path, $0.start) < ($1.path, $1.start) }
+            return Array(out.prefix(q.top))
+        }
+    }
+
+    /// Unions moments whose segment ranges overlap or touch (a later peak's moment can reach into an earlier one,
+    /// and neighbouring segments overlap in time when the window is longer than the stride), so a video never
+    /// lists the same stretch twice. Moments are ranked by score afterwards.
+    public static func mergeOverlapping(_ ranges: [ClosedRange<Int>]) -> [ClosedRange<Int>] {
+        var out: [ClosedRange<Int>] = []
+        for r in ranges {
+            var merged = r
+            while let i = out.firstIndex(where: { $0.lowerBound <= merged.upperBound + 1 && merged.lowerBound <= $0.upperBound + 1 }) {
+                let other = out.remove(at: i)
+                merged = min(other.lowerBound, merged.lowerBound)...max(other.upperBound, merged.upperBound)
+            }
+            out.append(merged)
+        }
+        return out
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import VectorIndex
+
+/// The fixed identity of a library: what its vectors mean.
+public struct LibraryMeta: Codable, Sendable, Equatable {
+    /// Bumped when the stored layout changes.
+    public static let currentSchema = 1
+
+    public var schema: Int
+    /// The model bundle's id (`ModelBundle.modelID`); vectors from another model never mix in.
+    public var modelID: String
+    public var dimension: Int
+    /// The next video id to hand out; ids are never reused, so a stale segment id cannot alias a new video.
+    public var nextVideoID: UInt64
+
+    public init(modelID: String, dimension: Int) {
+        schema = Self.currentSchema
+        self.modelID = modelID
+        self.dimension = dimension
+        nextVideoID = 1
+    }
+}
+
+/// A video library: one LMDB environment holding the catalog (videos, segments, metadata) and the HNSW index of
+/// segment vectors, so that a video's record, segments and vectors commit in one write transaction.
+///
+/// Databases: `catalog.meta` (one JSON `LibraryMeta`), `catalog.videos` (video id → JSON `VideoRecord`),
+/// `catalog.segments` (segment id → start, end as two little-endian `Double`s), and the index `vectors.*`.
+/// Readers never block on the writer; one process writes at a time (`LibraryLock`).
+public final class Library: @unchecked Sendable {
+    public let path: String
+    public let environment: Environment
+    public let index: HNSWIndex
+    public let meta: LibraryMeta
+    let videosDB: Database
+    let segmentsDB: Database
+    let metaDB: Database
+
+    static let indexName = "vectors"
+    static let metaKey = Array("meta".utf8)
+
+    /// Opens the library in `path`. With `model` (id, dimension), creates it when absent and checks that it was
+    /// built with that model; without, it must exist. An existing library is checked against `model` either way.
+    public init(path: String, model: (id: String, dimension: Int)?, create: Bool) throws {
+        self.path = path
+        let dataFile = path + "/data.mdb"
+        if !create && !FileManager.default.fileExists(atPath: dataFile) { throw CatalogError.emptyLibrary(path) }
+        if create {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        let environment = try Environment(path: path, create: create, mapSize: 1 << 28)
+        self.environment = environment
+        typealias Found = (Database, Database, Database, LibraryMeta)
+        // Only a creating open writes: a reader must never wait for an indexing run's write transaction.
+        let found: Found? = if create, let model {
+            try environment.write { txn -> Found? in
+                let m = try environment.database(named: "catalog.meta", create: true, in: txn)!
+                let v = try environment.database(named: "catalog.videos", create: true, in: txn)!
+                let s = try environment.database(named: "catalog.segments", create: true, in: txn)!
+                let meta = try Self.readMeta(m, txn) ?? LibraryMeta(modelID: model.id, dimension: model.dimension)
+                try Self.writeMeta(meta, m, txn)
+                return (m, v, s, meta)
+            }
+        } else {
+            try environment.read { txn -> Found? in
+                guard let m = try environment.database(named: "catalog.meta", create: false, in: txn),
+                      let v = try environment.database(named: "catalog.videos", create: false, in: txn),
+                      let s = try environment.database(named: "catalog.segments", create: false, in: txn),
+                      let meta = try Self.readMeta(m, txn) else { return nil }
+                return (m, v, s, meta)
+            }
+        }
+        guard let (m, v, s, meta) = found else { throw CatalogError.emptyLibrary(path) }
+        guard meta.schema == LibraryMeta.currentSchema else {
+            throw CatalogError.incompatible(library: path, reason: "catalog schema \(meta.schema), this vjsearch reads \(LibraryMeta.currentSchema)")
+        }
+        if let model, model.id != meta.modelID {
+            throw CatalogError.modelMismatch(library: path, stored: meta.modelID, requested: model.id)
+        }
+        metaDB = m
+        videosDB = v
+        segmentsDB = s
+        self.meta = meta
+        index = try HNSWIndex(environment: environment, name: Self.indexName,
+                              creating: create ? IndexSettings(dimension: meta.dimension, metric: .cosine) : nil)
+    }
+
+    static func readMeta(_ db: Database, _ txn: borrowing Transaction) throws -> LibraryMeta? {
+        guard let bytes = try Self.metaKey.withUnsafeBytes({ try txn.get(db, key: $0) }) else { return nil }
+        return try JSONDecoder().decode(LibraryMeta.self, from: Data(bytes))
+    }
+
+    static func writeMeta(_ meta: LibraryMeta, _ db: Database, _ txn: borrowing Transaction) throws {
+        let data = try JSONEncoder().encode(meta)
+        try Self.metaKey.withUnsafeBytes { key in
+            try data.withUnsafeBytes { try txn.put(db, key: key, value: $0) }
+        }
+    }
+
+    // MARK: Reading
+
+    /// Every video record, by id.
+    public func videos() throws -> [VideoRecord] {
+        try environment.read { txn in try videos(in: txn) }
+    }
+
+    public func videos(in txn: borrowing Transaction) throws -> [VideoRecord] {
+        var out: [VideoRecord] = []
+        let decoder = JSONDecoder()
+        try txn.forEach(videosDB) { _, value in
+            out.append(try decoder.decode(VideoRecord.self, from: Data(value)))
+            return true
+        }
+        return out
+    }
+
+    public func video(_ id: UInt64, in txn: borrowing Transaction) throws -> VideoRecord? {
+        guard let bytes = try txn.get(videosDB, key: id) else { return nil }
+        return try JSONDecoder().decode(VideoRecord.self, from: Data(bytes))
+    }
+
+    /// The segment `id`, or nil.
+    public func segment(_ id: UInt64, in txn: borrowing Transaction) throws -> Segment? {
+        guard let bytes = try txn.get(segmentsDB, key: id), bytes.count == 16 else { return nil }
+        return Segment(start: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))),
+                       end: Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))))
+    }
+
+    /// Number of stored segment records.
+    public func segmentCount(in txn: borrowing Transaction) throws -> Int { try txn.count(segmentsDB) }
+
+    /// Every stored segment id, in order.
+    public func segmentIDs(in txn: borrowing Transaction) throws -> [UInt64] {
+        var out: [UInt64] = []
+        try txn.forEach(segmentsDB) { key, _ in
+            out.append(UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)))
+            return true
+        }
+        return out
+    }
+
+    // MARK: Writing (each call is one write transaction; closures stay repeatable, see `Environment.write`)
+
+    /// Commits an indexed video with its segments and vectors (`segments.count × dimension`, flat), first removing
+    /// the videos `replacing` (their records, segments and vectors). Returns the new record.
+    @discardableResult
+    public func commit(path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
+                       segments: [Segment], vectors: [Float], replacing: [UInt64]) throws -> VideoRecord {
+        precondition(vectors.count == segments.count * meta.dimension, "one vector per segment")
+        guard segments.count < SegmentID.perVideo else {
+            throw CatalogError.file(path, "\(segments.count) segments, more than \(SegmentID.perVideo) per video")
+        }
+        return try environment.write { txn in
+            try removeVideos(replacing, txn)
+            let record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
+                                     duration: duration, status: .indexed, segments: segments.count)
+            let ids = segments.indices.map { SegmentID.make(video: record.id, index: $0) }
+            for (id, s) in zip(ids, segments) {
+                let raw = [s.start.bitPattern.littleEndian, s.end.bitPattern.littleEndian]
+                try raw.withUnsafeBytes { try txn.put(segmentsDB, key: id, value: $0) }
+            }
+            if !ids.isEmpty { try index.insert(ids: ids, vectors: vectors, in: txn) }
+            try put(record, txn)
+            return record
+        }
+    }
+
+    /// Remembers a file that failed, with its fingerprint, replacing `replacing`.
+    public func recordFailure(path: String, fingerprint: Fingerprint, mtime: Double, cause: String,
+                              replacing: [UInt64]) throws {
+        try environment.write { txn in
+            try removeVideos(replacing, txn)
+            let record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
+                                     duration: 0, status: .failed, error: cause, segments: 0)
+            try put(record, txn)
+        }
+    }
+
+    /// Points video `id` at `path` (a moved or renamed file, or a touched one), removing `replacing` first.
+    public func relink(_ id: UInt64, to path: String, mtime: Double, replacing: [UInt64]) throws {
+        try environment.write { txn in
+            try removeVideos(replacing.filter { $0 != id }, txn)
+            guard var record = try video(id, in: txn) else { return }
+            record.path = path
+            record.mtime = mtime
+            try put(record, txn)
+        }
+    }
+
+    /// Removes videos with their segments and vectors.
+    public func remove(_ ids: [UInt64]) throws {
+        guard !ids.isEmpty else { return }
+        try environment.write { txn in try removeVideos(ids, txn) }
+    }
+
+    private func removeVideos(_ ids: [UInt64], _ txn: borrowing Transaction) throws {
+        for id in ids {
+            guard let record = try video(id, in: txn) else { continue }
+            let segmentIDs = (0..<record.segments).map { SegmentID.make(video: id, index: $0) }
+            for s in segmentIDs { _ = try txn.delete(segmentsDB, key: s) }
+            if !segmentIDs.isEmpty { _ = try index.delete(ids: segmentIDs, in: txn) }
+            _ = try txn.delete(videosDB, key: id)
+        }
+    }
+
+    private func allocateID(_ txn: borrowing Transaction) throws -> UInt64 {
+        guard var m = try Self.readMeta(metaDB, txn) else { throw CatalogError.emptyLibrary(path) }
+        let id = m.nextVideoID
+        m.nextVideoID += 1
+        try Self.writeMeta(m, metaDB, txn)
+        return id
+    }
+
+    private func put(_ record: VideoRecord, _ txn: borrowing Transaction) throws {
+        let data = try JSONEncoder().encode(record)
+        try data.withUnsafeBytes { try txn.put(videosDB, key: record.id, value: $0) }
+    }
+}

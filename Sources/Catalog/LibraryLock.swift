@@ -1,0 +1,24 @@
+import Foundation
+
+/// The one-writer lock of a library: an exclusive `flock` on `<library>/index.lock`, released when the process
+/// ends, however it ends (so a killed run never leaves a stale lock).
+public final class LibraryLock {
+    private let fd: Int32
+
+    /// Takes the lock; with `wait`, blocks until the holder lets go, otherwise throws `CatalogError.locked`.
+    public init(library: String, wait: Bool) throws {
+        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+        let file = library + "/index.lock"
+        fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CatalogError.file(file, String(cString: strerror(errno))) }
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK { throw CatalogError.locked(library: library) }
+            throw CatalogError.file(file, String(cString: strerror(code)))
+        }
+    }
+
+    deinit { close(fd) }
+}

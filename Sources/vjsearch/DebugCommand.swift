@@ -1,0 +1,81 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import JEPA
+
+/// `vjsearch debug …`: internal tools for benchmarks and tests (hidden).
+struct DebugCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "debug", abstract: "Internal tools for benchmarks and tests.", shouldDisplay: false,
+        subcommands: [FillLibrary.self])
+
+    /// Fills a library with fake videos whose segments carry random unit vectors (for `Tools/bench/query`).
+    struct FillLibrary: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fill-library", abstract: "Add fake videos with random unit vectors to a library.")
+
+        @OptionGroup var library: LibraryOptions
+        @OptionGroup var model: ModelOptions
+
+        @Option(help: "Fake videos to add.") var videos = 100
+        @Option(help: "Segments per fake video (one per second).") var segments = 1000
+        @Option(help: "Random seed.") var seed: UInt64 = 1
+
+        func run() async throws {
+            let libraryPath = library.path
+            let (count, perVideo, seed) = (videos, segments, seed)
+            do {
+                let directory = try model.directory()
+                try await onThread {
+                    let bundle = try ModelBundle(directory: directory)
+                    let lock = try LibraryLock(library: libraryPath, wait: true)
+                    defer { withExtendedLifetime(lock) {} }
+                    let library = try Library(path: libraryPath, model: (bundle.modelID, bundle.config.sharedDim), create: true)
+                    var rng = SplitMix(seed: seed)
+                    let d = bundle.config.sharedDim
+                    for v in 0..<count {
+                        var vectors = [Float](repeating: 0, count: perVideo * d)
+                        // Random directions around a per-video centre, so videos form clusters as real ones do.
+                        let centre = (0..<d).map { _ in rng.gaussian() }
+                        for s in 0..<perVideo {
+                            var norm: Float = 0
+                            for j in 0..<d {
+                                let x = centre[j] + 0.7 * rng.gaussian()
+                                vectors[s * d + j] = x
+                                norm += x * x
+                            }
+                            let inv = 1 / norm.squareRoot()
+                            for j in 0..<d { vectors[s * d + j] *= inv }
+                        }
+                        let segments = (0..<perVideo).map { Segment(start: Double($0), end: Double($0) + 2) }
+                        try library.commit(path: String(format: "/fake/video-%06d-%llu.mp4", v, seed),
+                                           fingerprint: Fingerprint(size: UInt64(v), hash: seed), mtime: 0,
+                                           duration: Double(perVideo + 1), segments: segments, vectors: vectors, replacing: [])
+                    }
+                }
+            } catch {
+                throw reportFailure(error)
+            }
+            print("added \(count) videos of \(perVideo) segments")
+        }
+    }
+}
+
+/// A small, seedable generator (SplitMix64) with a Box–Muller normal.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func gaussian() -> Float {
+        let u = Float.random(in: Float.ulpOfOne..<1, using: &self), v = Float.random(in: 0..<1, using: &self)
+        return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+    }
+}

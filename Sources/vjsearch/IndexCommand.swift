@@ -1,0 +1,131 @@
+import ArgumentParser
+import Catalog
+import Foundation
+
+/// `vjsearch index PATH…`: scan, embed and store; incremental and resumable.
+struct IndexCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Index the videos under the given paths into the library.",
+        discussion: """
+            Folders are scanned recursively (symbolic-link loops are safe; hidden and junk entries are \
+            skipped; videos are recognised by content as well as by extension). Unchanged videos are \
+            skipped, changed ones re-embedded, moved or renamed ones re-linked by content fingerprint \
+            without re-embedding; with --prune, videos that vanished from the scanned paths are removed. \
+            Each video commits in one transaction: an interrupted run loses at most the video in flight, \
+            and the next run continues. Files that failed are remembered with their fingerprint and not \
+            retried until they change (reported as skipped-failed, exit status 0).
+
+            """ + ExitStatus.discussion)
+
+    @Argument(help: "Video files or folders.")
+    var paths: [String]
+
+    @OptionGroup var library: LibraryOptions
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var threads: ThreadOptions
+
+    @Option(help: "Clip window in seconds (default: the model's).")
+    var window: Double?
+
+    @Option(help: "Seconds between window starts (default: the model's).")
+    var stride: Double?
+
+    @Flag(help: "Remove videos under the given paths whose files no longer exist.")
+    var prune = false
+
+    @Flag(help: "Wait for another run writing to the library instead of exiting with status 75.")
+    var wait = false
+
+    @Flag(help: "Print the summary as one JSON object (with the time split between decoding, embedding and storing).")
+    var json = false
+
+    @Option(help: ArgumentHelp("Clips per model call.", visibility: .hidden))
+    var batch = 8
+
+    @Option(help: ArgumentHelp("Decoder threads (default: --threads).", visibility: .hidden))
+    var decodeThreads: Int?
+
+    func validate() throws {
+        if let window, !(window > 0) { throw ValidationError("--window must be a positive number of seconds") }
+        if let stride, !(stride > 0) { throw ValidationError("--stride must be a positive number of seconds") }
+        if batch < 1 { throw ValidationError("--batch must be at least 1") }
+    }
+
+    func run() async throws {
+        let libraryPath = library.path
+        let n = threads.apply()
+        let options = Ingestor.Options(decodeThreads: decodeThreads ?? n, window: window, stride: stride, prune: prune,
+                                       batch: batch)
+        let roots = paths
+        let showProgress = stderrIsTerminal && stdoutIsTerminal && !json
+        let modelDirectory: URL
+        do { modelDirectory = try model.directory() } catch { throw reportFailure(error) }
+        let wait = self.wait
+        let report: IndexReport
+        do {
+            report = try await onThread {
+                let lock = try LibraryLock(library: libraryPath, wait: wait)
+                defer { withExtendedLifetime(lock) {} }
+                let embedder = try Embedder(directory: modelDirectory)
+                let library = try Library(path: libraryPath, model: (embedder.modelID, embedder.dimension), create: true)
+                let ingestor = Ingestor(library: library, embedder: embedder, options: options,
+                                        progress: showProgress ? Self.showProgress : nil)
+                return try ingestor.run(roots)
+            }
+        } catch {
+            throw reportFailure(error)
+        }
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        for f in report.failed { Diagnostics.error("\(f.path): \(f.cause)") }
+        for f in report.skippedFailed { Diagnostics.warning("\(f.path): skipped, failed before: \(f.cause)") }
+        if json {
+            print(JSONLines.encode(Summary(report)))
+        } else {
+            print(String(
+                format: "indexed %d, relinked %d, unchanged %d, skipped-failed %d, failed %d, pruned %d; %d clips, %.1f s of video in %.1f s (%.1f× real time)",
+                report.indexed, report.relinked, report.unchanged, report.skippedFailed.count, report.failed.count,
+                report.pruned, report.clips, report.videoSeconds, report.wallSeconds, report.realtimeFactor))
+        }
+        if !report.failed.isEmpty { throw ExitStatus.someFailed }
+    }
+
+    /// The `--json` summary.
+    struct Summary: Encodable {
+        var indexed, relinked, unchanged, skippedFailed, failed, pruned, clips: Int
+        var videoSeconds, wallSeconds, realtimeFactor, decodeSeconds, embedSeconds, storeSeconds: Double
+        var failures: [IndexReport.Failure]
+
+        init(_ r: IndexReport) {
+            indexed = r.indexed
+            relinked = r.relinked
+            unchanged = r.unchanged
+            skippedFailed = r.skippedFailed.count
+            failed = r.failed.count
+            pruned = r.pruned
+            clips = r.clips
+            videoSeconds = r.videoSeconds
+            wallSeconds = r.wallSeconds
+            realtimeFactor = r.realtimeFactor
+            decodeSeconds = r.decodeSeconds
+            embedSeconds = r.embedSeconds
+            storeSeconds = r.storeSeconds
+            failures = r.failed + r.skippedFailed
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case indexed, relinked, unchanged, failed, pruned, clips, failures
+            case skippedFailed = "skipped_failed", videoSeconds = "video_seconds", wallSeconds = "wall_seconds"
+            case realtimeFactor = "realtime_factor", decodeSeconds = "decode_seconds", embedSeconds = "embed_seconds"
+            case storeSeconds = "store_seconds"
+        }
+    }
+
+    @Sendable static func showProgress(_ p: IndexProgress) {
+        let rate = p.elapsed > 0 ? p.videoSeconds / p.elapsed : 0
+        let eta = p.eta.map { timestamp($0) } ?? "-"
+        let line = String(format: "\r\u{1B}[Kfiles %d/%d  clips %d  %.1f× real time  ETA %@",
+                          p.filesDone, p.filesTotal, p.clips, rate, eta)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

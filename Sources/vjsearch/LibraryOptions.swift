@@ -1,0 +1,105 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Neural
+
+/// `--library DIR`, shared by the library commands.
+struct LibraryOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The library folder (default: $VJSEARCH_LIBRARY, else $XDG_DATA_HOME/vjsearch, else ~/.local/share/vjsearch).",
+        valueName: "dir"))
+    var library: String?
+
+    /// The library folder this run uses.
+    var path: String {
+        if let library { return Self.absolute(library) }
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["VJSEARCH_LIBRARY"], !dir.isEmpty { return Self.absolute(dir) }
+        if let data = env["XDG_DATA_HOME"], !data.isEmpty { return Self.absolute(data) + "/vjsearch" }
+        return FileManager.default.homeDirectoryForCurrentUser.path + "/.local/share/vjsearch"
+    }
+
+    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+}
+
+/// `--model DIR`, shared by the commands that embed.
+struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "The model bundle folder (default: $VJSEARCH_MODEL, else Models/vljepa-mini next to the executable).",
+        valueName: "dir"))
+    var model: String?
+
+    /// `--model`, else `$VJSEARCH_MODEL`, else the bundled `vljepa-mini` relative to the executable (a build tree's
+    /// `.build/<config>/vjsearch` or an install's `bin/vjsearch`).
+    func directory() throws -> URL {
+        if let model { return URL(fileURLWithPath: model) }
+        if let env = ProcessInfo.processInfo.environment["VJSEARCH_MODEL"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
+        let exe = Self.executable().deletingLastPathComponent()
+        let tried = [
+            exe.appendingPathComponent("../../Models/vljepa-mini"),
+            exe.appendingPathComponent("../../../Models/vljepa-mini"),
+            exe.appendingPathComponent("../share/vjsearch/models/vljepa-mini"),
+        ].map(\.standardizedFileURL)
+        if let found = tried.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }) {
+            return found
+        }
+        throw CatalogError.other(
+            "no model bundle: pass --model DIR or set VJSEARCH_MODEL; looked for config.json in "
+                + tried.map(\.path).joined(separator: ", "))
+    }
+
+    static func executable() -> URL {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    }
+}
+
+/// `--threads N`.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Threads for the model and the decoder (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// Applies the cap and returns it.
+    func apply() -> Int {
+        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Neural.setThreads(n)
+        return n
+    }
+}
+
+/// Runs blocking work (LMDB transactions, FFmpeg, BLAS) on a thread of its own, off the cooperative pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+}
+
+/// Maps library errors to their documented exit statuses after printing `error: …`.
+func reportFailure(_ error: Error) -> ExitCode {
+    if let code = error as? ExitCode { return code }
+    Diagnostics.error("\(error)")
+    switch error as? CatalogError {
+    case .modelMismatch?: return ExitStatus.mismatch
+    case .locked?: return ExitStatus.locked
+    default: return ExitStatus.someFailed
+    }
+}
+
+/// `h:mm:ss.s`.
+func timestamp(_ seconds: Double) -> String {
+    let tenths = Int((max(0, seconds) * 10).rounded())
+    return String(format: "%d:%02d:%02d.%d", tenths / 36000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10)
+}
+
+let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
+let stderrIsTerminal = isatty(STDERR_FILENO) == 1

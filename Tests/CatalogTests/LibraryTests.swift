@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Catalog
+
+/// The library's records, segments and vectors without a model: unit vectors chosen by the test.
+@Suite struct LibraryTests {
+    static let dimension = 8
+
+    /// A unit vector along axis `axis` tilted by `tilt` towards axis `(axis + 1) % dimension`.
+    static func vector(_ axis: Int, tilt: Float = 0) -> [Float] {
+        var v = [Float](repeating: 0, count: dimension)
+        v[axis] = 1
+        v[(axis + 1) % dimension] = tilt
+        let n = (1 + tilt * tilt).squareRoot()
+        return v.map { $0 / n }
+    }
+
+    static func segments(_ n: Int) -> [Segment] { (0..<n).map { Segment(start: Double($0), end: Double($0) + 2) } }
+
+    @Test func commitRelinkRemoveAndVerify() throws {
+        let dir = try TemporaryDirectory()
+        let library = try Library(path: dir.path, model: ("m1", Self.dimension), create: true)
+        let a = try library.commit(path: "/v/a.mp4", fingerprint: Fingerprint(size: 1, hash: 1), mtime: 1, duration: 4,
+                                   segments: Self.segments(3), vectors: (0..<3).flatMap { Self.vector($0) }, replacing: [])
+        let b = try library.commit(path: "/v/b.mp4", fingerprint: Fingerprint(size: 2, hash: 2), mtime: 1, duration: 3,
+                                   segments: Self.segments(2), vectors: (3..<5).flatMap { Self.vector($0) }, replacing: [])
+        #expect(a.id != b.id)
+        #expect(try library.verify().isConsistent)
+        var status = try library.status()
+        #expect(status.videos == 2 && status.segments == 5 && status.vectors == 5 && status.healthy)
+
+        try library.relink(b.id, to: "/w/b.mp4", mtime: 2, replacing: [])
+        #expect(try library.videos().map(\.path).sorted() == ["/v/a.mp4", "/w/b.mp4"])
+
+        // Replacing a video drops its old segments and vectors in the same transaction.
+        let a2 = try library.commit(path: "/v/a.mp4", fingerprint: Fingerprint(size: 1, hash: 9), mtime: 3, duration: 2,
+                                    segments: Self.segments(1), vectors: Self.vector(6), replacing: [a.id])
+        #expect(a2.id > b.id)
+        status = try library.status()
+        #expect(status.videos == 2 && status.segments == 3 && status.vectors == 3)
+        try library.recordFailure(path: "/v/bad.mp4", fingerprint: Fingerprint(size: 5, hash: 5), mtime: 1,
+                                  cause: "not a media file", replacing: [])
+        #expect(try library.status().failures == [.init(path: "/v/bad.mp4", cause: "not a media file")])
+        try library.remove([b.id])
+        let report = try library.verify()
+        #expect(report.isConsistent, "\(report.problems)")
+        #expect(report.segments == 1 && report.vectors == 1)
+    }
+
+    @Test func anotherModelIsAnError() throws {
+        let dir = try TemporaryDirectory()
+        _ = try Library(path: dir.path, model: ("m1", Self.dimension), create: true)
+        #expect(throws: CatalogError.modelMismatch(library: dir.path, stored: "m1", requested: "m2")) {
+            try Library(path: dir.path, model: ("m2", Self.dimension), create: true)
+        }
+        #expect(throws: CatalogError.emptyLibrary(dir.path + "/none")) {
+            try Library(path: dir.path + "/none", model: nil, create: false)
+        }
+    }
+
+    @Test(arguments: [false, true]) func momentsGrowAroundPeaksAndRankByScore(exact: Bool) throws {
+        let dir = try TemporaryDirectory()
+        let library = try Library(path: dir.path, model: ("m1", Self.dimension), create: true)
+        // Video a: segments 2–4 point at the query (axis 0), the rest elsewhere; video b: one weaker match.
+        let a: [[Float]] = [Self.vector(5), Self.vector(6), Self.vector(0, tilt: 0.2), Self.vector(0),
+                            Self.vector(0, tilt: 0.3), Self.vector(5), Self.vector(6)]
+        let b: [[Float]] = [Self.vector(4), Self.vector(0, tilt: 1), Self.vector(4)]
+        try library.commit(path: "/v/a.mp4", fingerprint: Fingerprint(size: 1, hash: 1), mtime: 0, duration: 8,
+                           segments: Self.segments(a.count), vectors: a.flatMap { $0 }, replacing: [])
+        try library.commit(path: "/v/b.mp4", fingerprint: Fingerprint(size: 2, hash: 2), mtime: 0, duration: 4,
+                           segments: Self.segments(b.count), vectors: b.flatMap { $0 }, replacing: [])
+        let moments = try library.moments(for: Self.vector(0), MomentQuery(top: 5, exact: exact))
+        let first = try #require(moments.first)
+        #expect(first.path == "/v/a.mp4" && first.start == 2 && first.end == 6)
+        #expect(abs(first.score - 1) < 1e-5)
+        #expect(moments.map(\.score) == moments.map(\.score).sorted(by: >))
+        #expect(moments.contains { $0.path == "/v/b.mp4" && $0.start == 1 && $0.end == 3 })
+        #expect(try library.moments(for: Self.vector(0), MomentQuery(top: 5, minScore: 0.9, exact: exact)).count == 1)
+        let onlyB = try library.moments(for: Self.vector(0), MomentQuery(top: 5, pathGlob: "*/b.mp4", exact: exact))
+        #expect(!onlyB.isEmpty && onlyB.allSatisfy { $0.path == "/v/b.mp4" })
+    }
+
+    @Test func overlappingAndTouchingMomentsMerge() {
+        #expect(Library.mergeOverlapping([2...4, 5...6, 0...0, 9...9, 3...3]).sorted { $0.lowerBound < $1.lowerBound }
+                == [0...0, 2...6, 9...9])
+        #expect(Library.mergeOverlapping([]) == [])
+    }
+}
+
+extension LibraryTests {
+    @Test func aOneSegmentVideoIsFound() throws {
+        let dir = try TemporaryDirectory()
+        let library = try Library(path: dir.path, model: ("m1", Self.dimension), create: true)
+        try library.commit(path: "/v/short.mp4", fingerprint: Fingerprint(size: 1, hash: 1), mtime: 0, duration: 1,
+                           segments: [Segment(start: 0, end: 1)], vectors: Self.vector(2), replacing: [])
+        let moments = try library.moments(for: Self.vector(2), MomentQuery(top: 3))
+        #expect(moments.map(\.path) == ["/v/short.mp4"] && moments.first?.end == 1)
+    }
+}

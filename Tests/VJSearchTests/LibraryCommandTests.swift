@@ -1,0 +1,269 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `vjsearch index`, `query`, `status`, `remove`, `verify` and `reindex`, end to end on the built binary with a
+/// tiny model and tiny generated videos, each test in its own temporary folder.
+@Suite struct LibraryCommandTests {
+    typealias Result = CommandLineTests.Result
+
+    let dir: TemporaryDirectory
+    let videos: URL
+    let library: String
+    let model: String
+
+    init() throws {
+        dir = try TemporaryDirectory(prefix: "vjsearch-library")
+        videos = dir.file("videos")
+        try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
+        library = dir.file("library").path
+        model = try LibraryFixtures.bundle(in: dir.file("model-a"), id: "tiny-a").path
+    }
+
+    func video(_ name: String, seconds: Double = 2, seed: Int = 0) throws -> String {
+        let path = videos.appendingPathComponent(name).path
+        try LibraryFixtures.video(path, seconds: seconds, seed: seed)
+        return path
+    }
+
+    func vj(_ arguments: [String], model: String? = nil, timeout: Double = 120) throws -> Result {
+        try CommandLineTests.run(arguments + ["--library", library] + (arguments.first.map { ["index", "query", "reindex"].contains($0) } == true
+            ? ["--model", model ?? self.model] : []), timeout: timeout)
+    }
+
+    /// The `--json` summary of an index run.
+    func summary(_ r: Result) throws -> [String: Any] {
+        let line = try #require(r.stdoutLines.last)
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    func counts(_ r: Result) throws -> [String: Int] {
+        let s = try summary(r)
+        return ["indexed", "relinked", "unchanged", "skipped_failed", "failed", "pruned"].reduce(into: [:]) { $0[$1] = s[$1] as? Int }
+    }
+
+    func status() throws -> [String: Any] {
+        let r = try vj(["status", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+
+    func moments(_ text: String, _ extra: [String] = []) throws -> [[String: Any]] {
+        let r = try vj(["query", text, "--json"] + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try r.stdoutLines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    }
+
+    @Test func incrementalRunsEmbedOnlyWhatChanged() throws {
+        let a = try video("a.mp4", seed: 0), b = try video("b.mp4", seed: 1)
+        let c = try video("c.mp4", seed: 2)
+        var r = try vj(["index", videos.path, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try counts(r) == ["indexed": 3, "relinked": 0, "unchanged": 0, "skipped_failed": 0, "failed": 0, "pruned": 0])
+
+        r = try vj(["index", videos.path, "--json"])
+        #expect(try counts(r) == ["indexed": 0, "relinked": 0, "unchanged": 3, "skipped_failed": 0, "failed": 0, "pruned": 0])
+
+        try LibraryFixtures.video(b, seconds: 3, seed: 3)  // new content
+        try FileManager.default.moveItem(atPath: c, toPath: videos.appendingPathComponent("renamed.mp4").path)
+        r = try vj(["index", videos.path, "--json"])
+        #expect(try counts(r) == ["indexed": 1, "relinked": 1, "unchanged": 1, "skipped_failed": 0, "failed": 0, "pruned": 0])
+        #expect(try summary(r)["clips"] as? Int ?? 0 > 0)
+
+        try FileManager.default.removeItem(atPath: a)
+        r = try vj(["index", videos.path, "--json"])
+        #expect(try counts(r)["pruned"] == 0)
+        #expect(try status()["videos"] as? Int == 3)
+        r = try vj(["index", videos.path, "--prune", "--json"])
+        #expect(r.status == 0)
+        #expect(try counts(r)["pruned"] == 1)
+        let s = try status()
+        #expect(s["videos"] as? Int == 2)
+        #expect((s["segments"] as? Int).map { $0 > 0 } == true && s["segments"] as? Int == s["vectors"] as? Int)
+
+        let v = try vj(["verify"])
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(v.stdout.hasPrefix("consistent: 2 videos"))
+
+        let found = try moments("the red ball", ["--top", "50"])
+        #expect(!found.isEmpty)
+        let paths = Set(found.compactMap { $0["path"] as? String })
+        #expect(paths.isSubset(of: [b, videos.appendingPathComponent("renamed.mp4").path]))
+        for m in found {
+            let start = try #require(m["start"] as? Double), end = try #require(m["end"] as? Double)
+            #expect(start >= 0 && start < end)
+        }
+        let scores = found.compactMap { $0["score"] as? Double }
+        #expect(scores == scores.sorted(by: >))
+        #expect(try moments("the red ball", ["--top", "1"]).count == 1)
+        #expect(Set(try moments("ball", ["--in", "*/b.mp4"]).compactMap { $0["path"] as? String }) == [b])
+
+        let table = try vj(["query", "red", "ball", "--top", "1"])
+        #expect(table.status == 0)
+        #expect(table.stdoutLines.count == 1)
+        #expect(table.stdout.contains("0:00:0") && table.stdout.contains(videos.path))
+
+        let removed = try vj(["remove", b])
+        #expect(removed.status == 0 && removed.stdout == "removed 1 video\n")
+        #expect(try status()["videos"] as? Int == 1)
+        #expect(try vj(["verify"]).status == 0)
+    }
+
+    @Test func badFilesAreReportedAndRememberedUntilTheyChange() throws {
+        let good = try video("good.mp4")
+        let empty = videos.appendingPathComponent("empty.mp4").path
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        let text = videos.appendingPathComponent("notes.mp4").path
+        try Data("not a video\n".utf8).write(to: URL(fileURLWithPath: text))
+        let whole = try Data(contentsOf: URL(fileURLWithPath: CommandLineTests.sample))
+        let cut = videos.appendingPathComponent("cut.mp4").path
+        try whole.prefix(whole.count / 3).write(to: URL(fileURLWithPath: cut))
+        let audio = videos.appendingPathComponent("audio.mp4").path
+        try LibraryFixtures.run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", audio])
+
+        var r = try vj(["index", videos.path])
+        #expect(r.status == 1)
+        let errors = r.stderrLines.filter { $0.hasPrefix("error: ") }
+        #expect(errors.count == 4, "\(r.stderr)")
+        for path in [empty, text, cut, audio] {
+            #expect(errors.contains { $0.hasPrefix("error: \(path): ") && !$0.dropFirst("error: \(path): ".count).isEmpty })
+        }
+        #expect(r.stdout.contains("indexed 1,") && r.stdout.contains("failed 4,"))
+        #expect(r.stdoutLines.count == 1)
+
+        r = try vj(["index", videos.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("unchanged 1,") && r.stdout.contains("skipped-failed 4,") && r.stdout.contains("failed 0,"))
+        #expect(r.stderrLines.filter { $0.hasPrefix("warning: ") }.count == 4)
+
+        try LibraryFixtures.video(text, seconds: 1, seed: 2)  // the bad file is now a good one
+        r = try vj(["index", videos.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("indexed 1,") && r.stdout.contains("skipped-failed 3,"))
+        let s = try status()
+        #expect(s["videos"] as? Int == 2)
+        #expect((s["failures"] as? [Any])?.count == 3)
+        _ = good
+    }
+
+    @Test func anotherModelIsRefusedUntilReindex() throws {
+        let a = try video("a.mp4", seconds: 2)
+        #expect(try vj(["index", videos.path]).status == 0)
+        let other = try LibraryFixtures.bundle(in: dir.file("model-b"), id: "tiny-b").path
+
+        var r = try vj(["index", videos.path], model: other)
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("tiny-a") && r.stderr.contains("tiny-b") && r.stderr.contains("vjsearch reindex"))
+        r = try vj(["query", "ball"], model: other)
+        #expect(r.status == 65)
+
+        r = try vj(["reindex"], model: other)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try status()["modelID"] as? String == "tiny-b")
+        #expect(!FileManager.default.fileExists(atPath: library + ".reindex"))
+        #expect(try vj(["query", "ball"], model: other).status == 0)
+        #expect(try vj(["query", "ball"]).status == 65)
+        #expect(try vj(["verify"]).status == 0)
+        let found = try CommandLineTests.run(["query", "ball", "--json", "--library", library, "--model", other])
+        #expect(found.stdout.contains(a))
+    }
+
+    @Test func aLockedLibraryFailsFastOrWaits() throws {
+        _ = try video("a.mp4", seconds: 1)
+        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [library + "/index.lock", "sleep", "4"]
+        try holder.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        var r = try vj(["index", videos.path])
+        #expect(r.status == 75)
+        #expect(r.stderr.contains("another `vjsearch` is writing") && r.stderr.contains("--wait"))
+        r = try vj(["index", videos.path, "--wait"])
+        holder.waitUntilExit()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("indexed 1,"))
+    }
+
+    @Test func emptyLibraryAndEmptyQueryAreExplained() throws {
+        var r = try vj(["query", "ball"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("the library is empty"))
+        r = try vj(["query", "  "])
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("the query is empty"))
+    }
+
+    @Test func queriesAnswerWhileIndexIsWriting() throws {
+        _ = try video("first.mp4", seconds: 1)
+        #expect(try vj(["index", videos.path]).status == 0)
+        for i in 0..<4 { _ = try video("more\(i).mp4", seconds: 6, seed: i + 1) }
+        let writer = try spawn(["index", videos.path, "--library", library, "--model", model])
+        var answered = 0
+        while writer.isRunning && answered < 3 {
+            let r = try vj(["query", "ball", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(!r.stdoutLines.isEmpty)
+            answered += 1
+        }
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
+        #expect(answered >= 1)
+    }
+
+    @Test func killedRunsLoseNothingCommitted() throws {
+        for i in 0..<6 { _ = try video("v\(i).mp4", seconds: 8, seed: i) }
+        var generator = SystemRandomNumberGenerator()
+        var interrupted = 0
+        for _ in 0..<4 {
+            let p = try spawn(["index", videos.path, "--library", library, "--model", model, "--batch", "2"])
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.8, using: &generator))
+            if p.isRunning { interrupted += 1 }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            if (try? FileManager.default.attributesOfItem(atPath: library + "/data.mdb")) != nil {
+                let v = try vj(["verify"])
+                #expect(v.status == 0, "\(v.stdout) \(v.stderr)")
+            }
+        }
+        #expect(interrupted >= 2, "the runs finished before they could be killed")
+        let final = try vj(["index", videos.path])
+        #expect(final.status == 0, "\(final.stderr)")
+        #expect(try vj(["verify"]).status == 0)
+
+        let reference = dir.file("reference").path
+        #expect(try CommandLineTests.run(["index", videos.path, "--library", reference, "--model", model]).status == 0)
+        let mine = try status(), theirs = try CommandLineTests.run(["status", "--json", "--library", reference])
+        let ref = try #require(try JSONSerialization.jsonObject(with: Data(theirs.stdout.utf8)) as? [String: Any])
+        for key in ["videos", "segments", "vectors", "hours"] {
+            #expect("\(mine[key] ?? "-")" == "\(ref[key] ?? "-")", "\(key)")
+        }
+        let query = ["query", "red ball", "--json", "--exact", "--top", "100", "--model", model]
+        let a = try CommandLineTests.run(query + ["--library", library])
+        let b = try CommandLineTests.run(query + ["--library", reference])
+        #expect(a.status == 0 && !a.stdout.isEmpty)
+        #expect(a.stdout == b.stdout)
+    }
+
+    func spawn(_ arguments: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try CommandLineTests.binary())
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    @Test func modelEmbedTokenizesTextWithTheBundlesTokenizer() throws {
+        let red = try #require(LibraryFixtures.vocabulary.firstIndex(of: "red"))
+        let ball = try #require(LibraryFixtures.vocabulary.firstIndex(of: "ball"))
+        let byText = try CommandLineTests.run(["model", "embed", model, "--text", "Red BALL"])
+        let byIDs = try CommandLineTests.run(["model", "embed", model, "--ids", "2,\(red),\(ball),3"])
+        #expect(byText.status == 0 && byIDs.status == 0, "\(byText.stderr) \(byIDs.stderr)")
+        let vector = try #require(try JSONSerialization.jsonObject(with: Data(byText.stdout.utf8)) as? [Double])
+        #expect(vector.count == 24)
+        #expect(byText.stdout == byIDs.stdout)
+        #expect(try CommandLineTests.run(["model", "embed", model]).status == 64)
+    }
+}
