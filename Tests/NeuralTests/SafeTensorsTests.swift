@@ -45,10 +45,15 @@ import TestSupport
     }
 
     @Test func halfConversionHandlesSubnormalsAndSpecials() {
-        for bits: UInt16 in [0x0000, 0x8000, 0x0001, 0x03FF, 0x0400, 0x3C00, 0xC000, 0x7BFF, 0x7C00, 0xFC00] {
-            #expect(Float(halfBits: bits) == Float(Float16(bitPattern: bits)), "bits \(bits)")
+        // Every one of the 65,536 bit patterns, against the standard library's conversion.
+        var mismatches: [UInt16] = []
+        for bits in UInt16.min...UInt16.max {
+            let ours = Float(halfBits: bits), reference = Float(Float16(bitPattern: bits))
+            if ours.bitPattern != reference.bitPattern && !(ours.isNaN && reference.isNaN) { mismatches.append(bits) }
         }
+        #expect(mismatches.isEmpty, "first mismatches: \(mismatches.prefix(5))")
         #expect(Float(halfBits: 0x7E00).isNaN)
+        #expect(Float(halfBits: 0x0001) == 0x1p-24)
     }
 
     @Test func bindingIsStrict() throws {
