@@ -27,7 +27,9 @@ release: deps
 ## run: build in release mode, index Samples/ (with the synthetic long videos under Samples/synth/) into a
 ## library under .build/, and run example queries. Needs the default model Models/vljepa-mini (or VJSEARCH_MODEL).
 DEMO_LIBRARY := .build/demo-library
-DEMO_QUERIES := "a red ball moves to the left" "a blue cube rises" "two objects collide" "a rabbit in a meadow"
+# Known answers (Samples/synth/samples.jsonl): samples_000000.mp4 19.3-23.4 s, samples_000002.mp4 0.5-3.7 s,
+# samples_000002.mp4 11.5-15.0 s, samples_000001.mp4 6.5-10.9 s.
+DEMO_QUERIES := "a red star falls" "a blue ring moves to the left" "a green square grows" "three red balls move down"
 run: release
 	@# A library made with another model (exit status 65) is rebuilt from scratch.
 	$(RELEASE_BIN) index Samples --library $(DEMO_LIBRARY) || { rc=$$?; [ $$rc = 65 ] || exit $$rc; \

@@ -7,8 +7,9 @@ vljepa-mini, the held-out clip pool (one clip per event) and the long videos for
     Tools/synth/generate.py --out data/synth --split train --reels 1200
     Tools/synth/generate.py --out data/synth --split test --reels 120 --events 7
 
-Splits are disjoint by seed: train reels use seeds 0…, val 1,000,000…, test 2,000,000…. Training captions use
-the training paraphrase templates; val and test captions (the evaluation queries) use only held-out templates.
+Splits are disjoint by seed: train reels use seeds 0…, val 1,000,000…, test 2,000,000…, and the few reels bundled
+under Samples/synth (`samples`) 3,000,000…. Training captions use the training paraphrase templates; the other
+splits' captions (the evaluation and demo queries) use only held-out templates.
 Training never contains a held-out colour–object–motion composition.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import world  # noqa: E402
 
-SPLIT_SEED_BASE = {"train": 0, "val": 1_000_000, "test": 2_000_000}
+SPLIT_SEED_BASE = {"train": 0, "val": 1_000_000, "test": 2_000_000, "samples": 3_000_000}
 
 
 def encode_mp4(frames: np.ndarray, fps: int, path: Path) -> None:
