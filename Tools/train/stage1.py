@@ -73,7 +73,7 @@ def main() -> None:
         print(f"stage1: resuming at step {step}", file=sys.stderr)
     rng = np.random.default_rng(args.seed + step)
     warmup = max(args.steps // 10, 1)
-    t0 = time.time()
+    t0, first = time.time(), step
     while step < args.steps:
         lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
@@ -104,7 +104,7 @@ def main() -> None:
                 pt.mul_(momentum).add_(pm.detach(), alpha=1 - momentum)
         step += 1
         if step % 10 == 0:
-            rate = step / max(time.time() - t0, 1e-6)
+            rate = (step - first) / max(time.time() - t0, 1e-6)
             print(f"stage1 step {step}/{args.steps} loss {loss.item():.4f} lr {lr:.2e} ({rate:.2f} steps/s)",
                   file=sys.stderr, flush=True)
         if step % args.save_every == 0 or step == args.steps:
