@@ -32,6 +32,8 @@ public final class Environment: @unchecked Sendable {
     private let transactionLock = ReadWriteLock()
     private let databaseLock = Mutex()
     private var databases: [String: Database] = [:]
+    /// Names opened by each live transaction: LMDB closes those handles if it aborts.
+    private var openedIn: [OpaquePointer: [String]] = [:]
     /// Bumped, under the exclusive lock, whenever the map may have moved.
     private(set) var mapGeneration: UInt64 = 0
 
@@ -139,6 +141,7 @@ public final class Environment: @unchecked Sendable {
             try LMDBError.check(rc)
             let database = Database(dbi: dbi)
             databases[name] = database
+            openedIn[txn.handle, default: []].append(name)
             return database
         }
     }
@@ -152,10 +155,10 @@ public final class Environment: @unchecked Sendable {
         do {
             let result = try body(transaction)
             // Committing a read transaction keeps database handles it opened.
-            try LMDBError.check(mdb_txn_commit(txn))
+            try commit(txn)
             return result
         } catch {
-            mdb_txn_abort(txn)
+            abort(txn)
             throw error
         }
     }
@@ -180,11 +183,28 @@ public final class Environment: @unchecked Sendable {
         let transaction = Transaction(handle: txn, environment: self, isWritable: true)
         do {
             let result = try body(transaction)
-            try LMDBError.check(mdb_txn_commit(txn))
+            try commit(txn)
             return result
         } catch {
-            mdb_txn_abort(txn)
+            abort(txn)
             throw error
+        }
+    }
+
+    private func commit(_ txn: OpaquePointer) throws {
+        let rc = mdb_txn_commit(txn)
+        databaseLock.withLock {
+            let names = openedIn.removeValue(forKey: txn) ?? []
+            // A failed commit frees the transaction and closes the handles it opened.
+            if rc != 0 { for name in names { databases[name] = nil } }
+        }
+        try LMDBError.check(rc)
+    }
+
+    private func abort(_ txn: OpaquePointer) {
+        mdb_txn_abort(txn)
+        databaseLock.withLock {
+            for name in openedIn.removeValue(forKey: txn) ?? [] { databases[name] = nil }
         }
     }
 

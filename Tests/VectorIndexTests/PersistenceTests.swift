@@ -101,6 +101,22 @@ import TestSupport
         #expect(try index.search([0, 1, 0, 0], k: 1).first?.id == 2)
     }
 
+    @Test func databasesCreatedInAnAbortedTransactionAreForgotten() throws {
+        let dir = try TemporaryDirectory()
+        let env = try Environment(path: dir.path)
+        struct Abort: Error {}
+        #expect(throws: Abort.self) {
+            try env.write { txn in
+                _ = try env.database(named: "scratch", create: true, in: txn)
+                throw Abort()
+            }
+        }
+        #expect(try env.read { txn in try env.database(named: "scratch", create: false, in: txn) } == nil)
+        let created = try env.write { txn in try env.database(named: "scratch", create: true, in: txn) }
+        #expect(created != nil)
+        #expect(try env.read { txn in try env.database(named: "scratch", create: false, in: txn) } == created)
+    }
+
     @Test func mapGrowsWhenFull() throws {
         let dir = try TemporaryDirectory()
         let env = try Environment(path: dir.path, mapSize: 1 << 20)
