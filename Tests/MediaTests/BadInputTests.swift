@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Media
 
 /// Files that are not good videos: each gives one `MediaError` naming the file and the cause,
@@ -53,7 +54,7 @@ import Testing
 
     @Test func randomBytesNamedMP4() throws {
         let path = try Fixtures.write("random.mp4") { path in
-            var generator = SplitMix(seed: 42)
+            var generator = SplitMix64(seed: 42)
             let bytes = (0..<200_000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
             _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         }
@@ -130,15 +131,3 @@ import Testing
     }
 }
 
-/// A tiny deterministic generator for fixture bytes.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,17 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Neural
 
 /// A deterministic generator so failures reproduce.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func floats(_ n: Int, scale: Float = 1) -> [Float] {
         (0..<n).map { _ in Float.random(in: -scale...scale, using: &self) }
     }
@@ -41,7 +34,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
 
     @Test(arguments: [Activation.gelu, .geluTanh, .silu, .relu])
     func activationsMatchDefinitions(_ act: Activation) {
-        var rng = SplitMix(state: 1)
+        var rng = SplitMix64(seed: 1)
         let xs = rng.floats(1000, scale: 8) + [0, 1, -1]
         var ys = xs
         ys.withUnsafeMutableBufferPointer { Kernels.activate($0.baseAddress!, count: $0.count, act) }
@@ -59,7 +52,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
     }
 
     @Test func gatedMultipliesActivatedGateByUp() {
-        var rng = SplitMix(state: 2)
+        var rng = SplitMix64(seed: 2)
         let gate = rng.floats(37, scale: 4), up = rng.floats(37, scale: 4)
         var out = gate
         out.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { u in
@@ -69,7 +62,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
     }
 
     @Test func normsMatchDefinitions() {
-        var rng = SplitMix(state: 3)
+        var rng = SplitMix64(seed: 3)
         let rows = 3, dim = 37
         let x = rng.floats(rows * dim, scale: 3).map { $0 + 0.5 }
         let w = rng.floats(dim), b = rng.floats(dim)
@@ -134,7 +127,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
 
     @Test(arguments: [(4, 4, nil as Int?, false), (4, 2, nil, true), (6, 1, 3, true), (2, 2, 2, false)])
     func attentionMatchesNaive(heads: Int, kvHeads: Int, window: Int?, padded: Bool) {
-        var rng = SplitMix(state: 4)
+        var rng = SplitMix64(seed: 4)
         let n = 9, d = 8
         let q = rng.floats(n * heads * d), k = rng.floats(n * kvHeads * d), v = rng.floats(n * kvHeads * d)
         let valid: [Bool]? = padded ? (0..<n).map { $0 < 6 } : nil
@@ -234,7 +227,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
 
     @Test(arguments: [(300, 96), (5, 700)])  // many rows: rows split; few rows and wide output: columns split
     func linearIsTheSameOnOneOrSeveralWorkers(rows: Int, out: Int) {
-        var rng = SplitMix(state: 9)
+        var rng = SplitMix64(seed: 9)
         let layer = Linear(weight: Parameter(shape: [out, 40], scalars: rng.floats(out * 40)),
                            bias: Parameter(shape: [out], scalars: rng.floats(out)))
         let x = Tensor(shape: [rows, 40], scalars: rng.floats(rows * 40))
@@ -251,7 +244,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
     }
 
     @Test func attentionIsTheSameOnOneOrSeveralWorkers() {
-        var rng = SplitMix(state: 10)
+        var rng = SplitMix64(seed: 10)
         let n = 300, heads = 3, d = 8
         let q = rng.floats(n * heads * d), k = rng.floats(n * heads * d), v = rng.floats(n * heads * d)
         func run() -> [Float] {

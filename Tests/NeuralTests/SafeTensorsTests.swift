@@ -122,7 +122,7 @@ import TestSupport
 
     @Test func fuzzedHeadersThrowButNeverCrash() throws {
         let valid = try SafeTensors.serialize(tensors)
-        var rng = SplitMix(state: 0xF00D)
+        var rng = SplitMix64(seed: 0xF00D)
         var accepted = 0, rejected = 0
         for round in 0..<3000 {
             var bytes = [UInt8](valid)
