@@ -32,7 +32,9 @@ def clips_per_event(clip_keys: list[str]) -> dict[int, int]:
 @dataclass(frozen=True)
 class MomentRule:
     """Grow a moment from the best window over its neighbours while their score stays within
-    `keep` × (peak − video median) of the peak."""
+    `keep` × (peak − video median) of the peak. This is `Catalog.MomentRule`; `vjsearch query` also drops
+    further peaks at or below the median and merges overlapping moments, which never changes a video's top
+    moment, the only one evaluated here."""
 
     keep: float = 0.5
 
