@@ -70,7 +70,11 @@ extension Library {
                 // A hit at or below the video's median is no peak (the rule would grow it over the whole video),
                 // unless nothing stands out, as in a one-segment video: then the best hit is the moment.
                 let median = MomentRule.median(scores)
-                let hitsByScore = peaksByVideo[v, default: []].sorted { scores[$0] > scores[$1] }
+                // Ties (identical clips score identically) go to the earlier segment, so the output does not depend
+                // on the order the index returned them in.
+                let hitsByScore = peaksByVideo[v, default: []].sorted {
+                    scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1
+                }
                 let raised = hitsByScore.filter { scores[$0] > median }
                 let peaks = raised.isEmpty ? Array(hitsByScore.prefix(1)) : raised
                 for range in Self.mergeOverlapping(q.rule.moments(peaks: peaks, scores: scores)) {
