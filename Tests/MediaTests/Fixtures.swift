@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Media
 
@@ -39,20 +40,9 @@ enum Fixtures {
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FixtureError(description: "\(tool) failed: \(String(decoding: message, as: UTF8.self))")
-        }
+        try Tool.run(tool, arguments)
     }
 
-    struct FixtureError: Error, CustomStringConvertible { let description: String }
 
     static func greySource(rate: Int, seconds: Double, size: String = "64x48") -> String {
         "color=c=black:s=\(size):r=\(rate):d=\(seconds),geq=lum='16+4*mod(N\\,50)':cb=128:cr=128"

@@ -61,16 +61,6 @@ enum LibraryFixtures {
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandLineTests.Failure(description: "\(tool) failed: \(String(decoding: message, as: UTF8.self))")
-        }
+        try Tool.run(tool, arguments)
     }
 }
