@@ -31,6 +31,8 @@ DEMO_LIBRARY := .build/demo-library
 # samples_000002.mp4 11.5-15.0 s, samples_000001.mp4 6.5-10.9 s.
 DEMO_QUERIES := "a red star falls" "a blue ring moves to the left" "a green square grows" "three red balls move down"
 run: release
+	$(RELEASE_BIN) probe Samples/*.mp4
+	$(RELEASE_BIN) segments Samples/bigbuckbunny.mp4
 	@# A library made with another model (exit status 65) is rebuilt from scratch.
 	$(RELEASE_BIN) index Samples --library $(DEMO_LIBRARY) || { rc=$$?; [ $$rc = 65 ] || exit $$rc; \
 	  rm -rf $(DEMO_LIBRARY); $(RELEASE_BIN) index Samples --library $(DEMO_LIBRARY); }
