@@ -93,17 +93,8 @@ public final class LlamaStack: Sendable {
             layer.q(t, rows: rows, into: q)
             layer.k(t, rows: rows, into: k)
             layer.v(t, rows: rows, into: v)
-            for s in segments {
-                RoPE.applyHalf(q + s.lowerBound * heads * d, rows: s.count, stride: heads * d, heads: heads,
-                               headDim: d, cos: cos, sin: sin, pairs: pairs)
-                RoPE.applyHalf(k + s.lowerBound * kvHeads * d, rows: s.count, stride: kvHeads * d, heads: kvHeads,
-                               headDim: d, cos: cos, sin: sin, pairs: pairs)
-                Kernels.attention(
-                    q: q + s.lowerBound * heads * d, k: k + s.lowerBound * kvHeads * d,
-                    v: v + s.lowerBound * kvHeads * d, out: a + s.lowerBound * heads * d, length: s.count,
-                    heads: heads, kvHeads: kvHeads, headDim: d, qStride: heads * d, kvStride: kvHeads * d,
-                    outStride: heads * d, scale: scale, scores: scores)
-            }
+            SegmentAttention.run(q: q, k: k, v: v, out: a, segments: segments, heads: heads, kvHeads: kvHeads,
+                                 headDim: d, cos: cos, sin: sin, pairs: pairs, scale: scale, scores: scores)
             layer.o(a, rows: rows, into: x, accumulate: true)
             Kernels.rmsNorm(x, rows: rows, dim: h, weight: layer.postNorm.pointer, eps: config.rmsNormEps, into: t)
             layer.gate(t, rows: rows, into: g)

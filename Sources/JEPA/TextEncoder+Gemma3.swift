@@ -112,17 +112,8 @@ struct Gemma3Backbone: TextBackbone {
             Kernels.rmsNorm(k, rows: rows * kvHeads, dim: d, weight: layer.kNorm.pointer, weightOffset: 1, eps: eps, into: k)
             let (cos, sin) = layer.sliding ? localTables : globalTables
             let mask = Kernels.AttentionMask(window: layer.sliding ? window : nil)
-            for s in segments {
-                RoPE.applyHalf(q + s.lowerBound * heads * d, rows: s.count, stride: heads * d, heads: heads,
-                               headDim: d, cos: cos, sin: sin, pairs: pairs)
-                RoPE.applyHalf(k + s.lowerBound * kvHeads * d, rows: s.count, stride: kvHeads * d, heads: kvHeads,
-                               headDim: d, cos: cos, sin: sin, pairs: pairs)
-                Kernels.attention(
-                    q: q + s.lowerBound * heads * d, k: k + s.lowerBound * kvHeads * d,
-                    v: v + s.lowerBound * kvHeads * d, out: a + s.lowerBound * heads * d, length: s.count,
-                    heads: heads, kvHeads: kvHeads, headDim: d, qStride: heads * d, kvStride: kvHeads * d,
-                    outStride: heads * d, scale: scale, mask: mask, scores: scores)
-            }
+            SegmentAttention.run(q: q, k: k, v: v, out: a, segments: segments, heads: heads, kvHeads: kvHeads,
+                                 headDim: d, cos: cos, sin: sin, pairs: pairs, scale: scale, mask: mask, scores: scores)
             layer.o(a, rows: rows, into: t)
             Kernels.rmsNorm(t, rows: rows, dim: h, weight: layer.postAttentionNorm.pointer, weightOffset: 1, eps: eps, into: t)
             Kernels.add(t, into: x, count: rows * h)
