@@ -54,23 +54,9 @@ extension Kernels {
         Parallel.ranges(count / lanes, minimum: 2048) { r in
             let start = r.lowerBound * lanes
             let end = r.upperBound == count / lanes ? count : r.upperBound * lanes
-            applySerial(x + start, count: end - start, body)
+            map(x + start, count: end - start, body)
         }
-        if count < lanes { applySerial(x, count: count, body) }
-    }
-
-    @inline(__always) private static func applySerial(_ x: UnsafeMutablePointer<Float>, count: Int, _ body: (Vec) -> Vec) {
-        var i = 0
-        while i + lanes <= count {
-            store(body(load(x + i)), x + i)
-            i += lanes
-        }
-        if i < count {
-            var tail = Vec()
-            for j in 0..<(count - i) { tail[j] = x[i + j] }
-            let y = body(tail)
-            for j in 0..<(count - i) { x[i + j] = y[j] }
-        }
+        if count < lanes { map(x, count: count, body) }
     }
 
     /// Gated MLP product: `gate = act(gate) * up` (SwiGLU with `.silu`, GeGLU with `.gelu` / `.geluTanh`).
