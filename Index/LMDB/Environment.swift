@@ -148,19 +148,7 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` in a read-only snapshot.
     public func read<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
-        transactionLock.lockShared()
-        defer { transactionLock.unlock() }
-        let txn = try begin(flags: vj_mdb_flags(MDB_RDONLY))
-        let transaction = Transaction(handle: txn, environment: self, isWritable: false)
-        do {
-            let result = try body(transaction)
-            // Committing a read transaction keeps database handles it opened.
-            try commit(txn)
-            return result
-        } catch {
-            abort(txn)
-            throw error
-        }
+        try transaction(writable: false, body)
     }
 
     /// Runs `body` in the write transaction: commits when it returns, aborts when it throws.
@@ -177,10 +165,16 @@ public final class Environment: @unchecked Sendable {
     }
 
     private func writeOnce<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        try transaction(writable: true, body)
+    }
+
+    /// One transaction: commits when `body` returns (committing a read transaction keeps the database handles it
+    /// opened), aborts when it throws.
+    private func transaction<R>(writable: Bool, _ body: (borrowing Transaction) throws -> R) throws -> R {
         transactionLock.lockShared()
         defer { transactionLock.unlock() }
-        let txn = try begin(flags: 0)
-        let transaction = Transaction(handle: txn, environment: self, isWritable: true)
+        let txn = try begin(flags: writable ? 0 : vj_mdb_flags(MDB_RDONLY))
+        let transaction = Transaction(handle: txn, environment: self, isWritable: writable)
         do {
             let result = try body(transaction)
             try commit(txn)
