@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--config", type=Path, required=True)
     ap.add_argument("--synth", type=Path, required=True, help="folder written by Tools/synth/generate.py")
     ap.add_argument("--work", type=Path, required=True, help="cache and checkpoint folder")
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--save-every", type=int, default=100)
