@@ -37,12 +37,14 @@ let package = Package(
         .systemLibrary(
             name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]),
+        // FFmpeg's headers only: CFFmpegLoader opens its libraries on first use (see its header for why).
         .systemLibrary(
-            name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+            name: "CFFmpeg", path: "Sources/CFFmpeg",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .target(name: "CFFmpegLoader", dependencies: ["CFFmpeg"]),
 
         // Wrapper modules.
-        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .target(name: "Media", dependencies: ["CFFmpeg", "CFFmpegLoader"]),
         .target(name: "Neural", dependencies: ["CBLAS"]),
         .target(name: "JEPA", dependencies: ["Neural"]),
         .target(name: "VectorIndex", dependencies: ["CLMDB"], path: "Index", swiftSettings: vectorIndexSettings),

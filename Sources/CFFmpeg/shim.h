@@ -1,4 +1,4 @@
-// CFFmpeg: libavformat, libavcodec, libswscale and libavutil. Only the Media module imports this.
+// CFFmpeg: libavformat, libavcodec, libswscale and libavutil's headers. Only the Media module imports this.
 // Helpers for macros Swift cannot import carry the vj_ prefix.
 #ifndef VJ_CFFMPEG_SHIM_H
 #define VJ_CFFMPEG_SHIM_H

@@ -21,15 +21,21 @@ public final class Embedder: Sendable {
     public var dimension: Int { bundle.config.sharedDim }
 
     public init(directory: URL, textOnly: Bool = false) throws {
-        bundle = try ModelBundle(directory: directory)
+        let bundle = try ModelBundle(directory: directory)
+        self.bundle = bundle
         guard FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) else {
             throw CatalogError.file(bundle.tokenizerURL.path, "missing: a model bundle needs its tokenizer.json")
         }
-        tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
         if textOnly {
-            text = try bundle.loadTextEncoder()
+            // A cold query's two loads overlap: the tokenizer parses on another thread while the weights convert.
+            let tokenizerURL = bundle.tokenizerURL
+            let parsing = Background { try Tokenizer.load(contentsOf: tokenizerURL) }
+            let loaded = Result { try bundle.loadTextEncoder() }
+            tokenizer = try parsing.value()
+            text = try loaded.get()
             model = nil
         } else {
+            tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
             let model = try bundle.load()
             self.model = model
             text = model.text
@@ -63,5 +69,25 @@ public final class Embedder: Sendable {
     public func embedClips(_ clips: [Tensor], workspace: Workspace) throws -> [Float] {
         guard let model else { preconditionFailure("embedClips needs the whole model; load without textOnly") }
         return try model.embedClips(clips, prompt: prompt, workspace: workspace).scalars
+    }
+}
+
+/// A value computed on a thread of its own; `value()` waits for it.
+private final class Background<T: Sendable>: @unchecked Sendable {
+    private var result: Result<T, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () throws -> T) {
+        let thread = Thread { [self] in
+            result = Result { try body() }
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func value() throws -> T {
+        done.wait()
+        return try result!.get()
     }
 }

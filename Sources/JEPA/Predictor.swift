@@ -6,7 +6,7 @@ import Neural
 /// mlp.{gate,up,down}_proj}.*`, `norm.weight`.
 public final class LlamaStack: Sendable {
     public let config: PredictorConfig
-    let embedTokens: Parameter
+    let embedTokens: EmbeddingTable
     let layers: [Layer]
     let norm: Parameter?
     let rope: RoPE
@@ -23,7 +23,7 @@ public final class LlamaStack: Sendable {
         self.config = config
         let h = config.hiddenSize, d = config.resolvedHeadDim
         let qOut = config.numAttentionHeads * d, kvOut = config.numKeyValueHeads * d
-        embedTokens = try binder.take("\(prefix)embed_tokens.weight", shape: [config.vocabSize, h])
+        embedTokens = try binder.takeEmbedding("\(prefix)embed_tokens.weight", shape: [config.vocabSize, h])
         layers = try (0..<config.numHiddenLayers).map { i in
             let l = "\(prefix)layers.\(i)."
             let bias = config.attentionBias, mlpBias = config.mlpBias
@@ -65,7 +65,7 @@ public final class LlamaStack: Sendable {
         let h = config.hiddenSize
         for (r, id) in ids.enumerated() {
             guard id >= 0, id < config.vocabSize else { throw ConfigError("token id \(id) outside the vocabulary of \(config.vocabSize)") }
-            (out + r * h).update(from: embedTokens.pointer + id * h, count: h)
+            embedTokens.copyRow(id, into: out + r * h)
         }
     }
 

@@ -4,7 +4,7 @@ import Neural
 /// embeddings and a LayerNorm, then post-LN encoder layers with a GELU MLP.
 struct BertBackbone: TextBackbone {
     let config: TextConfig
-    let words: Parameter, positions: Parameter, tokenType: Parameter
+    let words: EmbeddingTable, positions: Parameter, tokenType: Parameter
     let embeddingNorm: (Parameter, Parameter)
     let layers: [Layer]
     let activation: Activation
@@ -28,7 +28,7 @@ struct BertBackbone: TextBackbone {
         self.eps = eps
         activation = act
         let h = config.hiddenSize
-        words = try binder.take("\(p)embeddings.word_embeddings.weight", shape: [config.vocabSize, h])
+        words = try binder.takeEmbedding("\(p)embeddings.word_embeddings.weight", shape: [config.vocabSize, h])
         positions = try binder.take("\(p)embeddings.position_embeddings.weight", shape: [maxPositions, h])
         tokenType = try binder.take("\(p)embeddings.token_type_embeddings.weight", shape: [types, h])
         func norm(_ name: String) throws -> (Parameter, Parameter) {
@@ -69,7 +69,8 @@ struct BertBackbone: TextBackbone {
             for (i, id) in ids.enumerated() {
                 guard id >= 0, id < config.vocabSize else { throw ConfigError("token id \(id) outside the vocabulary of \(config.vocabSize)") }
                 let row = x + (s.lowerBound + i) * h
-                for c in 0..<h { row[c] = words.pointer[id * h + c] + tokenType.pointer[c] + positions.pointer[i * h + c] }
+                words.copyRow(id, into: row)
+                for c in 0..<h { row[c] += tokenType.pointer[c] + positions.pointer[i * h + c] }
             }
         }
         Kernels.layerNorm(x, rows: rows, dim: h, weight: embeddingNorm.0.pointer, bias: embeddingNorm.1.pointer, eps: eps, into: x)

@@ -6,7 +6,7 @@ import Neural
 /// sliding window and their own RoPE base, global layers over the whole sequence.
 struct Gemma3Backbone: TextBackbone {
     let config: TextConfig
-    let embedTokens: Parameter
+    let embedTokens: EmbeddingTable
     let layers: [Layer]
     let norm: Parameter
     let globalRoPE: RoPE, localRoPE: RoPE
@@ -47,7 +47,7 @@ struct Gemma3Backbone: TextBackbone {
         globalRoPE = RoPE(inverseFrequencies: RoPE.defaultFrequencies(base: global, dim: headDim))
         localRoPE = RoPE(inverseFrequencies: RoPE.defaultFrequencies(base: local, dim: headDim))
         let h = config.hiddenSize, heads = config.numAttentionHeads, bias = config.attentionBias ?? false
-        embedTokens = try binder.take("\(p)embed_tokens.weight", shape: [config.vocabSize, h])
+        embedTokens = try binder.takeEmbedding("\(p)embed_tokens.weight", shape: [config.vocabSize, h])
         layers = try types.enumerated().map { i, type in
             guard type == "sliding_attention" || type == "full_attention" else { throw ConfigError("text.layer_types[\(i)] '\(type)' is not supported") }
             let l = "\(p)layers.\(i)."
@@ -89,7 +89,7 @@ struct Gemma3Backbone: TextBackbone {
             for (i, id) in ids.enumerated() {
                 guard id >= 0, id < config.vocabSize else { throw ConfigError("token id \(id) outside the vocabulary of \(config.vocabSize)") }
                 let row = x + (s.lowerBound + i) * h
-                for c in 0..<h { row[c] = embedTokens.pointer[id * h + c] * embedScale }
+                embedTokens.copyRow(id, scale: embedScale, into: row)
             }
         }
         let t = workspace.buffer(1, count: rows * max(h, heads * d))

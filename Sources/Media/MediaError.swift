@@ -48,6 +48,8 @@ public struct MediaError: Error, Equatable, Sendable, CustomStringConvertible {
         case truncatedOrCorrupt(String)
         /// Any other libav failure.
         case library(AVError)
+        /// FFmpeg's shared libraries could not be opened (the reason from the dynamic loader).
+        case ffmpegUnavailable(String)
 
         public var description: String {
             switch self {
@@ -61,6 +63,7 @@ public struct MediaError: Error, Equatable, Sendable, CustomStringConvertible {
             case .unsupportedCodec(let name): return "unsupported video codec '\(name)'"
             case .truncatedOrCorrupt(let detail): return "truncated or corrupt data: \(detail)"
             case .library(let error): return error.description
+            case .ffmpegUnavailable(let why): return "cannot load FFmpeg (install libavformat, libavcodec, libswscale): \(why)"
             }
         }
     }

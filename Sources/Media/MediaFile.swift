@@ -1,4 +1,5 @@
 import CFFmpeg
+import CFFmpegLoader
 import Glibc
 
 /// An opened media file: the demuxer (`AVFormatContext`) and its chosen video stream.
@@ -14,8 +15,8 @@ public final class MediaFile {
 
     /// Opens `path` and reads the stream headers.
     public init(path: String) throws(MediaError) {
-        Media.configureLogging()
         self.path = path
+        if let failure = Media.loadFailure { throw MediaError(path: path, reason: .ffmpegUnavailable(failure)) }
         try MediaFile.checkRegularFile(path)
 
         var context: UnsafeMutablePointer<AVFormatContext>?
@@ -213,11 +214,11 @@ public final class MediaFile {
 /// - Display rotation is applied in quarter turns; mirroring in the display matrix and
 ///   non-square sample aspect ratios are ignored.
 public enum Media {
-    /// Silences libav's own logging; errors reach users through `MediaError` instead.
-    static func configureLogging() { _ = loggingConfigured }
-
-    private static let loggingConfigured: Bool = {
+    /// Why FFmpeg's libraries could not be opened, or nil once they are loaded (opened on first use, with
+    /// libav's own logging silenced: errors reach users through `MediaError` instead).
+    static let loadFailure: String? = {
+        if let failure = vj_ffmpeg_load() { return String(cString: failure) }
         av_log_set_level(AV_LOG_QUIET)
-        return true
+        return nil
     }()
 }

@@ -2,20 +2,34 @@
 public final class ParameterBinder {
     public let file: SafeTensorsFile
     private var used: Set<String> = []
+    /// Where converted (f16, bf16) weights live.
+    private let arena = WeightArena()
 
     public init(file: SafeTensorsFile) { self.file = file }
 
     /// The tensor `name`, which must exist and have exactly `shape`.
     public func take(_ name: String, shape: [Int]) throws -> Parameter {
-        guard let entry = file.entries[name] else { throw NeuralError.missingTensor(path: file.path, tensor: name) }
-        guard entry.shape == shape else {
-            throw NeuralError.shapeMismatch(path: file.path, tensor: name, expected: shape, found: entry.shape)
-        }
-        guard let parameter = try file.parameter(name) else {
+        try check(name, shape: shape)
+        guard let parameter = try file.parameter(name, arena: arena) else {
             throw NeuralError.missingTensor(path: file.path, tensor: name)
         }
         used.insert(name)
         return parameter
+    }
+
+    /// The embedding table `name`, which must exist and have exactly `shape` [vocabulary, width].
+    public func takeEmbedding(_ name: String, shape: [Int]) throws -> EmbeddingTable {
+        try check(name, shape: shape)
+        guard let table = try file.embeddingTable(name) else { throw NeuralError.missingTensor(path: file.path, tensor: name) }
+        used.insert(name)
+        return table
+    }
+
+    private func check(_ name: String, shape: [Int]) throws {
+        guard let entry = file.entries[name] else { throw NeuralError.missingTensor(path: file.path, tensor: name) }
+        guard entry.shape == shape else {
+            throw NeuralError.shapeMismatch(path: file.path, tensor: name, expected: shape, found: entry.shape)
+        }
     }
 
     /// The tensor when the file has it, nil otherwise (for optional parameters such as biases).

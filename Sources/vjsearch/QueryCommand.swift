@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Neural
 
 /// `vjsearch query TEXT`: ranked moments.
 struct QueryCommand: AsyncParsableCommand {
@@ -49,6 +50,8 @@ struct QueryCommand: AsyncParsableCommand {
         let q = MomentQuery(top: top, minScore: minScore, pathGlob: pathGlob, exact: exact)
         let text = query
         let moments: [Moment]
+        // One query is a dozen tokens: BLAS threads would only spin beside the main one.
+        Neural.setThreads(1)
         do {
             let modelDirectory = try model.directory()
             moments = try await onThread {

@@ -44,6 +44,39 @@ import TestSupport
         #expect(try file.parameter("absent") == nil)
     }
 
+    @Test(arguments: [SafeTensors.DType.f32, .f16, .bf16])
+    func embeddingRowsMatchTheConvertedTensor(_ dtype: SafeTensors.DType) throws {
+        // 16-bit tables are read in place a row at a time (at any alignment: the scalar before the table
+        // shifts it by 2 bytes), and must give exactly what converting the whole tensor gives.
+        var rng = SplitMix64(seed: 7)
+        let table = Tensor(shape: [5, 3], scalars: (0..<15).map { _ in Float.random(in: -2...2, using: &rng) })
+        let dir = try TemporaryDirectory()
+        let path = try write(try SafeTensors.serialize(["a": Tensor(shape: [1], scalars: [1]), "table": table],
+                                                       dtype: dtype), in: dir)
+        let binder = ParameterBinder(file: try SafeTensorsFile(path: path))
+        let rows = try binder.takeEmbedding("table", shape: [5, 3])
+        let whole = try #require(try binder.file.parameter("table")).scalars
+        var out = [Float](repeating: .nan, count: 3)
+        for id in [4, 0, 2] {
+            rows.copyRow(id, scale: 2, into: &out)
+            #expect(out == whole[(3 * id)..<(3 * id + 3)].map { $0 * 2 })
+        }
+        #expect(throws: NeuralError.shapeMismatch(path: path, tensor: "table", expected: [3, 5], found: [5, 3])) {
+            try binder.takeEmbedding("table", shape: [3, 5])
+        }
+        #expect(throws: NeuralError.unusedTensors(path: path, tensors: ["a"])) { try binder.finish() }
+    }
+
+    @Test func arenaWeightsAreAlignedAndDistinct() {
+        let arena = WeightArena()
+        let a = arena.allocate(count: 3), b = arena.allocate(count: 9_000_000), c = arena.allocate(count: 1)
+        for p in [a, b, c] { #expect(Int(bitPattern: p) % 64 == 0) }
+        a.initialize(repeating: 1, count: 3)
+        b.initialize(repeating: 2, count: 9_000_000)
+        c.initialize(repeating: 3, count: 1)
+        #expect(a[2] == 1 && b[0] == 2 && b[8_999_999] == 2 && c[0] == 3)
+    }
+
     @Test func halfConversionHandlesSubnormalsAndSpecials() {
         // Every one of the 65,536 bit patterns, against the standard library's conversion.
         var mismatches: [UInt16] = []

@@ -50,6 +50,22 @@ import TestSupport
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    @Test func ffmpegLoadsOnlyWhenVideoIsRead() throws {
+        // The dynamic loader logs every library it opens (LD_DEBUG=files, to LD_DEBUG_OUTPUT.<pid>): a command
+        // that reads no video must not pay for FFmpeg's ~150 libraries, and one that does must get them.
+        func librariesOpened(_ arguments: [String]) throws -> String {
+            let dir = try TemporaryDirectory()
+            let r = try Self.run(arguments, prefix: ["/usr/bin/env", "LD_DEBUG=files", "LD_DEBUG_OUTPUT=\(dir.path)/ld"])
+            #expect(r.status == 0, "\(arguments): \(r.stderr)")
+            let logs = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            return try logs.map { try String(contentsOfFile: dir.path + "/" + $0, encoding: .utf8) }.joined()
+        }
+        let idle = try librariesOpened(["--version"])
+        #expect(idle.contains("libopenblas"), "no loader log: \(idle.prefix(200))")
+        #expect(!idle.contains("libavformat"))
+        #expect(try librariesOpened(["probe", Self.sample]).contains("libavformat.so"))
+    }
+
     @Test func probeAGoodFile() throws {
         let r = try Self.run(["probe", Self.sample])
         #expect(r.status == 0)
