@@ -79,6 +79,14 @@ def content_id(config: dict, weights: Path, tokenizer: Path) -> str:
     return "vj1-" + outer.hexdigest()[:32]
 
 
+def write_card(out: Path, model_id: str, work: Path) -> None:
+    """MODEL_CARD.md from the template, with the metrics table `Tools/eval/run` wrote to WORK/metrics.md."""
+    metrics_path = work / "metrics.md"
+    metrics = metrics_path.read_text() if metrics_path.exists() else "_Not evaluated yet: run Tools/eval/run._"
+    template = Path(__file__).with_name("MODEL_CARD.template.md").read_text()
+    (out / "MODEL_CARD.md").write_text(template.replace("{{model_id}}", model_id).replace("{{metrics}}", metrics))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", type=Path, required=True)
@@ -94,12 +102,7 @@ def main() -> None:
     shutil.copyfile(minilm_dir() / "tokenizer.json", args.out / "tokenizer.json")
     config["model_id"] = content_id(config, args.out / "model.safetensors", args.out / "tokenizer.json")
     (args.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    template = Path(__file__).with_name("MODEL_CARD.template.md")
-    if template.exists():
-        metrics_path = args.work / "metrics.md"
-        metrics = metrics_path.read_text() if metrics_path.exists() else "_Not evaluated yet: run Tools/eval/run._"
-        card = template.read_text().replace("{{model_id}}", config["model_id"]).replace("{{metrics}}", metrics)
-        (args.out / "MODEL_CARD.md").write_text(card)
+    write_card(args.out, config["model_id"], args.work)
     size = sum(f.stat().st_size for f in args.out.iterdir())
     print(f"exported {args.out} ({size / 1e6:.1f} MB), model id {config['model_id']}", file=sys.stderr)
 
