@@ -42,10 +42,11 @@ public struct ModelBundle: Sendable {
         try VLJEPA(config: config, weights: try SafeTensorsFile(url: weightsURL))
     }
 
-    /// Only the Y-encoder and its head (the `y_encoder.` tensors), for embedding queries: the other weights stay
-    /// unmapped, unconverted pages.
+    /// Only the Y-encoder and its head (the `y_encoder.` tensors), for embedding queries. The other weights
+    /// stay untouched pages, and 16-bit weights stay in the mapped file, converted inside each product:
+    /// nothing is converted up front, since a cold query runs the encoder once.
     public func loadTextEncoder() throws -> TextEncoder {
-        let binder = ParameterBinder(file: try SafeTensorsFile(url: weightsURL))
+        let binder = ParameterBinder(file: try SafeTensorsFile(url: weightsURL), streamHalfWeights: true)
         let encoder = try TextEncoder(config: config.text, sharedDim: config.sharedDim, binder: binder)
         try binder.finish(prefixes: ["y_encoder."])
         return encoder

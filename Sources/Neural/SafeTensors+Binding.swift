@@ -2,15 +2,21 @@
 public final class ParameterBinder {
     public let file: SafeTensorsFile
     private var used: Set<String> = []
-    /// Where converted (f16, bf16) weights live.
-    private let arena = WeightArena()
+    /// Whether 16-bit linear weights stay in the file, converted block by block at each product.
+    public let streamsHalfWeights: Bool
 
-    public init(file: SafeTensorsFile) { self.file = file }
+    /// With `streamHalfWeights`, linear layers keep F16/BF16 weights in the mapped file and convert them a
+    /// block at a time inside each product: no up-front conversion, for a process that runs a model once
+    /// (a cold query). Otherwise they are converted once at load, for throughput.
+    public init(file: SafeTensorsFile, streamHalfWeights: Bool = false) {
+        self.file = file
+        self.streamsHalfWeights = streamHalfWeights
+    }
 
     /// The tensor `name`, which must exist and have exactly `shape`.
     public func take(_ name: String, shape: [Int]) throws -> Parameter {
         try check(name, shape: shape)
-        guard let parameter = try file.parameter(name, arena: arena) else {
+        guard let parameter = try file.parameter(name) else {
             throw NeuralError.missingTensor(path: file.path, tensor: name)
         }
         used.insert(name)
@@ -20,9 +26,11 @@ public final class ParameterBinder {
     /// The embedding table `name`, which must exist and have exactly `shape` [vocabulary, width].
     public func takeEmbedding(_ name: String, shape: [Int]) throws -> EmbeddingTable {
         try check(name, shape: shape)
-        guard let table = try file.embeddingTable(name) else { throw NeuralError.missingTensor(path: file.path, tensor: name) }
-        used.insert(name)
-        return table
+        if let matrix = file.halfMatrix(name) {
+            used.insert(name)
+            return EmbeddingTable(matrix)
+        }
+        return EmbeddingTable(try take(name, shape: shape))
     }
 
     private func check(_ name: String, shape: [Int]) throws {
@@ -39,9 +47,14 @@ public final class ParameterBinder {
 
     /// A linear layer `prefix.weight` [out, in] and, when `bias`, `prefix.bias` [out].
     public func linear(_ prefix: String, in inFeatures: Int, out outFeatures: Int, bias: Bool) throws -> Linear {
-        Linear(
-            weight: try take("\(prefix).weight", shape: [outFeatures, inFeatures]),
-            bias: bias ? try take("\(prefix).bias", shape: [outFeatures]) : nil)
+        let name = "\(prefix).weight"
+        if streamsHalfWeights, let matrix = file.halfMatrix(name) {
+            try check(name, shape: [outFeatures, inFeatures])
+            used.insert(name)
+            return Linear(weight: matrix, bias: bias ? try take("\(prefix).bias", shape: [outFeatures]) : nil)
+        }
+        return Linear(weight: try take(name, shape: [outFeatures, inFeatures]),
+                      bias: bias ? try take("\(prefix).bias", shape: [outFeatures]) : nil)
     }
 
     /// Throws when any tensor of the file was not bound, naming them all (sorted).

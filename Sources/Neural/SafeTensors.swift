@@ -140,10 +140,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public var names: [String] { entries.keys.sorted() }
 
-    /// The tensor as Float32: F32 data is used in place when aligned, F16 and BF16 are converted (into `arena`
-    /// when given, otherwise into memory the parameter owns).
+    /// The tensor as Float32: F32 data is used in place when aligned, F16 and BF16 are converted.
     /// - Returns: nil when there is no tensor of that name.
-    public func parameter(_ name: String, arena: WeightArena? = nil) throws -> Parameter? {
+    public func parameter(_ name: String) throws -> Parameter? {
         guard let entry = entries[name] else { return nil }
         let source = file.bytes.baseAddress! + dataOffset + entry.begin
         let count = entry.count
@@ -158,7 +157,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         case .f16, .bf16:
             // One branch-free pass the compiler vectorises: cold start (a query loading the text encoder)
             // converts tens of millions of halves.
-            let buffer = arena?.allocate(count: count) ?? UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
             Self.withHalves(source, count: count) { halves in
                 if entry.dtype == .f16 {
                     for i in 0..<count { buffer[i] = Float(halfBits: UInt16(littleEndian: halves[i])) }
@@ -166,28 +165,20 @@ public final class SafeTensorsFile: @unchecked Sendable {
                     for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(UInt16(littleEndian: halves[i])) << 16) }
                 }
             }
-            if let arena { return Parameter(shape: entry.shape, borrowing: buffer, owner: arena) }
             return Parameter(shape: entry.shape, adopting: buffer)
         default:
             throw NeuralError.unsupportedDType(path: path, tensor: name, dtype: entry.dtype.rawValue)
         }
     }
 
-    /// The rank-2 tensor as an embedding table: F16 and BF16 rows are read in place, converted per lookup.
-    /// - Returns: nil when there is no tensor of that name.
-    public func embeddingTable(_ name: String) throws -> EmbeddingTable? {
-        guard let entry = entries[name] else { return nil }
-        guard entry.shape.count == 2 else {
-            throw NeuralError.shapeMismatch(path: path, tensor: name, expected: [-1, -1], found: entry.shape)
+    /// The rank-2 F16 or BF16 tensor `name` in place, or nil when there is none or it has another dtype.
+    public func halfMatrix(_ name: String) -> HalfMatrix? {
+        guard let entry = entries[name], entry.dtype == .f16 || entry.dtype == .bf16, entry.shape.count == 2 else {
+            return nil
         }
-        switch entry.dtype {
-        case .f16, .bf16:
-            return EmbeddingTable(rows: entry.shape[0], width: entry.shape[1],
-                                  halves: UnsafeRawPointer(file.bytes.baseAddress! + dataOffset + entry.begin),
-                                  bfloat16: entry.dtype == .bf16, owner: file)
-        default:
-            return try parameter(name).map(EmbeddingTable.init)
-        }
+        return HalfMatrix(rows: entry.shape[0], columns: entry.shape[1],
+                          words: UnsafeRawPointer(file.bytes.baseAddress! + dataOffset + entry.begin),
+                          bfloat16: entry.dtype == .bf16, owner: file)
     }
 
     /// Calls `body` with the 16-bit words at `source`, copied first only when `source` is not 2-byte aligned.

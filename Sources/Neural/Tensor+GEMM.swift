@@ -15,31 +15,58 @@ public enum GEMM {
     }
 }
 
-/// A fully connected layer in PyTorch's layout: `weight` is [out, in], `y = x · weightᵀ + bias`.
+/// A fully connected layer in PyTorch's layout: the weight is [out, in], `y = x · weightᵀ + bias`.
+///
+/// The weight is Float32, or 16-bit floats left in the mapped file (`HalfMatrix`) and converted a block of
+/// output features at a time inside each product, into a small scratch that stays in cache.
 public struct Linear: Sendable {
-    public let weight: Parameter
+    public enum Weight: Sendable {
+        case float(Parameter)
+        case half(HalfMatrix)
+    }
+
+    public let weight: Weight
     public let bias: Parameter?
+    public let inFeatures: Int
+    public let outFeatures: Int
 
     public init(weight: Parameter, bias: Parameter?) {
         precondition(weight.shape.count == 2)
-        precondition(bias == nil || bias!.shape == [weight.shape[0]])
+        self.init(.float(weight), outFeatures: weight.shape[0], inFeatures: weight.shape[1], bias: bias)
+    }
+
+    public init(weight: HalfMatrix, bias: Parameter?) {
+        self.init(.half(weight), outFeatures: weight.rows, inFeatures: weight.columns, bias: bias)
+    }
+
+    private init(_ weight: Weight, outFeatures: Int, inFeatures: Int, bias: Parameter?) {
+        precondition(bias == nil || bias!.shape == [outFeatures])
         self.weight = weight
         self.bias = bias
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
     }
 
     /// Stacks layers with the same input along the output dimension (e.g. q, k, v into one GEMM); copies weights.
     public init(stacking layers: [Linear]) {
         precondition(!layers.isEmpty && layers.allSatisfy { $0.inFeatures == layers[0].inFeatures })
         let out = layers.reduce(0) { $0 + $1.outFeatures }
-        weight = Parameter(shape: [out, layers[0].inFeatures], scalars: layers.flatMap { $0.weight.scalars })
+        let scalars = layers.flatMap { layer -> [Float] in
+            switch layer.weight {
+            case .float(let p): return p.scalars
+            case .half(let m):
+                var rows = [Float](repeating: 0, count: m.count)
+                rows.withUnsafeMutableBufferPointer { m.convert(rows: 0..<m.rows, into: $0.baseAddress!) }
+                return rows
+            }
+        }
         let biased = layers.filter { $0.bias != nil }.count
         precondition(biased == 0 || biased == layers.count, "either all stacked layers have a bias or none")
-        bias = biased == 0 ? nil : Parameter(shape: [out], scalars: layers.flatMap { $0.bias!.scalars })
+        self.init(weight: Parameter(shape: [out, layers[0].inFeatures], scalars: scalars),
+                  bias: biased == 0 ? nil : Parameter(shape: [out], scalars: layers.flatMap { $0.bias!.scalars }))
     }
 
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
-    public var parameterCount: Int { weight.count + (bias?.count ?? 0) }
+    public var parameterCount: Int { inFeatures * outFeatures + (bias?.count ?? 0) }
 
     /// `y[rows × out] = x[rows × in] · Wᵀ + b` (or `y += …` when `accumulate`); `ldy` lets the output land in a
     /// column block of a wider matrix. Workers split the rows, or the output features when there are few rows.
@@ -59,6 +86,9 @@ public struct Linear: Sendable {
         }
     }
 
+    /// Output features converted per step of a 16-bit weight: a scratch of about 64 KiB.
+    private var halfBlock: Int { Swift.max(8, 16_384 / Swift.max(1, inFeatures)) }
+
     private func block(
         _ x: UnsafePointer<Float>, rows: Range<Int>, columns: Range<Int>, into y: UnsafeMutablePointer<Float>, ld: Int,
         accumulate: Bool
@@ -68,9 +98,22 @@ public struct Linear: Sendable {
         if let bias, !accumulate {
             for r in 0..<rows.count { (out + r * ld).update(from: bias.pointer + columns.lowerBound, count: n) }
         }
-        GEMM.sgemm(transB: true, m: rows.count, n: n, k: k, a: x + rows.lowerBound * k, lda: k,
-                   b: weight.pointer + columns.lowerBound * k, ldb: k, beta: accumulate || bias != nil ? 1 : 0,
-                   c: out, ldc: ld)
+        let beta: Float = accumulate || bias != nil ? 1 : 0
+        switch weight {
+        case .float(let w):
+            GEMM.sgemm(transB: true, m: rows.count, n: n, k: k, a: x + rows.lowerBound * k, lda: k,
+                       b: w.pointer + columns.lowerBound * k, ldb: k, beta: beta, c: out, ldc: ld)
+        case .half(let w):
+            let step = halfBlock
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: step * k) { scratch in
+                for c0 in stride(from: columns.lowerBound, to: columns.upperBound, by: step) {
+                    let c1 = Swift.min(c0 + step, columns.upperBound)
+                    w.convert(rows: c0..<c1, into: scratch.baseAddress!)
+                    GEMM.sgemm(transB: true, m: rows.count, n: c1 - c0, k: k, a: x + rows.lowerBound * k, lda: k,
+                               b: scratch.baseAddress!, ldb: k, beta: beta, c: out + (c0 - columns.lowerBound), ldc: ld)
+                }
+            }
+        }
         if accumulate, let bias {
             for r in 0..<rows.count { Kernels.add(bias.pointer + columns.lowerBound, into: out + r * ld, count: n) }
         }

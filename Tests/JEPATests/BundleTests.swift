@@ -40,6 +40,17 @@ import TestSupport
         }
     }
 
+    @Test(arguments: [("vljepa-tiny-bert", SafeTensors.DType.f16), ("vljepa-tiny-gemma", .bf16)])
+    func streamedHalfWeightsMatchConvertedOnes(_ name: String, _ dtype: SafeTensors.DType) throws {
+        // The query path keeps 16-bit weights in the file and converts them inside each product; the full model
+        // converts them at load. Same numbers either way.
+        let (dir, _) = try editedBundle(name, dtype: dtype) { _ in }
+        let bundle = try ModelBundle(directory: dir.url)
+        let texts = try Golden(name).sequences("text_ids", lengths: "text_lengths")
+        let streamed = try bundle.loadTextEncoder().embed(texts, workspace: Workspace())
+        expectMatches(streamed, try bundle.load().embedTexts(texts))
+    }
+
     @Test func promptLimitsAreChecked() throws {
         let golden = try Golden("vljepa-tiny-bert")  // pools over prompt tokens only
         let model = try ModelBundle(directory: golden.directory).load()
@@ -52,13 +63,14 @@ import TestSupport
     }
 
     /// Copies a fixture bundle into a temporary folder, rewriting its weights with `edit`.
-    func editedBundle(_ edit: (inout [String: Tensor]) -> Void) throws -> (TemporaryDirectory, URL) {
-        let golden = try Golden("vljepa-tiny-gemma")
+    func editedBundle(_ name: String = "vljepa-tiny-gemma", dtype: SafeTensors.DType = .f32,
+                      _ edit: (inout [String: Tensor]) -> Void) throws -> (TemporaryDirectory, URL) {
+        let golden = try Golden(name)
         let dir = try TemporaryDirectory()
         var tensors: [String: Tensor] = [:]
         for name in golden.weights.names { tensors[name] = try golden.weights.parameter(name)!.tensor }
         edit(&tensors)
-        try SafeTensors.serialize(tensors).write(to: dir.file("model.safetensors"))
+        try SafeTensors.serialize(tensors, dtype: dtype).write(to: dir.file("model.safetensors"))
         try FileManager.default.copyItem(at: golden.directory.appendingPathComponent("config.json"), to: dir.file("config.json"))
         return (dir, dir.file("model.safetensors"))
     }

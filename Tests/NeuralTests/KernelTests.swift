@@ -243,6 +243,23 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         expectClose(accumulated, one.scalars.map { 2 * $0 }, rel: 1e-5, abs: 1e-5)
     }
 
+    @Test(arguments: [(300, 96), (5, 700)])
+    func halfWeightsGiveTheConvertedLayersResult(rows: Int, out: Int) throws {
+        var rng = SplitMix64(seed: 11)
+        let w = Tensor(shape: [out, 1000], scalars: rng.floats(out * 1000)), b = Tensor(shape: [out], scalars: rng.floats(out))
+        let dir = try TemporaryDirectory()
+        try SafeTensors.serialize(["w": w, "b": b], dtype: .f16).write(to: dir.file("m.safetensors"))
+        let file = try SafeTensorsFile(url: dir.file("m.safetensors"))
+        let half = Linear(weight: try #require(file.halfMatrix("w")), bias: try file.parameter("b"))
+        let converted = Linear(weight: try #require(try file.parameter("w")), bias: try file.parameter("b"))
+        #expect(half.inFeatures == 1000 && half.outFeatures == out && half.parameterCount == converted.parameterCount)
+        let x = Tensor(shape: [rows, 1000], scalars: rng.floats(rows * 1000))
+        for threads in [1, 3] {
+            expectClose(with(threads: threads) { half(x) }.scalars, converted(x).scalars, rel: 1e-5, abs: 1e-4)  // sums of 1,000 in another order
+        }
+        #expect(file.halfMatrix("b") == nil)  // rank 1
+    }
+
     @Test func attentionIsTheSameOnOneOrSeveralWorkers() {
         var rng = SplitMix64(seed: 10)
         let n = 300, heads = 3, d = 8

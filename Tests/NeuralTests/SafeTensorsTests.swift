@@ -67,16 +67,6 @@ import TestSupport
         #expect(throws: NeuralError.unusedTensors(path: path, tensors: ["a"])) { try binder.finish() }
     }
 
-    @Test func arenaWeightsAreAlignedAndDistinct() {
-        let arena = WeightArena()
-        let a = arena.allocate(count: 3), b = arena.allocate(count: 9_000_000), c = arena.allocate(count: 1)
-        for p in [a, b, c] { #expect(Int(bitPattern: p) % 64 == 0) }
-        a.initialize(repeating: 1, count: 3)
-        b.initialize(repeating: 2, count: 9_000_000)
-        c.initialize(repeating: 3, count: 1)
-        #expect(a[2] == 1 && b[0] == 2 && b[8_999_999] == 2 && c[0] == 3)
-    }
-
     @Test func halfConversionHandlesSubnormalsAndSpecials() {
         // Every one of the 65,536 bit patterns, against the standard library's conversion.
         var mismatches: [UInt16] = []
