@@ -23,15 +23,19 @@ public struct HalfMatrix: @unchecked Sendable {
         precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
         let base = words + 2 * range.lowerBound * columns
         let n = range.count * columns
-        if isBFloat16 {
-            for i in 0..<n {
-                let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                out[i] = Float(bitPattern: UInt32(bits) << 16) * scale
+        // Branch-free loops over aligned words vectorise; unaligned data (legal in safetensors) takes the slow path.
+        if Int(bitPattern: base) % 2 == 0 {
+            let halves = base.assumingMemoryBound(to: UInt16.self)
+            if isBFloat16 {
+                for i in 0..<n { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: halves[i])) << 16) * scale }
+            } else {
+                for i in 0..<n { out[i] = Float(halfBits: UInt16(littleEndian: halves[i])) * scale }
             }
-        } else {
-            for i in 0..<n {
-                out[i] = Float(halfBits: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) * scale
-            }
+            return
+        }
+        for i in 0..<n {
+            let bits = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            out[i] = (isBFloat16 ? Float(bitPattern: UInt32(bits) << 16) : Float(halfBits: bits)) * scale
         }
     }
 }

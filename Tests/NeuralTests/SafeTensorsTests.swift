@@ -67,6 +67,21 @@ import TestSupport
         #expect(throws: NeuralError.unusedTensors(path: path, tensors: ["a"])) { try binder.finish() }
     }
 
+    @Test func oddlyPlacedHalfWeightsConvert() throws {
+        // A header of odd length leaves the data section at an odd address: 16-bit words read unaligned.
+        var header = #"{"t":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]}}"#
+        if header.utf8.count % 2 == 0 { header += " " }
+        let halves: [UInt16] = [0x3C00, 0xC000, 0x3800, 0x7BFF]  // 1, -2, 0.5, 65504
+        let dir = try TemporaryDirectory()
+        let path = try write(image(header: header, data: halves.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }), in: dir)
+        let matrix = try #require(try SafeTensorsFile(path: path).halfMatrix("t"))
+        var out = [Float](repeating: 0, count: 4)
+        matrix.convert(rows: 0..<2, scale: 2, into: &out)
+        #expect(out == [2, -4, 1, 131_008])
+        matrix.convert(rows: 1..<2, into: &out)
+        #expect(out[0...1] == [0.5, 65504])
+    }
+
     @Test func halfConversionHandlesSubnormalsAndSpecials() {
         // Every one of the 65,536 bit patterns, against the standard library's conversion.
         var mismatches: [UInt16] = []
