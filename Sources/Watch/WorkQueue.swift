@@ -22,27 +22,25 @@ public struct WorkQueue: Sendable {
 
     /// The oldest queued path.
     public mutating func pop() -> String? {
-        while head < order.count {
-            let path = order[head]
-            head += 1
-            if members.remove(path) != nil {
-                compact()
-                return path
-            }
-        }
+        guard head < order.count else { return nil }
+        let path = order[head]
+        head += 1
+        members.remove(path)
         compact()
-        return nil
+        return path
     }
 
     /// Drops `path`, and with `under`, everything below it as a directory.
     public mutating func remove(_ path: String, under: Bool = false) {
         let prefix = path.hasSuffix("/") ? path : path + "/"
-        members = members.filter { $0 != path && !(under && $0.hasPrefix(prefix)) }
-        compact()
+        let drop = { (p: String) in p == path || (under && p.hasPrefix(prefix)) }
+        members = members.filter { !drop($0) }
+        order = order[head...].filter { !drop($0) }
+        head = 0
     }
 
     /// Paths in queue order.
-    public var paths: [String] { order[head...].filter { members.contains($0) } }
+    public var paths: [String] { Array(order[head...]) }
 
     private mutating func compact() {
         if members.isEmpty {
