@@ -7,7 +7,7 @@ import UnixSignals
 /// The daemon as a swift-service-lifecycle `Service`: runs a `Watcher` on a thread of its own (LMDB's writer,
 /// FFmpeg and BLAS stay off the cooperative pool), turns SIGHUP into a rescan, and graceful shutdown or
 /// cancellation into `WatchControl.requestStop()`.
-public struct WatchService: Service {
+public struct WatchService: Service, CustomStringConvertible {
     let configuration: Watcher.Configuration
     let embedder: Embedder
     let logger: Logger
@@ -19,6 +19,9 @@ public struct WatchService: Service {
         self.logger = logger
         control = try WatchControl()
     }
+
+    /// How swift-service-lifecycle's log lines name the service.
+    public var description: String { "WatchService(roots: \(configuration.roots), library: \(configuration.library))" }
 
     public func run() async throws {
         let control = self.control
