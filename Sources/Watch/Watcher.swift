@@ -74,6 +74,7 @@ public final class Watcher {
     private let origin = ContinuousClock.now
     private var nextRescan = 0.0
     private var scanDue = true
+    /// Scan problems and empty roots already logged, so that each is logged once while it lasts.
     private var reportedProblems: Set<String> = []
 
     public init(configuration: Configuration, embedder: Embedder, control: WatchControl, logger: Logger) {
@@ -209,10 +210,13 @@ public final class Watcher {
             if !missing.isEmpty && missing.count == under.count && Self.isDirectory(root)
                 && !candidates.contains(where: { $0.path.hasPrefix(prefix) }) {
                 // An empty root that held videos is more likely an unmounted share than a mass deletion.
-                logger.warning("folder is empty; keeping its videos in the library (unmounted?)",
-                               metadata: ["path": "\(root)", "videos": "\(under.count)"])
+                if reportedProblems.insert("empty " + root).inserted {
+                    logger.warning("folder is empty; keeping its videos in the library (unmounted?)",
+                                   metadata: ["path": "\(root)", "videos": "\(under.count)"])
+                }
                 continue
             }
+            reportedProblems.remove("empty " + root)
             for v in missing where gone[v.path] == nil {
                 gone[v.path] = t
                 vanished += 1
@@ -226,11 +230,12 @@ public final class Watcher {
     }
 
     private func handle(_ changes: [DirectoryWatcher.Change]) {
+        var touched: Set<String> = []  // a copy in progress reports every write: stat each file once per batch
         for change in changes {
             switch change {
             case .touched(let path):
                 gone[path] = nil
-                observe(path)
+                if touched.insert(path).inserted { observe(path) }
             case .gone(let path):
                 tracker.forget(path)
                 tracker.forget(under: path)

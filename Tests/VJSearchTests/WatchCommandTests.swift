@@ -214,6 +214,10 @@ import TestSupport
         #expect(try eventually { try searchable() == [a, b] }, "\(daemon.output)")
         try FileManager.default.removeItem(atPath: a)
         #expect(try eventually { try searchable() == [b] }, "\(daemon.output)")
+        // A folder that suddenly holds nothing looks like an unmounted share: its videos stay.
+        try FileManager.default.removeItem(atPath: b)
+        #expect(eventually { daemon.output.contains("folder is empty; keeping its videos") }, "\(daemon.output)")
+        #expect(try searchable() == [b])
         daemon.signal(SIGTERM)
         #expect(daemon.exitStatus() == 0, "\(daemon.output)")
     }
