@@ -231,8 +231,11 @@ public final class Watcher {
 
     private func handle(_ changes: [DirectoryWatcher.Change]) {
         var touched: Set<String> = []  // a copy in progress reports every write: stat each file once per batch
+        let own = configuration.library + "/"
         for change in changes {
             switch change {
+            case .touched(let path) where path.hasPrefix(own), .gone(let path) where path.hasPrefix(own):
+                continue  // the library inside a watched folder: its own writes (watch.json) are no news
             case .touched(let path):
                 gone[path] = nil
                 if touched.insert(path).inserted { observe(path) }
