@@ -123,7 +123,16 @@ public final class Watcher {
                 scanDue = false
                 nextRescan = now + configuration.rescan
             }
-            if let watcher { try handle(watcher.changes()) }
+            if let watcher {
+                do {
+                    handle(try watcher.changes())
+                } catch {
+                    logger.warning("inotify failed; relying on rescans", metadata: ["cause": "\(error)"])
+                    self.watcher = nil
+                    scanDue = true
+                    continue
+                }
+            }
             observePending()
             for path in tracker.takeReady() where Self.isVideo(path) { queue.push(path) }
             let t = now
