@@ -1,17 +1,22 @@
 import Testing
 @testable import Watch
 
+// `#expect` cannot call mutating methods; these take the value `inout` instead.
+private func take(_ t: inout SettleTracker) -> [String] { t.takeReady() }
+private func push(_ path: String, _ q: inout WorkQueue) -> Bool { q.push(path) }
+private func pop(_ q: inout WorkQueue) -> String? { q.pop() }
+
 @Suite struct SettleTrackerTests {
     @Test func aFileIsReadyOnlyAfterHoldingStillForTheSettleTime() {
         var t = SettleTracker(settle: 2)
         t.observe("/v/a.mp4", size: 100, mtime: 10, at: 0)
-        do { let ready = t.takeReady(); #expect(ready.isEmpty) }
+        #expect(take(&t).isEmpty)
         t.observe("/v/a.mp4", size: 100, mtime: 10, at: 1.9)
-        do { let ready = t.takeReady(); #expect(ready.isEmpty) }
+        #expect(take(&t).isEmpty)
         t.observe("/v/a.mp4", size: 100, mtime: 10, at: 2.0)
-        do { let ready = t.takeReady(); #expect(ready == ["/v/a.mp4"]) }
+        #expect(take(&t) == ["/v/a.mp4"])
         #expect(t.isEmpty)
-        do { let ready = t.takeReady(); #expect(ready.isEmpty) }
+        #expect(take(&t).isEmpty)
     }
 
     @Test(arguments: [(UInt64(200), 10.0), (UInt64(100), 11.0)])
@@ -20,17 +25,17 @@ import Testing
         t.observe("/v/a.mp4", size: 100, mtime: 10, at: 0)
         t.observe("/v/a.mp4", size: size, mtime: mtime, at: 1.5)  // still being written
         t.observe("/v/a.mp4", size: size, mtime: mtime, at: 3.0)
-        do { let ready = t.takeReady(); #expect(ready.isEmpty) }
+        #expect(take(&t).isEmpty)
         #expect(t.nextDeadline == 3.5)
         t.observe("/v/a.mp4", size: size, mtime: mtime, at: 3.5)
-        do { let ready = t.takeReady(); #expect(ready == ["/v/a.mp4"]) }
+        #expect(take(&t) == ["/v/a.mp4"])
     }
 
     @Test func withoutALaterObservationNothingIsReady() {
         // Time passing is not enough: stability must be seen by a stat after the settle time.
         var t = SettleTracker(settle: 1)
         t.observe("/v/a.mp4", size: 1, mtime: 1, at: 0)
-        do { let ready = t.takeReady(); #expect(ready.isEmpty) }
+        #expect(take(&t).isEmpty)
         #expect(t.pending == ["/v/a.mp4"])
     }
 
@@ -50,7 +55,7 @@ import Testing
         #expect(t.nextDeadline == 1)
         t.observe("/v/a.mp4", size: 1, mtime: 1, at: 1.2)
         t.observe("/v/b.mp4", size: 1, mtime: 1, at: 1.2)
-        do { let ready = t.takeReady(); #expect(ready == ["/v/a.mp4"]) }
+        #expect(take(&t) == ["/v/a.mp4"])
         #expect(t.count == 1)
     }
 }
@@ -58,16 +63,16 @@ import Testing
 @Suite struct WorkQueueTests {
     @Test func pathsAreQueuedOnceInArrivalOrder() {
         var q = WorkQueue()
-        do { let added = q.push("/a"); #expect(added) }
-        do { let added = q.push("/b"); #expect(added) }
-        do { let added = q.push("/a"); #expect(!added) }
+        #expect(push("/a", &q))
+        #expect(push("/b", &q))
+        #expect(!push("/a", &q))
         #expect(q.count == 2)
         #expect(q.paths == ["/a", "/b"])
-        do { let popped = q.pop(); #expect(popped == "/a") }
-        do { let added = q.push("/a"); #expect(added) }  // queued again once taken
-        do { let popped = q.pop(); #expect(popped == "/b") }
-        do { let popped = q.pop(); #expect(popped == "/a") }
-        do { let popped = q.pop(); #expect(popped == nil) }
+        #expect(pop(&q) == "/a")
+        #expect(push("/a", &q))  // queued again once taken
+        #expect(pop(&q) == "/b")
+        #expect(pop(&q) == "/a")
+        #expect(pop(&q) == nil)
         #expect(q.isEmpty)
     }
 
@@ -77,8 +82,8 @@ import Testing
         q.remove("/v/a", under: true)
         #expect(q.paths == ["/v/ab", "/w"])
         q.remove("/w")
-        do { let popped = q.pop(); #expect(popped == "/v/ab") }
-        do { let popped = q.pop(); #expect(popped == nil) }
+        #expect(pop(&q) == "/v/ab")
+        #expect(pop(&q) == nil)
     }
 
     @Test func aLongQueueHoldsEachPathOnceAndKeepsOrder() {
@@ -87,7 +92,7 @@ import Testing
         for i in 0..<500 {
             for p in ["/f\(i)", "/f\(i / 2)"] where !model.contains(p) {
                 model.append(p)
-                do { let added = q.push(p); #expect(added) }
+                #expect(push(p, &q))
             }
             if i % 3 == 0 {
                 let popped = q.pop()
