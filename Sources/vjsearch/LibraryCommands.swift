@@ -190,6 +190,11 @@ struct ReindexCommand: AsyncParsableCommand {
         let libraryPath = library.path
         let n = threads.apply()
         let wait = self.wait
+        if let pid = WatchLock.holder(library: libraryPath) {
+            // The swap would pull the library from under the daemon, which must restart with the new model anyway.
+            Diagnostics.error("a vjsearch watch daemon (pid \(pid)) keeps this library up to date; stop it before reindexing, then restart it with the new --model")
+            throw ExitStatus.locked
+        }
         let report: IndexReport
         do {
             let modelDirectory = try model.directory()

@@ -302,6 +302,9 @@ import TestSupport
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try json(r)["unchanged"] as? Int == 1)
 
+        let reindex = try vj(["reindex", "--model", model, "--wait"])
+        #expect(reindex.status == 75 && reindex.stderr.contains("stop it before reindexing"), "\(reindex.stderr)")
+
         let second = try Daemon([videos.path, "--library", library, "--model", model], log: dir.file("second.log"))
         #expect(second.exitStatus() == 75)
         #expect(second.output.contains("error: \(library): a vjsearch watch daemon (pid \(daemon.pid)) already keeps this library up to date"))
