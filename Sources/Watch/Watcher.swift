@@ -105,7 +105,13 @@ public final class Watcher {
         if configuration.inotify {
             do {
                 watcher = try DirectoryWatcher(logger: logger)
-                for root in configuration.roots where Self.isDirectory(root) { watcher?.watch(tree: root) }
+                for root in configuration.roots where Self.isDirectory(root) {
+                    watcher?.watch(tree: root)
+                    if let kind = Self.networkFileSystem(root) {
+                        logger.warning("network file system: inotify sees only changes made on this machine; relying on rescans",
+                                       metadata: ["path": "\(root)", "type": "\(kind)", "every": "\(configuration.rescan) s"])
+                    }
+                }
                 logger.info("watching", metadata: ["folders": "\(watcher?.watchedFolders ?? 0)"])
             } catch {
                 logger.warning("inotify unavailable; relying on rescans", metadata: ["cause": "\(error)"])
@@ -361,6 +367,27 @@ public final class Watcher {
             }
             published = status
         }
+    }
+
+    /// The type of the network or FUSE file system `path` is on (from `/proc/self/mountinfo`: the mount point
+    /// that is the longest prefix of the resolved path), nil for a local one.
+    static func networkFileSystem(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        let real = String(cString: resolved)
+        free(resolved)
+        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        var best: (point: String, type: String)?
+        for line in table.split(separator: "\n") {
+            // id parent major:minor root mount-point options [optional…] - type source super-options
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count > 6, let dash = fields.firstIndex(of: "-"), dash + 1 < fields.count else { continue }
+            let point = fields[4].replacingOccurrences(of: "\\040", with: " ")
+            let under = point == "/" || real == point || real.hasPrefix(point + "/")
+            if under && point.count >= (best?.point.count ?? -1) { best = (point, fields[dash + 1]) }
+        }
+        guard let type = best?.type else { return nil }
+        let network: Set<String> = ["nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "9p", "afs", "glusterfs", "lustre"]
+        return network.contains(type) || type.hasPrefix("fuse.") ? type : nil
     }
 
     static func isDirectory(_ path: String) -> Bool {
