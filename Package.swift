@@ -28,6 +28,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // System libraries: a module map and one prefixed shim header each.
@@ -49,11 +51,25 @@ let package = Package(
         .target(name: "JEPA", dependencies: ["Neural"]),
         .target(name: "VectorIndex", dependencies: ["CLMDB"], path: "Index", swiftSettings: vectorIndexSettings),
         .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex"]),
+        // The ingestion daemon: inotify watching, settling, the work queue and the published state.
+        .target(
+            name: "Watch",
+            dependencies: [
+                "Catalog",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // Executables.
         .executableTarget(
             name: "vjsearch",
-            dependencies: ["Catalog", "Media", "JEPA", "VectorIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "Catalog", "Media", "JEPA", "VectorIndex", "Watch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "vjsearch-ann",
             dependencies: ["VectorIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -66,5 +82,6 @@ let package = Package(
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "VJSearchTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "WatchTests", dependencies: ["Watch", "TestSupport"]),
     ]
 )

@@ -29,6 +29,8 @@ public struct IndexReport: Codable, Sendable {
     public var decodeSeconds = 0.0
     public var embedSeconds = 0.0
     public var storeSeconds = 0.0
+    /// Stopped early by `Ingestor`'s cancellation check; the video in flight was abandoned (nothing of it stored).
+    public var cancelled = false
 
     /// Video seconds per wall-clock second.
     public var realtimeFactor: Double { wallSeconds > 0 ? videoSeconds / wallSeconds : 0 }
@@ -58,7 +60,8 @@ public struct IndexProgress: Sendable {
 /// Plan: unchanged files (same path, size and mtime) are skipped; a file whose fingerprint matches a video whose
 /// path vanished is re-linked; anything else is embedded. Pipeline: a decode thread cuts clips and feeds batches
 /// through a bounded queue to the calling thread, which embeds them and, at the end of each video, commits the
-/// video's record, segments and vectors in one write transaction. A crash loses at most the video in flight.
+/// video's record, segments and vectors in one write transaction. A crash loses at most the video in flight, and
+/// so does cancellation: `isCancelled` is checked between files while planning and before each batch is embedded.
 public final class Ingestor {
     public struct Options: Sendable {
         /// Codec threads for the decoder (the embedder's are `Neural.threads`).
@@ -86,13 +89,18 @@ public final class Ingestor {
     let embedder: Embedder
     let options: Options
     let progress: (@Sendable (IndexProgress) -> Void)?
+    let isCancelled: @Sendable () -> Bool
 
+    /// `isCancelled` is polled on the calling thread; once it returns true the run stops at the next check and
+    /// returns a report with `cancelled` set.
     public init(library: Library, embedder: Embedder, options: Options = Options(),
-                progress: (@Sendable (IndexProgress) -> Void)? = nil) {
+                progress: (@Sendable (IndexProgress) -> Void)? = nil,
+                isCancelled: @escaping @Sendable () -> Bool = { false }) {
         self.library = library
         self.embedder = embedder
         self.options = options
         self.progress = progress
+        self.isCancelled = isCancelled
     }
 
     /// A file to embed.
@@ -120,6 +128,11 @@ public final class Ingestor {
         let candidatePaths = Set(candidates.map(\.path))
         var jobs: [Job] = []
         for c in candidates {
+            if isCancelled() {
+                report.cancelled = true
+                report.wallSeconds = Self.seconds(clock.now - start)
+                return report
+            }
             let old = byPath[c.path]
             if let old, old.size == c.size, old.mtime == c.mtime {
                 if old.status == .failed {
@@ -159,7 +172,7 @@ public final class Ingestor {
 
         try embed(jobs, &report, start: start)
 
-        if options.prune {
+        if options.prune && !report.cancelled {
             let rootPrefixes = roots.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             let vanished = try library.videos().filter { v in
                 rootPrefixes.contains { v.path == $0 || v.path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
@@ -230,6 +243,11 @@ public final class Ingestor {
                 report.decodeSeconds += decodeSeconds
                 if j != current { current = j }
                 if failedJob == j { continue }
+                if isCancelled() {
+                    // Abandon the video in flight: nothing of it was written; `defer` stops the decode thread.
+                    report.cancelled = true
+                    return
+                }
                 let t0 = clock.now
                 do {
                     vectors += try embedder.embedClips(tensors, workspace: workspace)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Watch
 
 /// `vjsearch index PATH…`: scan, embed and store; incremental and resumable.
 struct IndexCommand: AsyncParsableCommand {
@@ -34,7 +35,7 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Remove videos under the given paths whose files no longer exist.")
     var prune = false
 
-    @Flag(help: "Wait for another run writing to the library instead of exiting with status 75.")
+    @Flag(help: "Wait for another run writing to the library, or index beside a running `vjsearch watch` daemon, instead of exiting with status 75.")
     var wait = false
 
     @Flag(help: "Print the summary as one JSON object (with the time split between decoding, embedding and storing).")
@@ -62,6 +63,11 @@ struct IndexCommand: AsyncParsableCommand {
         let modelDirectory: URL
         do { modelDirectory = try model.directory() } catch { throw reportFailure(error) }
         let wait = self.wait
+        if !wait, let pid = WatchLock.holder(library: libraryPath) {
+            // A cron job next to a running daemon: the daemon already does this work, so say so and leave.
+            Diagnostics.error("a vjsearch watch daemon (pid \(pid)) keeps this library up to date; use --wait to index anyway")
+            throw ExitStatus.locked
+        }
         let report: IndexReport
         do {
             report = try await onThread {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Watch
 
 /// `vjsearch status`: what the library holds.
 struct StatusCommand: AsyncParsableCommand {
@@ -21,8 +22,9 @@ struct StatusCommand: AsyncParsableCommand {
         } catch {
             throw reportFailure(error)
         }
+        let daemon = Daemon(library: path)
         if json {
-            print(JSONLines.encode(status))
+            print(JSONLines.encode(WithDaemon(status: status, daemon: daemon)))
             return
         }
         print("""
@@ -34,6 +36,66 @@ struct StatusCommand: AsyncParsableCommand {
             failures   \(status.failures.count)
             """)
         for f in status.failures { print("  \(f.path): \(f.cause)") }
+        for line in daemon.lines { print(line) }
+    }
+
+    /// The `vjsearch watch` daemon of the library, if one runs: liveness from its lock, details from `watch.json`.
+    struct Daemon: Encodable {
+        var running: Bool
+        var pid: Int32?
+        /// What the daemon last published; when not running, the state a stopped or killed daemon left behind.
+        var status: WatchStatus?
+
+        init(library: String) {
+            let holder = WatchLock.holder(library: library)
+            running = holder != nil
+            status = WatchStatus.read(library: library)
+            pid = holder.flatMap { $0 > 0 ? $0 : nil } ?? status?.pid
+            if running, let s = status, s.pid != pid { status = nil }  // from an earlier daemon; the new one is starting
+        }
+
+        var lines: [String] {
+            guard running, let pid else {
+                let last = status.map { s in
+                    " (last run pid \(s.pid), stopped or killed; last update \(Self.date(s.updatedAt)))"
+                } ?? ""
+                return ["daemon     not running" + last]
+            }
+            guard let s = status else { return ["daemon     running, pid \(pid), starting"] }
+            var lines = [
+                "daemon     running, pid \(pid), since \(Self.date(s.startedAt)), \(s.inotify ? "inotify" : "rescans only")",
+                "  state    \(s.stateDescription)",
+                "  queue    \(s.queued) queued, \(s.settling) settling",
+                String(format: "  done     %d indexed, %d relinked, %d removed, %d failed; %.1f s of video in %.1f s (%.1f× real time)",
+                       s.indexed, s.relinked, s.removed, s.failed, s.videoSeconds, s.busySeconds, s.realtimeFactor),
+            ]
+            if let scan = s.lastScanAt { lines.append("  scanned  \(Self.date(scan))") }
+            lines.append("  error    " + (s.lastError.map { "\($0)" + (s.lastErrorAt.map { " (\(Self.date($0)))" } ?? "") } ?? "none"))
+            return lines
+        }
+
+        /// Local time, to the second.
+        static func date(_ seconds: Double) -> String {
+            var t = time_t(seconds)
+            var parts = tm()
+            localtime_r(&t, &parts)
+            return String(format: "%04d-%02d-%02d %02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                          Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        }
+    }
+
+    /// The library's status with a `daemon` key added.
+    struct WithDaemon: Encodable {
+        var status: LibraryStatus
+        var daemon: Daemon
+
+        enum Key: String, CodingKey { case daemon }
+
+        func encode(to encoder: Encoder) throws {
+            try status.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(daemon, forKey: .daemon)
+        }
     }
 }
 
@@ -128,6 +190,11 @@ struct ReindexCommand: AsyncParsableCommand {
         let libraryPath = library.path
         let n = threads.apply()
         let wait = self.wait
+        if let pid = WatchLock.holder(library: libraryPath) {
+            // The swap would pull the library from under the daemon, which must restart with the new model anyway.
+            Diagnostics.error("a vjsearch watch daemon (pid \(pid)) keeps this library up to date; stop it before reindexing, then restart it with the new --model")
+            throw ExitStatus.locked
+        }
         let report: IndexReport
         do {
             let modelDirectory = try model.directory()

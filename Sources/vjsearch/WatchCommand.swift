@@ -1,0 +1,101 @@
+import ArgumentParser
+import Catalog
+import Foundation
+import Logging
+import ServiceLifecycle
+import Watch
+
+/// `vjsearch watch PATH…`: the ingestion daemon.
+struct WatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Keep the library up to date with the given folders, as a long-running daemon.",
+        discussion: """
+            Starts with an incremental scan (as `vjsearch index` does), then follows changes with inotify \
+            (recursively, including folders created later) and rescans everything every --rescan seconds \
+            and on SIGHUP, for network mounts and lost events; folders inotify cannot watch are logged and \
+            left to the rescans. A new or changed file is indexed once its size and modification time have \
+            held still for --settle seconds, so files still being copied are never indexed half-written. \
+            Moved files are re-linked without re-embedding; deleted ones are removed from the library. \
+            SIGTERM or SIGINT stops it gracefully (exit status 0): the video in flight is committed whole \
+            or abandoned, and the next start picks it up.
+
+            While it runs, `vjsearch status` shows its pid, state, queue, last error and throughput (read \
+            from <library>/watch.json), queries work as usual, and a `vjsearch index` without --wait on the \
+            same library exits with status 75. The library's writer lock is held only while indexing. \
+            Logs go to stderr, one line per event with key=value metadata.
+
+            """ + ExitStatus.discussion)
+
+    @Argument(help: "Folders (or files) to keep indexed.")
+    var paths: [String]
+
+    @OptionGroup var library: LibraryOptions
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var threads: ThreadOptions
+
+    @Option(help: "Seconds a file's size and modification time must hold still before it is indexed.")
+    var settle = 5.0
+
+    @Option(help: "Seconds between full rescans (the fallback for network mounts and lost events).")
+    var rescan = 600.0
+
+    @Option(help: "Lower the daemon's CPU priority by this niceness (0-19).")
+    var nice: Int32?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    @Flag(help: ArgumentHelp("Do not use inotify; find changes by rescanning only (also: VJSEARCH_WATCH_INOTIFY=0).",
+                             visibility: .hidden))
+    var noInotify = false
+
+    func validate() throws {
+        if !(settle >= 0) { throw ValidationError("--settle must be zero or more seconds") }
+        if !(rescan > 0) { throw ValidationError("--rescan must be a positive number of seconds") }
+        if let nice, !(0...19).contains(nice) { throw ValidationError("--nice must be between 0 and 19") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "vjsearch.watch")
+        if let nice, nice > 0, setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) != 0 {
+            Diagnostics.warning("cannot set niceness \(nice): \(String(cString: strerror(errno)))")
+        }
+        let libraryPath = library.path
+        let n = threads.apply()
+        let roots = paths.map(LibraryOptions.absolute)
+        let inotify = !noInotify && ProcessInfo.processInfo.environment["VJSEARCH_WATCH_INOTIFY"] != "0"
+        let lock: WatchLock
+        let embedder: Embedder
+        do {
+            lock = try WatchLock(library: libraryPath)
+            let directory = try model.directory()
+            embedder = try await onThread { try Embedder(directory: directory) }
+        } catch WatchError.alreadyRunning(_, let pid) {
+            Diagnostics.error("\(libraryPath): a vjsearch watch daemon\(pid.map { " (pid \($0))" } ?? "") already keeps this library up to date")
+            throw ExitStatus.locked
+        } catch {
+            throw reportFailure(error)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        logger.info("starting", metadata: [
+            "pid": "\(getpid())", "library": "\(libraryPath)", "model": "\(embedder.modelID)", "roots": "\(roots)",
+            "settle": "\(settle)", "rescan": "\(rescan)", "threads": "\(n)",
+        ])
+        let configuration = Watcher.Configuration(
+            roots: roots, library: libraryPath, settle: settle, rescan: rescan, inotify: inotify,
+            ingest: Ingestor.Options(decodeThreads: n))
+        do {
+            let service = try WatchService(configuration: configuration, embedder: embedder, logger: logger)
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        } catch {
+            logger.critical("stopped by an error", metadata: ["cause": "\(error)"])
+            throw reportFailure(error)
+        }
+    }
+}
