@@ -32,7 +32,8 @@ extension Library {
     ///
     /// HNSW (or exact) top-N segment hits → grouped by video → each candidate video's segments all rescored
     /// exactly from their stored vectors → `MomentRule` around each hit peak, best first, skipping peaks inside
-    /// an earlier moment → moments ranked by peak score. One read snapshot throughout, so a concurrent indexing
+    /// an earlier moment and growing only over segments no earlier moment holds (trimmed clear of them in time)
+    /// → moments ranked by peak score. One read snapshot throughout, so a concurrent indexing
     /// run is never waited for and never seen half-done.
     public func moments(for vector: [Float], _ q: MomentQuery) throws -> [Moment] {
         try environment.read { txn in
@@ -77,11 +78,14 @@ extension Library {
                 }
                 let raised = hitsByScore.filter { scores[$0] > median }
                 let peaks = raised.isEmpty ? Array(hitsByScore.prefix(1)) : raised
-                for range in Self.mergeOverlapping(q.rule.moments(peaks: peaks, scores: scores)) {
+                var spans: [(start: Double, end: Double)] = []  // this video's moments so far, best first
+                for range in q.rule.moments(peaks: peaks, scores: scores) {
                     guard let first = try segment(ids[range.lowerBound], in: txn),
-                          let last = try segment(ids[range.upperBound], in: txn) else { continue }
+                          let last = try segment(ids[range.upperBound], in: txn),
+                          let span = Self.trim((first.start, last.end), clear: spans) else { continue }
+                    spans.append(span)
                     let score = range.map { scores[$0] }.max() ?? -1
-                    out.append(Moment(path: record.path, start: first.start, end: last.end, score: score))
+                    out.append(Moment(path: record.path, start: span.start, end: span.end, score: score))
                 }
             }
             if let minScore = q.minScore { out.removeAll { $0.score < minScore } }
@@ -90,19 +94,16 @@ extension Library {
         }
     }
 
-    /// Unions moments whose segment ranges overlap or touch (a later peak's moment can reach into an earlier one,
-    /// and neighbouring segments overlap in time when the window is longer than the stride), so a video never
-    /// lists the same stretch twice. Moments are ranked by score afterwards.
-    public static func mergeOverlapping(_ ranges: [ClosedRange<Int>]) -> [ClosedRange<Int>] {
-        var out: [ClosedRange<Int>] = []
-        for r in ranges {
-            var merged = r
-            while let i = out.firstIndex(where: { $0.lowerBound <= merged.upperBound + 1 && merged.lowerBound <= $0.upperBound + 1 }) {
-                let other = out.remove(at: i)
-                merged = min(other.lowerBound, merged.lowerBound)...max(other.upperBound, merged.upperBound)
-            }
-            out.append(merged)
+    /// `span` cut back so that it overlaps none of `clear` (the video's better moments), or nil when nothing is
+    /// left. Disjoint segment ranges can still overlap in time, by a window's length minus the stride, so a video
+    /// never lists the same stretch twice.
+    static func trim(_ span: (start: Double, end: Double), clear: [(start: Double, end: Double)])
+        -> (start: Double, end: Double)?
+    {
+        var s = span
+        for c in clear where s.start < c.end && c.start < s.end {
+            if c.start <= s.start { s.start = c.end } else { s.end = c.start }
         }
-        return out
+        return s.end > s.start ? s : nil
     }
 }

@@ -28,23 +28,27 @@ public struct MomentRule: Sendable, Equatable {
         self.keep = keep
     }
 
-    /// The index range of the moment around `peak` in `scores` (time order).
-    public func grow(around peak: Int, scores: [Float], median: Float) -> ClosedRange<Int> {
+    /// The index range of the moment around `peak` in `scores` (time order), not reaching into `claimed`
+    /// segments (those of better moments).
+    public func grow(around peak: Int, scores: [Float], median: Float,
+                     claimed: (Int) -> Bool = { _ in false }) -> ClosedRange<Int> {
         let floor = scores[peak] - keep * (scores[peak] - median)
         var lo = peak
         var hi = peak
-        while lo > 0 && scores[lo - 1] >= floor { lo -= 1 }
-        while hi < scores.count - 1 && scores[hi + 1] >= floor { hi += 1 }
+        while lo > 0 && scores[lo - 1] >= floor && !claimed(lo - 1) { lo -= 1 }
+        while hi < scores.count - 1 && scores[hi + 1] >= floor && !claimed(hi + 1) { hi += 1 }
         return lo...hi
     }
 
-    /// Moments for `peaks` (segment indices, best first), skipping a peak that falls inside an earlier moment.
+    /// Moments for `peaks` (segment indices, best first): a peak inside an earlier moment is skipped, and a later
+    /// moment grows only over segments no earlier one holds. So the moments are disjoint and the best one is
+    /// exactly the growth around the best peak: two events side by side stay two moments, never one wide one.
     public func moments(peaks: [Int], scores: [Float]) -> [ClosedRange<Int>] {
         guard !scores.isEmpty else { return [] }
         let median = Self.median(scores)
         var out: [ClosedRange<Int>] = []
         for p in peaks where !out.contains(where: { $0.contains(p) }) {
-            out.append(grow(around: p, scores: scores, median: median))
+            out.append(grow(around: p, scores: scores, median: median) { i in out.contains { $0.contains(i) } })
         }
         return out
     }

@@ -81,10 +81,14 @@ import TestSupport
         #expect(!onlyB.isEmpty && onlyB.allSatisfy { $0.path == "/v/b.mp4" })
     }
 
-    @Test func overlappingAndTouchingMomentsMerge() {
-        #expect(Library.mergeOverlapping([2...4, 5...6, 0...0, 9...9, 3...3]).sorted { $0.lowerBound < $1.lowerBound }
-                == [0...0, 2...6, 9...9])
-        #expect(Library.mergeOverlapping([]) == [])
+    @Test func laterMomentsAreTrimmedClearOfBetterOnes() {
+        // Segments overlap in time (window 2 s, stride 1 s), so disjoint segment ranges can share a second.
+        let better = [(start: 4.0, end: 9.0)]
+        func trimmed(_ span: (Double, Double)) -> [Double]? { Library.trim(span, clear: better).map { [$0.start, $0.end] } }
+        #expect(trimmed((0, 5)) == [0, 4])
+        #expect(trimmed((8, 12)) == [9, 12])
+        #expect(trimmed((5, 8)) == nil)
+        #expect(trimmed((10, 12)) == [10, 12])
     }
 }
 

@@ -23,6 +23,14 @@ import Testing
         #expect(MomentRule().moments(peaks: [2, 1, 5], scores: scores) == [1...2, 5...5])
     }
 
+    @Test func eventsSideBySideStayTwoMoments() {
+        // Median 0.1. The best peak (0.9, floor 0.5) grows over 6...9. The second (0.7 at 4, floor 0.4) would
+        // grow over 4...9, through the first moment; it stops where the first begins instead.
+        let scores: [Float] = [0.1, 0.1, 0.1, 0.1, 0.7, 0.45, 0.55, 0.7, 0.9, 0.6, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
+        #expect(MomentRule().grow(around: 4, scores: scores, median: 0.1) == 4...9)
+        #expect(MomentRule().moments(peaks: [8, 4], scores: scores) == [6...9, 4...5])
+    }
+
     @Test func medianOfEvenCountAveragesTheMiddle() {
         #expect(MomentRule.median([4, 1, 3, 2]) == 2.5)
         #expect(MomentRule.median([5, 1, 3]) == 3)
