@@ -161,7 +161,8 @@ def main() -> None:
             rate = (step + 1) / (time.time() - t0)
             print(f"stage2[{args.variant}] step {step + 1}/{args.steps} loss {loss.item():.4f} ({rate:.2f} steps/s)",
                   file=sys.stderr, flush=True)
-    torch.save({"variant": args.variant, "video": video.state_dict(), "y": y.state_dict(),
+    torch.save({"variant": args.variant, "steps": args.steps, "batch": args.batch,
+                "video": video.state_dict(), "y": y.state_dict(),
                 "x": xenc.state_dict() if args.variant == "unfrozen_x" else None},
                args.work / f"stage2_{args.variant}.pt")
 
