@@ -4,20 +4,13 @@ import TestSupport
 
 /// `vjsearch index`, `query`, `status`, `remove`, `verify` and `reindex`, end to end on the built binary with a
 /// tiny model and tiny generated videos, each test in its own temporary folder.
-@Suite struct LibraryCommandTests {
+@Suite struct LibraryCommandTests: UsesLibraryWorkspace {
     typealias Result = CommandLineTests.Result
 
-    let dir: TemporaryDirectory
-    let videos: URL
-    let library: String
-    let model: String
+    let workspace: LibraryWorkspace
 
     init() throws {
-        dir = try TemporaryDirectory(prefix: "vjsearch-library")
-        videos = dir.file("videos")
-        try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
-        library = dir.file("library").path
-        model = try LibraryFixtures.bundle(in: dir.file("model-a"), id: "tiny-a").path
+        workspace = try LibraryWorkspace(prefix: "vjsearch-library", modelFolder: "model-a", modelID: "tiny-a")
     }
 
     func video(_ name: String, seconds: Double = 2, seed: Int = 0) throws -> String {

@@ -4,20 +4,13 @@ import TestSupport
 
 /// `vjsearch watch`, end to end: the built binary as a background daemon over a temporary folder, with the tiny
 /// model, short settle and rescan times, and bounded polling waits (no fixed long sleeps).
-@Suite(.serialized) struct WatchCommandTests {
+@Suite(.serialized) struct WatchCommandTests: UsesLibraryWorkspace {
     typealias Result = CommandLineTests.Result
 
-    let dir: TemporaryDirectory
-    let videos: URL
-    let library: String
-    let model: String
+    let workspace: LibraryWorkspace
 
     init() throws {
-        dir = try TemporaryDirectory(prefix: "vjsearch-watch")
-        videos = dir.file("videos")
-        try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
-        library = dir.file("library").path
-        model = try LibraryFixtures.bundle(in: dir.file("model"), id: "tiny-watch").path
+        workspace = try LibraryWorkspace(prefix: "vjsearch-watch", modelFolder: "model", modelID: "tiny-watch")
     }
 
     /// A running `vjsearch watch`, killed if a test leaves it running.
