@@ -3,7 +3,7 @@
 //
 // Data flow (one job per module, arrows point one way):
 //   Media (CFFmpeg) ─┐
-//   JEPA → Neural (CBLAS) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
+//   JEPA → Neural (CBLAS, CKernels) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
 //   VectorIndex (Index/, CLMDB) ─┘
 import PackageDescription
 
@@ -16,7 +16,11 @@ let vectorIndexSettings: [SwiftSetting] = [
 ]
 // Neural: the elementwise kernels (exp, erf, norms, RoPE, half → float) are SIMD8 loops; AVX2/FMA runs each in
 // one instruction where baseline x86-64 needs two SSE ones. Release builds only, as for VectorIndex.
-let neuralSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+// `VJ_FMA` tells the kernels that the target has fused multiply-add, so `addingProduct` is one instruction.
+let neuralSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release)),
+    .define("VJ_FMA", .when(configuration: .release)),
+]
 #else
 let vectorIndexSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 let neuralSettings: [SwiftSetting] = []
@@ -51,7 +55,9 @@ let package = Package(
 
         // Wrapper modules.
         .target(name: "Media", dependencies: ["CFFmpeg", "CFFmpegLoader"]),
-        .target(name: "Neural", dependencies: ["CBLAS"], swiftSettings: neuralSettings),
+        // The AVX2 GEMM kernel of attention; optimised in debug builds too, so that tests stay quick.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "Neural", dependencies: ["CBLAS", "CKernels"], swiftSettings: neuralSettings),
         .target(name: "JEPA", dependencies: ["Neural"]),
         .target(name: "VectorIndex", dependencies: ["CLMDB"], path: "Index", swiftSettings: vectorIndexSettings),
         .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex"]),
@@ -81,7 +87,7 @@ let package = Package(
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "CKernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),

@@ -84,7 +84,7 @@ public final class LlamaStack: Sendable {
         let a = workspace.buffer(5, count: rows * heads * d)
         let g = workspace.buffer(6, count: rows * inter)
         let u = workspace.buffer(7, count: rows * inter)
-        let scores = workspace.scratch(8, count: Kernels.attentionScratch(length: longest))
+        let scores = workspace.scratch(8, count: Kernels.attentionScratch(length: longest, kvHeads: kvHeads, headDim: d))
         let (cos, sin) = rope.tables(positions: 0..<longest)
         let pairs = rope.inverseFrequencies.count
         let scale = 1 / Float(d).squareRoot()

@@ -79,7 +79,7 @@ struct BertBackbone: TextBackbone {
         let k = workspace.buffer(3, count: rows * h)
         let v = workspace.buffer(4, count: rows * h)
         let a = workspace.buffer(5, count: rows * h)
-        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: longest))
+        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: longest, kvHeads: heads, headDim: d))
         let scale = 1 / Float(d).squareRoot()
         for layer in layers {
             layer.query(x, rows: rows, into: q)

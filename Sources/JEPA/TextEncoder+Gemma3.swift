@@ -99,7 +99,7 @@ struct Gemma3Backbone: TextBackbone {
         let a = workspace.buffer(5, count: rows * heads * d)
         let g = workspace.buffer(6, count: rows * inter)
         let u = workspace.buffer(7, count: rows * inter)
-        let scores = workspace.scratch(8, count: Kernels.attentionScratch(length: longest))
+        let scores = workspace.scratch(8, count: Kernels.attentionScratch(length: longest, kvHeads: kvHeads, headDim: d))
         let globalTables = globalRoPE.tables(positions: 0..<longest)
         let localTables = localRoPE.tables(positions: 0..<longest)
         let pairs = d / 2

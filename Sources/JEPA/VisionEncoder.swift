@@ -113,7 +113,7 @@ public final class VisionEncoder: Sendable {
         let qkv = workspace.buffer(2, count: rows * 3 * h)
         let q = qkv, k = qkv + h, v = qkv + 2 * h  // column blocks of [rows × 3h]
         let a = workspace.buffer(5, count: rows * h)
-        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: n))
+        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: n, kvHeads: heads, headDim: d))
         let scale = 1 / Float(d).squareRoot()
         for layer in layers {
             Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.norm1.weight.pointer, bias: layer.norm1.bias.pointer,

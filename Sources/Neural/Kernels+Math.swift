@@ -16,38 +16,67 @@ extension Kernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
     }
 
+    /// `a · b + c`, fused into one FMA instruction where the build targets a CPU that has it (`VJ_FMA`, set for
+    /// x86-64 release builds with `-target-cpu haswell`); Swift never contracts `a * b + c` on its own.
+    @inline(__always) static func fma(_ a: Vec, _ b: Vec, _ c: Vec) -> Vec {
+        #if VJ_FMA
+        return c.addingProduct(a, b)
+        #else
+        return a * b + c
+        #endif
+    }
+
     /// `e^x` to about 2 ulp (Cephes' range reduction and polynomial); 0 below −87.3, inputs above 88 clamped.
     @inline(__always) static func exp(_ value: Vec) -> Vec {
         // `replacing` rather than `clamped`: the generic min/max are not inlined and cost a call per vector.
         let high = Vec(repeating: 88.0)
         var x = value.replacing(with: high, where: value .> high)
         let magic = Vec(repeating: 12_582_912)  // 1.5 · 2^23: adding it rounds to an integer in the low bits.
-        let t = x * 1.442_695_04 + magic
+        let t = fma(x, Vec(repeating: 1.442_695_04), magic)
         let n = t - magic
-        x = x - n * 0.693_359_375
-        x = x + n * 2.121_944_4e-4
+        x = fma(n, Vec(repeating: -0.693_359_375), x)
+        x = fma(n, Vec(repeating: 2.121_944_4e-4), x)
         var p = Vec(repeating: 1.987_569_15e-4)
-        p = p * x + 1.398_199_950_7e-3
-        p = p * x + 8.333_451_907_3e-3
-        p = p * x + 4.166_579_589_4e-2
-        p = p * x + 1.666_666_545_9e-1
-        p = p * x + 5.000_000_120_1e-1
-        p = p * (x * x) + x + 1
+        p = fma(p, x, Vec(repeating: 1.398_199_950_7e-3))
+        p = fma(p, x, Vec(repeating: 8.333_451_907_3e-3))
+        p = fma(p, x, Vec(repeating: 4.166_579_589_4e-2))
+        p = fma(p, x, Vec(repeating: 1.666_666_545_9e-1))
+        p = fma(p, x, Vec(repeating: 5.000_000_120_1e-1))
+        p = fma(p, x * x, x + 1)
         let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((k &+ 127) &<< 23, to: Vec.self)
         // Below −87.3 the result is 0 (the exponent bits of `scale` would underflow).
         return (p * scale).replacing(with: 0, where: value .< -87.3)
     }
 
+    /// `e^x` for `x ≤ 0` (softmax after subtracting the row maximum), relative error about 2e-7: Cephes' range
+    /// reduction and a degree-5 minimax polynomial. Inputs at or below −88 (and −∞) give exactly 0, as the exponent
+    /// bits of the scale reach zero.
+    @inline(__always) static func expNonPositive(_ value: Vec) -> Vec {
+        let low = Vec(repeating: -88.0)
+        let x = value.replacing(with: low, where: value .< low)
+        let magic = Vec(repeating: 12_582_912)
+        let t = fma(x, Vec(repeating: 1.442_695_04), magic)
+        let n = t - magic
+        let r = fma(n, Vec(repeating: 2.121_944_4e-4), fma(n, Vec(repeating: -0.693_359_375), x))
+        var p = Vec(repeating: 8.312_525_2e-3)
+        p = fma(p, r, Vec(repeating: 4.189_011_5e-2))
+        p = fma(p, r, Vec(repeating: 1.666_711_4e-1))
+        p = fma(p, r, Vec(repeating: 4.999_923_1e-1))
+        p = fma(p, r * r, r + 1)
+        let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        return p * unsafeBitCast((k &+ 127) &<< 23, to: Vec.self)
+    }
+
     /// `erf(x)` with absolute error below 4e-7 (Abramowitz & Stegun 7.1.26).
     @inline(__always) static func erf(_ x: Vec) -> Vec {
         let a = x.replacing(with: -x, where: x .< 0)
-        let t = 1 / (1 + 0.327_591_1 * a)
+        let t = 1 / fma(Vec(repeating: 0.327_591_1), a, Vec(repeating: 1))
         var p = Vec(repeating: 1.061_405_429)
-        p = p * t - 1.453_152_027
-        p = p * t + 1.421_413_741
-        p = p * t - 0.284_496_736
-        p = p * t + 0.254_829_592
+        p = fma(p, t, Vec(repeating: -1.453_152_027))
+        p = fma(p, t, Vec(repeating: 1.421_413_741))
+        p = fma(p, t, Vec(repeating: -0.284_496_736))
+        p = fma(p, t, Vec(repeating: 0.254_829_592))
         p = p * t
         let y = 1 - p * exp(-(a * a))
         return y.replacing(with: -y, where: x .< 0)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CKernels
 @testable import Neural
 
 /// A deterministic generator so failures reproduce.
@@ -30,6 +31,28 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         r.withUnsafeMutableBufferPointer { Kernels.erf($0.baseAddress!, count: $0.count) }
         expectClose(e, xs.map { Float(Foundation.exp(Double($0))) }, rel: 3e-7, abs: 0)
         expectClose(r, xs.map { Float(Foundation.erf(Double($0))) }, rel: 0, abs: 4e-7)
+    }
+
+    @Test func softmaxExpMatchesLibmAndReachesExactZero() {
+        var xs: [Float] = stride(from: -100.0, through: 0, by: 0.0137).map { Float($0) }
+        xs += [0, -0.0, -1e-8, -87, -87.3, -88, -1e30, -.infinity]
+        var e = [Float](repeating: 0, count: xs.count)
+        for i in stride(from: 0, to: xs.count, by: lanes) {
+            var v = Vec(repeating: 0)
+            for j in 0..<Swift.min(lanes, xs.count - i) { v[j] = xs[i + j] }
+            let y = Kernels.expNonPositive(v)
+            for j in 0..<Swift.min(lanes, xs.count - i) { e[i + j] = y[j] }
+        }
+        for (x, y) in zip(xs, e) {
+            let exact = Foundation.exp(Double(x))
+            if x > -87 {
+                #expect(Swift.abs(Double(y) - exact) <= 3e-7 * exact, "exp(\(x)) = \(y), libm \(exact)")
+            } else if x <= -88 {
+                #expect(y == 0, "exp(\(x)) = \(y), not 0")
+            } else {
+                #expect(y >= 0 && Double(y) < 2e-38)
+            }
+        }
     }
 
     @Test(arguments: [Activation.gelu, .geluTanh, .silu, .relu])
@@ -125,22 +148,63 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         return out
     }
 
-    @Test(arguments: [(4, 4, nil as Int?, false), (4, 2, nil, true), (6, 1, 3, true), (2, 2, 2, false)])
-    func attentionMatchesNaive(heads: Int, kvHeads: Int, window: Int?, padded: Bool) {
+    /// The ways of running attention's two products that this CPU supports.
+    static let products: [Kernels.AttentionProducts] = vj_kernels_available() != 0 ? [.openBLAS, .packed] : [.openBLAS]
+
+    /// (length, heads, kvHeads, headDim, window, padded): short sequences with every kind of mask, and longer ones
+    /// that span several query blocks, partial 6-row and 16-column tiles, and more than one 256-key step.
+    static let attentionShapes: [(Int, Int, Int, Int, Int?, Bool)] = [
+        (9, 4, 4, 8, nil, false), (9, 4, 2, 8, nil, true), (9, 6, 1, 8, 3, true), (9, 2, 2, 8, 2, false),
+        (300, 2, 1, 24, nil, true), (263, 1, 1, 64, 100, false), (17, 3, 3, 32, nil, false),
+    ]
+
+    @Test(arguments: products, attentionShapes)
+    func attentionMatchesNaive(products: Kernels.AttentionProducts, shape: (Int, Int, Int, Int, Int?, Bool)) {
+        let (n, heads, kvHeads, d, window, padded) = shape
         var rng = SplitMix64(seed: 4)
-        let n = 9, d = 8
         let q = rng.floats(n * heads * d), k = rng.floats(n * kvHeads * d), v = rng.floats(n * kvHeads * d)
-        let valid: [Bool]? = padded ? (0..<n).map { $0 < 6 } : nil
-        var out = [Float](repeating: 0, count: n * heads * d)
-        var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n))
+        let valid: [Bool]? = padded ? (0..<n).map { $0 < n * 2 / 3 } : nil
+        var out = [Float](repeating: .nan, count: n * heads * d)
+        var scores = [Float](repeating: .nan, count: Kernels.attentionScratch(length: n, kvHeads: kvHeads, headDim: d))
         scores.withUnsafeMutableBufferPointer { sb in
             Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: kvHeads, headDim: d,
                               qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: 0.3,
-                              mask: .init(keyIsValid: valid, window: window), scores: sb)
+                              mask: .init(keyIsValid: valid, window: window), scores: sb, products: products)
         }
         let expected = naiveAttention(q: q, k: k, v: v, n: n, heads: heads, kvHeads: kvHeads, d: d, scale: 0.3,
                                       valid: valid, window: window)
-        expectClose(out, expected, rel: 1e-5, abs: 1e-6)
+        expectClose(out, expected, rel: 1e-5, abs: 2e-6)
+    }
+
+    /// The packed GEMM kernel against a Double reference: partial tiles, k in several steps, strided A and C,
+    /// overwrite and accumulate, B packed from either orientation.
+    @Test(.enabled(if: vj_kernels_available() != 0), arguments: [(1, 1, 1), (6, 16, 64), (13, 37, 300), (128, 50, 7), (7, 64, 600)])
+    func packedGEMMMatchesReference(m: Int, n: Int, k: Int) {
+        var rng = SplitMix64(seed: UInt64(m * 1000 + n * 10 + k))
+        let lda = k + 3, ldc = n + 5
+        let a = rng.floats(m * lda), bRowMajor = rng.floats(k * n), c0 = rng.floats(m * ldc)
+        let bTransposed = (0..<(n * k)).map { i in bRowMajor[(i % k) * n + i / k] }  // [n × k]: Bᵀ stored row-major
+        for transposed in [false, true] {
+            var packed = [Float](repeating: .nan, count: vj_packed_size(Int32(k), Int32(n)))
+            if transposed {
+                vj_pack_panels(bTransposed, 1, k, Int32(k), Int32(n), &packed)
+            } else {
+                vj_pack_panels(bRowMajor, n, 1, Int32(k), Int32(n), &packed)
+            }
+            for accumulate in [false, true] {
+                var c = c0
+                vj_sgemm_packed(Int32(m), Int32(n), Int32(k), 0.5, a, lda, packed, &c, ldc, accumulate ? 1 : 0)
+                var expected = c0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s = 0.0
+                        for p in 0..<k { s += Double(a[i * lda + p]) * Double(bRowMajor[p * n + j]) }
+                        expected[i * ldc + j] = Float(0.5 * s) + (accumulate ? c0[i * ldc + j] : 0)
+                    }
+                }
+                expectClose(c, expected, rel: 1e-5, abs: 1e-5)  // includes the untouched padding columns of C
+            }
+        }
     }
 
     @Test func linearComputesXWTransposePlusBias() {
@@ -266,7 +330,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         let q = rng.floats(n * heads * d), k = rng.floats(n * heads * d), v = rng.floats(n * heads * d)
         func run() -> [Float] {
             var out = [Float](repeating: 0, count: n * heads * d)
-            var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n))
+            var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n, kvHeads: heads, headDim: d))
             scores.withUnsafeMutableBufferPointer { sb in
                 Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: heads, headDim: d,
                                   qStride: heads * d, kvStride: heads * d, outStride: heads * d, scale: 0.5,
