@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-enum { NR = 16, MR = 6, KC = 256, PANELS_PER_STEP = 4 };
+enum { NR = 16, MR = 6, KC = 384, MC = 96 };
 
 size_t vj_packed_size(int k, int n) { return (size_t)((n + NR - 1) / NR) * NR * (size_t)k; }
 
@@ -84,18 +84,19 @@ __attribute__((target("avx2,fma"))) static void tile(int rows, int cols, int k, 
 void vj_sgemm_packed(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda, const float *packedB,
                      float *c, ptrdiff_t ldc, int accumulate) {
     int panels = (n + NR - 1) / NR;
-    // k in steps of KC (so a step of B panels stays in L1/L2), panels a few at a time, then rows in tiles of MR.
+    // k in steps of KC and rows in blocks of MC, so that a block of A (MC × KC) stays in L2; within it, one panel
+    // step of B (KC × 16) stays in L1 while the row tiles pass over it.
     for (int k0 = 0; k0 < k; k0 += KC) {
         int kc = k - k0 < KC ? k - k0 : KC;
         int add = accumulate || k0 > 0;
-        for (int p0 = 0; p0 < panels; p0 += PANELS_PER_STEP) {
-            int p1 = p0 + PANELS_PER_STEP < panels ? p0 + PANELS_PER_STEP : panels;
-            for (int i0 = 0; i0 < m; i0 += MR) {
-                int rows = m - i0 < MR ? m - i0 : MR;
-                for (int p = p0; p < p1; p++) {
-                    int j0 = p * NR, cols = n - j0 < NR ? n - j0 : NR;
-                    tile(rows, cols, kc, alpha, a + i0 * lda + k0, lda, packedB + (size_t)p * NR * k + (size_t)k0 * NR,
-                         c + i0 * ldc + j0, ldc, add);
+        for (int i0 = 0; i0 < m; i0 += MC) {
+            int i1 = i0 + MC < m ? i0 + MC : m;
+            for (int p = 0; p < panels; p++) {
+                int j0 = p * NR, cols = n - j0 < NR ? n - j0 : NR;
+                const float *b = packedB + (size_t)p * NR * k + (size_t)k0 * NR;
+                for (int i = i0; i < i1; i += MR) {
+                    int rows = i1 - i < MR ? i1 - i : MR;
+                    tile(rows, cols, kc, alpha, a + i * lda + k0, lda, b, c + i * ldc + j0, ldc, add);
                 }
             }
         }

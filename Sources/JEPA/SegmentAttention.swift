@@ -16,11 +16,9 @@ enum SegmentAttention {
                            headDim: d, cos: cos, sin: sin, pairs: pairs)
             RoPE.applyHalf(k + s.lowerBound * kvHeads * d, rows: s.count, stride: kvHeads * d, heads: kvHeads,
                            headDim: d, cos: cos, sin: sin, pairs: pairs)
-            Kernels.attention(
-                q: q + s.lowerBound * heads * d, k: k + s.lowerBound * kvHeads * d,
-                v: v + s.lowerBound * kvHeads * d, out: out + s.lowerBound * heads * d, length: s.count,
-                heads: heads, kvHeads: kvHeads, headDim: d, qStride: heads * d, kvStride: kvHeads * d,
-                outStride: heads * d, scale: scale, mask: mask, scores: scores)
         }
+        Kernels.attention(q: q, k: k, v: v, out: out, segments: segments, heads: heads, kvHeads: kvHeads, headDim: d,
+                          qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: scale, mask: mask,
+                          scores: scores)
     }
 }

@@ -85,11 +85,8 @@ struct BertBackbone: TextBackbone {
             layer.query(x, rows: rows, into: q)
             layer.key(x, rows: rows, into: k)
             layer.value(x, rows: rows, into: v)
-            for s in segments {
-                let o = s.lowerBound * h
-                Kernels.attention(q: q + o, k: k + o, v: v + o, out: a + o, length: s.count, heads: heads, kvHeads: heads,
-                                  headDim: d, qStride: h, kvStride: h, outStride: h, scale: scale, scores: scores)
-            }
+            Kernels.attention(q: q, k: k, v: v, out: a, segments: segments, heads: heads, kvHeads: heads, headDim: d,
+                              qStride: h, kvStride: h, outStride: h, scale: scale, scores: scores)
             // Post-LN: x = LN(x + dense(attention)), then x = LN(x + down(act(intermediate(x)))).
             layer.output(a, rows: rows, into: x, accumulate: true)
             Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.attentionNorm.0.pointer, bias: layer.attentionNorm.1.pointer, eps: eps, into: x)

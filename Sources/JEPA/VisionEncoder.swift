@@ -121,11 +121,9 @@ public final class VisionEncoder: Sendable {
             layer.qkv(t, rows: rows, into: qkv)
             rope.apply(q, tokens: rows, stride: 3 * h, heads: heads, tokensPerClip: n)
             rope.apply(k, tokens: rows, stride: 3 * h, heads: heads, tokensPerClip: n)
-            for b in 0..<clips {
-                let o = b * n * 3 * h
-                Kernels.attention(q: q + o, k: k + o, v: v + o, out: a + b * n * h, length: n, heads: heads, kvHeads: heads,
-                                  headDim: d, qStride: 3 * h, kvStride: 3 * h, outStride: h, scale: scale, scores: scores)
-            }
+            Kernels.attention(q: q, k: k, v: v, out: a, segments: (0..<clips).map { ($0 * n)..<(($0 + 1) * n) },
+                              heads: heads, kvHeads: heads, headDim: d, qStride: 3 * h, kvStride: 3 * h, outStride: h,
+                              scale: scale, scores: scores)
             layer.proj(a, rows: rows, into: x, accumulate: true)
             Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.norm2.weight.pointer, bias: layer.norm2.bias.pointer,
                               eps: config.layerNormEps, into: a)

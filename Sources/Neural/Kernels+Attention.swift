@@ -75,15 +75,17 @@ extension Kernels {
         static let preferred: AttentionProducts = vj_kernels_available() != 0 ? .packed : .openBLAS
     }
 
-    /// Floats of `scores` scratch that `attention` needs for a sequence of `length` tokens: one block of scores per
-    /// worker, and the keys and values of `kvHeads` heads of `headDim` packed for the GEMM kernel.
+    /// Floats of `scores` scratch that `attention` needs for sequences of at most `length` tokens: one block of
+    /// scores per worker, and room for the keys and values of `kvHeads` heads of `headDim`, packed for the kernel
+    /// (all heads of a long sequence at once, or one head per worker for short ones).
     public static func attentionScratch(length: Int, kvHeads: Int, headDim: Int) -> Int {
-        Neural.threads * Swift.min(length, attentionBlock) * length + packedKeysAndValues(length, kvHeads, headDim)
+        Neural.threads * Swift.min(length, attentionBlock) * length
+            + Swift.max(kvHeads, Neural.threads) * packedHead(length, headDim)
     }
 
-    /// Floats that the packed keys and values of one sequence take.
-    static func packedKeysAndValues(_ length: Int, _ kvHeads: Int, _ headDim: Int) -> Int {
-        kvHeads * (vj_packed_size(Int32(headDim), Int32(length)) + vj_packed_size(Int32(length), Int32(headDim)))
+    /// Floats that the packed keys and values of one head of a `length`-token sequence take.
+    static func packedHead(_ length: Int, _ headDim: Int) -> Int {
+        vj_packed_size(Int32(headDim), Int32(length)) + vj_packed_size(Int32(length), Int32(headDim))
     }
 
     /// Bidirectional multi-head attention for one sequence of `length` tokens, with grouped-query sharing.
@@ -98,61 +100,137 @@ extension Kernels {
         length: Int, heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int,
         scale: Float, mask: AttentionMask = .none, scores: UnsafeMutableBufferPointer<Float>
     ) {
-        attention(q: q, k: k, v: v, out: out, length: length, heads: heads, kvHeads: kvHeads, headDim: headDim,
+        attention(q: q, k: k, v: v, out: out, segments: [0..<length], heads: heads, kvHeads: kvHeads, headDim: headDim,
+                  qStride: qStride, kvStride: kvStride, outStride: outStride, scale: scale, mask: mask, scores: scores)
+    }
+
+    /// Attention over several sequences stored back to back: segment `s` is rows `s` of `q`, `k`, `v` and `out`,
+    /// and attends only to itself. `mask` applies within each segment (positions counted from its first row).
+    /// `scores` should hold `attentionScratch(length:kvHeads:headDim:)` floats for the longest segment.
+    ///
+    /// Short segments (one block of queries) are spread over the workers together, a key/value head each;
+    /// longer ones one at a time, by head and block of queries.
+    public static func attention(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+        segments: [Range<Int>], heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int,
+        scale: Float, mask: AttentionMask = .none, scores: UnsafeMutableBufferPointer<Float>
+    ) {
+        attention(q: q, k: k, v: v, out: out, segments: segments, heads: heads, kvHeads: kvHeads, headDim: headDim,
                   qStride: qStride, kvStride: kvStride, outStride: outStride, scale: scale, mask: mask, scores: scores,
                   products: .preferred)
     }
 
     static func attention(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-        length: Int, heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int,
+        segments: [Range<Int>], heads: Int, kvHeads: Int, headDim d: Int, qStride: Int, kvStride: Int, outStride: Int,
         scale: Float, mask: AttentionMask, scores: UnsafeMutableBufferPointer<Float>, products: AttentionProducts
     ) {
         precondition(heads % kvHeads == 0, "query heads \(heads) not a multiple of key/value heads \(kvHeads)")
-        let group = heads / kvHeads
-        let n = length
-        guard n > 0 else { return }
-        let block = Swift.min(n, attentionBlock)
-        let blocks = (n + block - 1) / block
-        let d = headDim
-        // Packed keys (d × n, as Kᵀ) and values (n × d) of each key/value head, at the end of the scratch.
-        let packed = products == .packed ? packedKeysAndValues(n, kvHeads, d) : 0
-        let keysSize = vj_packed_size(Int32(d), Int32(n)), valuesSize = vj_packed_size(Int32(n), Int32(d))
-        precondition(scores.count >= packed + block * n, "attention scratch of \(scores.count) floats is too small")
-        let keys = scores.baseAddress! + (scores.count - packed), values = keys + kvHeads * keysSize
-        if products == .packed {
-            Parallel.items(2 * kvHeads) { _, item in
-                let h = item % kvHeads
-                if item < kvHeads {
-                    vj_pack_panels(k + h * d, 1, kvStride, Int32(d), Int32(n), keys + h * keysSize)
-                } else {
-                    vj_pack_panels(v + h * d, kvStride, 1, Int32(n), Int32(d), values + h * valuesSize)
+        let longest = segments.map(\.count).max() ?? 0
+        guard longest > 0 else { return }
+        let pass = AttentionPass(
+            q: q, k: k, v: v, out: out, heads: heads, kvHeads: kvHeads, headDim: d, qStride: qStride,
+            kvStride: kvStride, outStride: outStride, scale: scale, mask: mask, products: products,
+            block: Swift.min(longest, attentionBlock), longest: longest, scratch: scores)
+        let short = segments.filter { !$0.isEmpty && $0.count <= pass.block }
+        if !short.isEmpty {
+            // Item = (segment, key/value head): the worker packs that head into its own slot, then runs its queries.
+            let workers = Swift.min(pass.slots, pass.packedSlots)
+            Parallel.items(short.count * kvHeads, maxWorkers: workers) { worker, item in
+                let segment = short[item / kvHeads], kvh = item % kvHeads
+                let packed = pass.pack(segment, kvHead: kvh, slot: worker)
+                for h in (kvh * pass.group)..<((kvh + 1) * pass.group) {
+                    pass.run(segment, head: h, rows: 0..<segment.count, packed: packed, worker: worker)
                 }
             }
         }
-        // One block of scores per worker; the scratch's size, not the current thread setting, bounds the workers.
-        let slots = (scores.count - packed) / (block * n)
-        Parallel.items(heads * blocks, maxWorkers: slots) { worker, item in
-            let h = item / blocks, r0 = (item % blocks) * block
-            let kvh = h / group
-            let m = Swift.min(block, n - r0)
-            let s = scores.baseAddress! + worker * block * n
-            let qh = q + r0 * qStride + h * d, o = out + r0 * outStride + h * d
-            switch products {
-            case .openBLAS:
-                GEMM.sgemm(transB: true, m: m, n: n, k: d, alpha: scale, a: qh, lda: qStride, b: k + kvh * d,
-                           ldb: kvStride, c: s, ldc: n)
-            case .packed:
-                vj_sgemm_packed(Int32(m), Int32(n), Int32(d), scale, qh, qStride, keys + kvh * keysSize, s, n, 0)
+        for segment in segments where segment.count > pass.block {
+            // All key/value heads packed first (in parallel), then (head, block of queries) items.
+            if products == .packed {
+                Parallel.items(kvHeads) { _, kvh in _ = pass.pack(segment, kvHead: kvh, slot: kvh) }
             }
-            if !mask.isTrivial { applyMask(mask, scores: s, rows: r0..<(r0 + m), length: n) }
+            let n = segment.count, blocks = (n + pass.block - 1) / pass.block
+            Parallel.items(heads * blocks, maxWorkers: pass.slots) { worker, item in
+                let h = item / blocks, r0 = (item % blocks) * pass.block
+                pass.run(segment, head: h, rows: r0..<Swift.min(n, r0 + pass.block),
+                         packed: pass.packedSlot(h / pass.group), worker: worker)
+            }
+        }
+    }
+
+    /// One call's operands and scratch layout: `slots` blocks of `block × longest` scores, then slots of packed
+    /// keys (`headDim × n`, as Kᵀ) and values (`n × headDim`).
+    private struct AttentionPass {
+        let q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+        let heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int
+        let scale: Float, mask: AttentionMask, products: AttentionProducts
+        let block: Int, longest: Int
+        let group: Int, slots: Int, packedSlots: Int
+        let scores: UnsafeMutablePointer<Float>, packedBase: UnsafeMutablePointer<Float>
+        let packedSize: Int
+
+        init(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+             heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int, scale: Float,
+             mask: AttentionMask, products: AttentionProducts, block: Int, longest: Int,
+             scratch: UnsafeMutableBufferPointer<Float>) {
+            (self.q, self.k, self.v, self.out) = (q, k, v, out)
+            (self.heads, self.kvHeads, self.headDim) = (heads, kvHeads, headDim)
+            (self.qStride, self.kvStride, self.outStride) = (qStride, kvStride, outStride)
+            (self.scale, self.mask, self.products, self.block, self.longest) = (scale, mask, products, block, longest)
+            group = heads / kvHeads
+            packedSize = products == .packed ? packedHead(longest, headDim) : 0
+            // Packed slots: one per key/value head for a long segment, one per worker for short ones; the rest of
+            // the scratch holds blocks of scores, one per worker. Its size, not the thread setting, bounds the workers.
+            let scoreFloats = block * longest
+            if products == .packed {
+                packedSlots = Swift.min(Swift.max(kvHeads, Neural.threads), (scratch.count - scoreFloats) / packedSize)
+                precondition(packedSlots >= kvHeads, "attention scratch of \(scratch.count) floats is too small")
+            } else {
+                packedSlots = .max
+            }
+            slots = (scratch.count - (products == .packed ? packedSlots * packedSize : 0)) / scoreFloats
+            precondition(slots >= 1, "attention scratch of \(scratch.count) floats is too small")
+            scores = scratch.baseAddress!
+            packedBase = scratch.baseAddress! + slots * scoreFloats
+        }
+
+        /// Keys and values of slot `slot` (nil when the products run on OpenBLAS).
+        func packedSlot(_ slot: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)? {
+            guard products == .packed else { return nil }
+            let keys = packedBase + slot * packedSize
+            return (keys, keys + vj_packed_size(Int32(headDim), Int32(longest)))
+        }
+
+        /// Packs key/value head `kvHead` of `segment` into slot `slot`.
+        func pack(_ segment: Range<Int>, kvHead: Int, slot: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)? {
+            guard let packed = packedSlot(slot) else { return nil }
+            let n = Int32(segment.count), d = Int32(headDim)
+            let base = segment.lowerBound * kvStride + kvHead * headDim
+            vj_pack_panels(k + base, 1, kvStride, d, n, packed.keys)
+            vj_pack_panels(v + base, kvStride, 1, n, d, packed.values)
+            return packed
+        }
+
+        /// Query rows `rows` (relative to the segment) of head `h`: scores, masked softmax, weighted values.
+        func run(_ segment: Range<Int>, head h: Int, rows: Range<Int>,
+                 packed: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?, worker: Int) {
+            let n = segment.count, m = rows.count, d = headDim, kvh = h / group
+            let s = scores + worker * block * longest
+            let first = segment.lowerBound + rows.lowerBound
+            let qh = q + first * qStride + h * d, o = out + first * outStride + h * d
+            let kh = k + segment.lowerBound * kvStride + kvh * d, vh = v + segment.lowerBound * kvStride + kvh * d
+            if let packed {
+                vj_sgemm_packed(Int32(m), Int32(n), Int32(d), scale, qh, qStride, packed.keys, s, n, 0)
+            } else {
+                GEMM.sgemm(transB: true, m: m, n: n, k: d, alpha: scale, a: qh, lda: qStride, b: kh, ldb: kvStride, c: s, ldc: n)
+            }
+            if !mask.isTrivial { applyMask(mask, scores: s, rows: rows, length: n) }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: m) { sums in
                 for i in 0..<m { sums[i] = exponentiate(s + i * n, count: n) }
-                switch products {
-                case .openBLAS:
-                    GEMM.sgemm(m: m, n: d, k: n, a: s, lda: n, b: v + kvh * d, ldb: kvStride, c: o, ldc: outStride)
-                case .packed:
-                    vj_sgemm_packed(Int32(m), Int32(d), Int32(n), 1, s, n, values + kvh * valuesSize, o, outStride, 0)
+                if let packed {
+                    vj_sgemm_packed(Int32(m), Int32(d), Int32(n), 1, s, n, packed.values, o, outStride, 0)
+                } else {
+                    GEMM.sgemm(m: m, n: d, k: n, a: s, lda: n, b: vh, ldb: kvStride, c: o, ldc: outStride)
                 }
                 for i in 0..<m { Kernels.scale(o + i * outStride, by: sums[i] > 0 ? 1 / sums[i] : 0, count: d) }
             }

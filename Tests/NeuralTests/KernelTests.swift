@@ -151,28 +151,38 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
     /// The ways of running attention's two products that this CPU supports.
     static let products: [Kernels.AttentionProducts] = vj_kernels_available() != 0 ? [.openBLAS, .packed] : [.openBLAS]
 
-    /// (length, heads, kvHeads, headDim, window, padded): short sequences with every kind of mask, and longer ones
-    /// that span several query blocks, partial 6-row and 16-column tiles, and more than one 256-key step.
-    static let attentionShapes: [(Int, Int, Int, Int, Int?, Bool)] = [
-        (9, 4, 4, 8, nil, false), (9, 4, 2, 8, nil, true), (9, 6, 1, 8, 3, true), (9, 2, 2, 8, 2, false),
-        (300, 2, 1, 24, nil, true), (263, 1, 1, 64, 100, false), (17, 3, 3, 32, nil, false),
+    /// (segment lengths, heads, kvHeads, headDim, window, padded): short sequences with every kind of mask; longer
+    /// ones that span several query blocks, partial 6-row and 16-column tiles and more than one step of keys; and
+    /// several sequences back to back, short and long mixed.
+    static let attentionShapes: [([Int], Int, Int, Int, Int?, Bool)] = [
+        ([9], 4, 4, 8, nil, false), ([9], 4, 2, 8, nil, true), ([9], 6, 1, 8, 3, true), ([9], 2, 2, 8, 2, false),
+        ([300], 2, 1, 24, nil, true), ([263], 1, 1, 64, 100, false), ([17], 3, 3, 32, nil, false),
+        ([17, 5, 30, 1], 3, 3, 32, nil, false), ([5, 200, 16], 4, 2, 16, 7, false),
     ]
 
     @Test(arguments: products, attentionShapes)
-    func attentionMatchesNaive(products: Kernels.AttentionProducts, shape: (Int, Int, Int, Int, Int?, Bool)) {
-        let (n, heads, kvHeads, d, window, padded) = shape
+    func attentionMatchesNaive(products: Kernels.AttentionProducts, shape: ([Int], Int, Int, Int, Int?, Bool)) {
+        let (lengths, heads, kvHeads, d, window, padded) = shape
+        var segments: [Range<Int>] = []
+        for n in lengths { segments.append((segments.last?.upperBound ?? 0)..<((segments.last?.upperBound ?? 0) + n)) }
+        let rows = segments.last!.upperBound, longest = lengths.max()!
         var rng = SplitMix64(seed: 4)
-        let q = rng.floats(n * heads * d), k = rng.floats(n * kvHeads * d), v = rng.floats(n * kvHeads * d)
-        let valid: [Bool]? = padded ? (0..<n).map { $0 < n * 2 / 3 } : nil
-        var out = [Float](repeating: .nan, count: n * heads * d)
-        var scores = [Float](repeating: .nan, count: Kernels.attentionScratch(length: n, kvHeads: kvHeads, headDim: d))
+        let q = rng.floats(rows * heads * d), k = rng.floats(rows * kvHeads * d), v = rng.floats(rows * kvHeads * d)
+        let valid: [Bool]? = padded ? (0..<longest).map { $0 < longest * 2 / 3 } : nil
+        var out = [Float](repeating: .nan, count: rows * heads * d)
+        var scores = [Float](repeating: .nan, count: Kernels.attentionScratch(length: longest, kvHeads: kvHeads, headDim: d))
         scores.withUnsafeMutableBufferPointer { sb in
-            Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: kvHeads, headDim: d,
-                              qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: 0.3,
+            Kernels.attention(q: q, k: k, v: v, out: &out, segments: segments, heads: heads, kvHeads: kvHeads,
+                              headDim: d, qStride: heads * d, kvStride: kvHeads * d, outStride: heads * d, scale: 0.3,
                               mask: .init(keyIsValid: valid, window: window), scores: sb, products: products)
         }
-        let expected = naiveAttention(q: q, k: k, v: v, n: n, heads: heads, kvHeads: kvHeads, d: d, scale: 0.3,
-                                      valid: valid, window: window)
+        var expected: [Float] = []
+        for s in segments {
+            func slice(_ x: [Float], _ width: Int) -> [Float] { Array(x[(s.lowerBound * width)..<(s.upperBound * width)]) }
+            expected += naiveAttention(q: slice(q, heads * d), k: slice(k, kvHeads * d), v: slice(v, kvHeads * d),
+                                       n: s.count, heads: heads, kvHeads: kvHeads, d: d, scale: 0.3,
+                                       valid: valid.map { Array($0[0..<s.count]) }, window: window)
+        }
         expectClose(out, expected, rel: 1e-5, abs: 2e-6)
     }
 
