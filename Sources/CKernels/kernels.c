@@ -84,6 +84,10 @@ __attribute__((target("avx2,fma"))) static void tile(int rows, int cols, int k, 
 void vj_sgemm_packed(int m, int n, int k, float alpha, const float *a, ptrdiff_t lda, const float *packedB,
                      float *c, ptrdiff_t ldc, int accumulate) {
     int panels = (n + NR - 1) / NR;
+    if (k == 0 && !accumulate) {  // an empty sum: C = 0
+        for (int i = 0; i < m; i++) memset(c + i * ldc, 0, sizeof(float) * (size_t)n);
+        return;
+    }
     // k in steps of KC and rows in blocks of MC, so that a block of A (MC × KC) stays in L2; within it, one panel
     // step of B (KC × 16) stays in L1 while the row tiles pass over it.
     for (int k0 = 0; k0 < k; k0 += KC) {

@@ -188,7 +188,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
 
     /// The packed GEMM kernel against a Double reference: partial tiles, k in several steps, strided A and C,
     /// overwrite and accumulate, B packed from either orientation.
-    @Test(.enabled(if: vj_kernels_available() != 0), arguments: [(1, 1, 1), (6, 16, 64), (13, 37, 300), (128, 50, 7), (7, 64, 600)])
+    @Test(.enabled(if: vj_kernels_available() != 0), arguments: [(1, 1, 1), (6, 16, 64), (13, 37, 300), (128, 50, 7), (7, 64, 600), (200, 20, 5), (3, 5, 0)])
     func packedGEMMMatchesReference(m: Int, n: Int, k: Int) {
         var rng = SplitMix64(seed: UInt64(m * 1000 + n * 10 + k))
         let lda = k + 3, ldc = n + 5
