@@ -78,7 +78,7 @@ extension Kernels {
         p = fma(p, t, Vec(repeating: -0.284_496_736))
         p = fma(p, t, Vec(repeating: 0.254_829_592))
         p = p * t
-        let y = 1 - p * exp(-(a * a))
+        let y = 1 - p * expNonPositive(-(a * a))
         return y.replacing(with: -y, where: x .< 0)
     }
 
