@@ -46,7 +46,7 @@ enum Parallel {
         withoutActuallyEscaping(body) { body in
             // Each worker touches only its own range of buffers the caller owns for the duration of the call.
             let work = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            fork(workers) { w in
                 let start = w * chunk
                 let end = min(count, start + chunk)
                 if start < end { work.value(start..<end) }
@@ -65,10 +65,20 @@ enum Parallel {
         }
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(value: body)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            fork(workers) { w in
                 var i = w
                 while i < count { work.value(w, i); i += workers }
             }
+        }
+    }
+}
+
+extension Parallel {
+    /// Runs `body(w)` for `w` in `0..<workers` at once: on the spinning `WorkerPool`, or through libdispatch when
+    /// another thread's job holds the pool.
+    fileprivate static func fork(_ workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        if !WorkerPool.shared.perform(workers, body) {
+            DispatchQueue.concurrentPerform(iterations: workers, execute: body)
         }
     }
 }
