@@ -5,9 +5,9 @@ import Synchronization
 
 /// Neural: tensors over flat Float buffers, OpenBLAS GEMM, transformer kernels and safetensors.
 ///
-/// Threading: the kernels split their work across `Neural.threads` workers, and each worker calls OpenBLAS on its
-/// own share with OpenBLAS itself single-threaded. OpenBLAS's own pool would otherwise spin between calls and
-/// compete with the elementwise kernels for the same cores.
+/// Threading: the kernels split their work across `Neural.threads` workers (the calling thread and the helpers of
+/// `WorkerPool`), and each worker calls OpenBLAS on its own share with OpenBLAS itself single-threaded. OpenBLAS's
+/// own pool would otherwise spin between calls and compete with the elementwise kernels for the same cores.
 public enum Neural {
     private static let configuredThreads = Atomic<Int>(0)
 
