@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Watch
 
 /// `vjsearch watch PATH…`: the ingestion daemon.
@@ -64,6 +65,8 @@ struct WatchCommand: AsyncParsableCommand {
         if let nice, nice > 0, setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) != 0 {
             Diagnostics.warning("cannot set niceness \(nice): \(String(cString: strerror(errno)))")
         }
+        // From here on SIGTERM/SIGINT stop the daemon gracefully, also while the model is still loading.
+        let stop = StopRequest(signals: [SIGTERM, SIGINT])
         let libraryPath = library.path
         let n = threads.apply()
         let roots = paths.map(LibraryOptions.absolute)
@@ -80,7 +83,7 @@ struct WatchCommand: AsyncParsableCommand {
         } catch {
             throw reportFailure(error)
         }
-        defer { withExtendedLifetime(lock) {} }
+        defer { withExtendedLifetime((lock, stop)) {} }
         logger.info("starting", metadata: [
             "pid": "\(getpid())", "library": "\(libraryPath)", "model": "\(embedder.modelID)", "roots": "\(roots)",
             "settle": "\(settle)", "rescan": "\(rescan)", "threads": "\(n)",
@@ -92,10 +95,48 @@ struct WatchCommand: AsyncParsableCommand {
             let service = try WatchService(configuration: configuration, embedder: embedder, logger: logger)
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(
                 services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            guard stop.hand(to: group) else {
+                logger.info("stopped before starting", metadata: ["cause": "signal while loading"])
+                return
+            }
             try await group.run()
         } catch {
             logger.critical("stopped by an error", metadata: ["cause": "\(error)"])
             throw reportFailure(error)
+        }
+    }
+}
+
+/// Catches stop signals from the daemon's first moment: before the service group runs (while the model loads) a
+/// signal is remembered, afterwards it is passed on as a graceful shutdown. Without it, a SIGTERM during start-up
+/// would kill the process by the default action instead of ending it with status 0.
+final class StopRequest: @unchecked Sendable {  // `sources` is set once in init; `state` is locked
+    private let state = Mutex<(requested: Bool, group: ServiceGroup?)>((false, nil))
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(signals: [Int32]) {
+        for number in signals {
+            signal(number, SIG_IGN)  // delivered to the dispatch source instead of the default action
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in self?.requested() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func requested() {
+        let group = state.withLock { s -> ServiceGroup? in
+            s.requested = true
+            return s.group
+        }
+        if let group { Task { await group.triggerGracefulShutdown() } }
+    }
+
+    /// From now on a signal shuts `group` down gracefully. Returns false when a stop was already requested.
+    func hand(to group: ServiceGroup) -> Bool {
+        state.withLock { s in
+            s.group = group
+            return !s.requested
         }
     }
 }
