@@ -61,7 +61,7 @@ extension Kernels {
         var isTrivial: Bool { keyIsValid == nil && window == nil }
     }
 
-    /// Query rows per block: a block's scores (`attentionBlock × length` floats) stay in cache between the two GEMMs.
+    /// Query rows per block; each worker holds one block of scores (`attentionBlock × length` floats).
     public static let attentionBlock = 128
 
     /// How the two products of attention run.
@@ -88,25 +88,14 @@ extension Kernels {
         vj_packed_size(Int32(headDim), Int32(length)) + vj_packed_size(Int32(length), Int32(headDim))
     }
 
-    /// Bidirectional multi-head attention for one sequence of `length` tokens, with grouped-query sharing.
+    /// Bidirectional multi-head attention with grouped-query sharing over several sequences stored back to back:
+    /// segment `s` is rows `s` of `q`, `k`, `v` and `out`, and attends only to itself.
     ///
     /// Query head `h` reads key/value head `h / (heads / kvHeads)`. Rows of `q`, `k`, `v`, `out` are tokens,
     /// with leading dimensions `qStride`, `kvStride`, `outStride`; head `h` occupies columns `h·headDim ..< (h+1)·headDim`.
-    /// `scores` should hold `attentionScratch(length:kvHeads:headDim:)` floats. Per head and block of query rows
-    /// (spread over the workers): `S = scale · Q Kᵀ`, masked `exp(S − max)`, `O = S V`, then each row of `O`
-    /// divided by its sum. Rows with no visible key are zeros.
-    public static func attention(
-        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-        length: Int, heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int,
-        scale: Float, mask: AttentionMask = .none, scores: UnsafeMutableBufferPointer<Float>
-    ) {
-        attention(q: q, k: k, v: v, out: out, segments: [0..<length], heads: heads, kvHeads: kvHeads, headDim: headDim,
-                  qStride: qStride, kvStride: kvStride, outStride: outStride, scale: scale, mask: mask, scores: scores)
-    }
-
-    /// Attention over several sequences stored back to back: segment `s` is rows `s` of `q`, `k`, `v` and `out`,
-    /// and attends only to itself. `mask` applies within each segment (positions counted from its first row).
-    /// `scores` should hold `attentionScratch(length:kvHeads:headDim:)` floats for the longest segment.
+    /// Per head and block of query rows: `S = scale · Q Kᵀ`, masked `exp(S − max)`, `O = S V`, then each row of
+    /// `O` divided by its sum. Rows with no visible key are zeros. `mask` applies within each segment (positions
+    /// counted from its first row). `scores` should hold `attentionScratch(length:kvHeads:headDim:)` floats for the longest segment.
     ///
     /// Short segments (one block of queries) are spread over the workers together, a key/value head each;
     /// longer ones one at a time, by head and block of queries.

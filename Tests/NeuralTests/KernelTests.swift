@@ -342,7 +342,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
             var out = [Float](repeating: 0, count: n * heads * d)
             var scores = [Float](repeating: 0, count: Kernels.attentionScratch(length: n, kvHeads: heads, headDim: d))
             scores.withUnsafeMutableBufferPointer { sb in
-                Kernels.attention(q: q, k: k, v: v, out: &out, length: n, heads: heads, kvHeads: heads, headDim: d,
+                Kernels.attention(q: q, k: k, v: v, out: &out, segments: [0..<n], heads: heads, kvHeads: heads, headDim: d,
                                   qStride: heads * d, kvStride: heads * d, outStride: heads * d, scale: 0.5,
                                   mask: .init(window: 50), scores: sb)
             }
