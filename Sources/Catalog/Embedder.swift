@@ -65,10 +65,10 @@ public final class Embedder: Sendable {
         return try text.embed(ids, workspace: workspace).scalars
     }
 
-    /// Clip vectors, `clips.count × dimension` flat.
-    public func embedClips(_ clips: [Tensor], workspace: Workspace) throws -> [Float] {
+    /// Clip vectors, `clips.count × dimension` flat; throws `CancellationError` once `isCancelled` returns true.
+    public func embedClips(_ clips: [Tensor], workspace: Workspace, isCancelled: () -> Bool = { false }) throws -> [Float] {
         guard let model else { preconditionFailure("embedClips needs the whole model; load without textOnly") }
-        return try model.embedClips(clips, prompt: prompt, workspace: workspace).scalars
+        return try model.embedClips(clips, prompt: prompt, workspace: workspace, isCancelled: isCancelled).scalars
     }
 }
 

@@ -61,7 +61,8 @@ public struct IndexProgress: Sendable {
 /// path vanished is re-linked; anything else is embedded. Pipeline: a decode thread cuts clips and feeds batches
 /// through a bounded queue to the calling thread, which embeds them and, at the end of each video, commits the
 /// video's record, segments and vectors in one write transaction. A crash loses at most the video in flight, and
-/// so does cancellation: `isCancelled` is checked between files while planning and before each batch is embedded.
+/// so does cancellation: `isCancelled` is checked between files while planning, before each batch is embedded and
+/// between the X-encoder's layers (the video in flight is then abandoned).
 public final class Ingestor {
     public struct Options: Sendable {
         /// Codec threads for the decoder (the embedder's are `Neural.threads`).
@@ -250,9 +251,12 @@ public final class Ingestor {
                 }
                 let t0 = clock.now
                 do {
-                    vectors += try embedder.embedClips(tensors, workspace: workspace)
+                    vectors += try embedder.embedClips(tensors, workspace: workspace, isCancelled: isCancelled)
                     segments += clips.map { Segment(start: $0.start, end: $0.end) }
                     report.clips += clips.count
+                } catch is CancellationError {
+                    report.cancelled = true  // stopped inside the batch: the video in flight is abandoned
+                    return
                 } catch {
                     failedJob = j
                     let cause = "embedding failed: \(error)"

@@ -39,8 +39,11 @@ public final class VLJEPA: Sendable {
 
     /// Clip vectors [clips × shared_dim]: each clip [frames × channels × size × size] of normalised pixels runs
     /// through the X-encoder, then the predictor with `prompt` (the retrieval prompt's token ids).
-    public func embedClips(_ clips: [Tensor], prompt: [Int], workspace: Workspace = Workspace()) throws -> Tensor {
-        let tokens = try vision.encode(clips, workspace: workspace)
+    /// Throws `CancellationError` once `isCancelled` (polled between the X-encoder's layers) returns true.
+    public func embedClips(_ clips: [Tensor], prompt: [Int], workspace: Workspace = Workspace(),
+                           isCancelled: () -> Bool = { false }) throws -> Tensor {
+        let tokens = try vision.encode(clips, workspace: workspace, isCancelled: isCancelled)
+        if isCancelled() { throw CancellationError() }
         return try predictor.predict(visualTokens: tokens, clips: clips.count, prompt: prompt, workspace: workspace)
     }
 

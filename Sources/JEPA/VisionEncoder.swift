@@ -73,7 +73,10 @@ public final class VisionEncoder: Sendable {
 
     /// Encodes clips, each [frames × channels × crop × crop] (normalised pixels, transformers' `pixel_values_videos`
     /// layout per clip), into token features [clips · tokens × hidden], clip after clip.
-    public func encode(_ clips: [Tensor], workspace: Workspace) throws -> Tensor {
+    ///
+    /// `isCancelled` is polled before each layer; once it returns true the call throws `CancellationError` (a
+    /// full-size encoder takes seconds per batch, too long for a daemon asked to stop).
+    public func encode(_ clips: [Tensor], workspace: Workspace, isCancelled: () -> Bool = { false }) throws -> Tensor {
         guard let first = clips.first else { return Tensor(zeros: [0, config.hiddenSize]) }
         let c = config.inChans, s = config.cropSize
         for clip in clips {
@@ -101,12 +104,13 @@ public final class VisionEncoder: Sendable {
             }
         }
         patch(patches, rows: rows, into: x)
-        run(x, clips: clips.count, tokens: n, workspace: workspace)
+        try run(x, clips: clips.count, tokens: n, workspace: workspace, isCancelled: isCancelled)
         return Tensor(shape: [rows, h], scalars: Array(UnsafeBufferPointer(start: x, count: rows * h)))
     }
 
     /// The transformer blocks and the final norm, in place over `x` [clips · tokens × hidden].
-    func run(_ x: UnsafeMutablePointer<Float>, clips: Int, tokens n: Int, workspace: Workspace) {
+    func run(_ x: UnsafeMutablePointer<Float>, clips: Int, tokens n: Int, workspace: Workspace,
+             isCancelled: () -> Bool) throws {
         let h = config.hiddenSize, heads = config.numAttentionHeads, d = config.headDim
         let rows = clips * n
         let t = workspace.buffer(1, count: rows * max(h, config.mlpSize))
@@ -116,6 +120,7 @@ public final class VisionEncoder: Sendable {
         let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: n, kvHeads: heads, headDim: d))
         let scale = 1 / Float(d).squareRoot()
         for layer in layers {
+            if isCancelled() { throw CancellationError() }
             Kernels.layerNorm(x, rows: rows, dim: h, weight: layer.norm1.weight.pointer, bias: layer.norm1.bias.pointer,
                               eps: config.layerNormEps, into: t)
             layer.qkv(t, rows: rows, into: qkv)

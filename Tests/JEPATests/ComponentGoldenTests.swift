@@ -46,6 +46,26 @@ import Testing
         expectMatches(out, realRows(try golden.tensor("last_hidden_state"), lengths: sequences.map(\.count)))
     }
 
+    /// A cancelled encoding stops at the next layer's check with `CancellationError`; one never cancelled polls once
+    /// per layer and gives the same features as a call without the check.
+    @Test func encodingStopsAtTheNextLayerOnceCancelled() throws {
+        let golden = try Golden("vjepa2")
+        let encoder = try VisionEncoder(config: try golden.section("vision", as: VisionConfig.self),
+                                        binder: ParameterBinder(file: golden.weights))
+        let video = try golden.tensor("pixel_values_videos")
+        let clip = Tensor(shape: [4, 3, 32, 32], scalars: Array(video.scalars[..<(video.count / 2)]))
+        let layers = encoder.config.numHiddenLayers
+        var polls = 0
+        #expect(throws: CancellationError.self) {
+            _ = try encoder.encode([clip], workspace: Workspace()) { polls += 1; return polls == layers }
+        }
+        #expect(polls == layers)
+        var checks = 0
+        let checked = try encoder.encode([clip], workspace: Workspace()) { checks += 1; return false }
+        #expect(checks == layers)
+        #expect(checked.scalars == (try encoder.encode([clip], workspace: Workspace())).scalars)
+    }
+
     @Test func batchedAndSingleClipsAgree() throws {
         let golden = try Golden("vjepa2")
         let binder = ParameterBinder(file: golden.weights)
