@@ -150,8 +150,11 @@ extension Kernels {
     /// One call's operands and scratch layout: `slots` blocks of `block × longest` scores, then slots of packed
     /// keys (`headDim × n`, as Kᵀ) and values (`n × headDim`).
     private struct AttentionPass {
+        /// One key/value head packed for the kernel.
+        typealias Packed = (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)
+
         let q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
-        let heads: Int, kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int
+        let kvHeads: Int, headDim: Int, qStride: Int, kvStride: Int, outStride: Int
         let scale: Float, mask: AttentionMask, products: AttentionProducts
         let block: Int, longest: Int
         let group: Int, slots: Int, packedSlots: Int
@@ -163,7 +166,7 @@ extension Kernels {
              mask: AttentionMask, products: AttentionProducts, block: Int, longest: Int,
              scratch: UnsafeMutableBufferPointer<Float>) {
             (self.q, self.k, self.v, self.out) = (q, k, v, out)
-            (self.heads, self.kvHeads, self.headDim) = (heads, kvHeads, headDim)
+            (self.kvHeads, self.headDim) = (kvHeads, headDim)
             (self.qStride, self.kvStride, self.outStride) = (qStride, kvStride, outStride)
             (self.scale, self.mask, self.products, self.block, self.longest) = (scale, mask, products, block, longest)
             group = heads / kvHeads
@@ -184,14 +187,14 @@ extension Kernels {
         }
 
         /// Keys and values of slot `slot` (nil when the products run on OpenBLAS).
-        func packedSlot(_ slot: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)? {
+        func packedSlot(_ slot: Int) -> Packed? {
             guard products == .packed else { return nil }
             let keys = packedBase + slot * packedSize
             return (keys, keys + vj_packed_size(Int32(headDim), Int32(longest)))
         }
 
         /// Packs key/value head `kvHead` of `segment` into slot `slot`.
-        func pack(_ segment: Range<Int>, kvHead: Int, slot: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)? {
+        func pack(_ segment: Range<Int>, kvHead: Int, slot: Int) -> Packed? {
             guard let packed = packedSlot(slot) else { return nil }
             let n = Int32(segment.count), d = Int32(headDim)
             let base = segment.lowerBound * kvStride + kvHead * headDim
@@ -201,8 +204,7 @@ extension Kernels {
         }
 
         /// Query rows `rows` (relative to the segment) of head `h`: scores, masked softmax, weighted values.
-        func run(_ segment: Range<Int>, head h: Int, rows: Range<Int>,
-                 packed: (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>)?, worker: Int) {
+        func run(_ segment: Range<Int>, head h: Int, rows: Range<Int>, packed: Packed?, worker: Int) {
             let n = segment.count, m = rows.count, d = headDim, kvh = h / group
             let s = scores + worker * block * longest
             let first = segment.lowerBound + rows.lowerBound

@@ -26,16 +26,22 @@ extension Kernels {
         #endif
     }
 
-    /// `e^x` to about 2 ulp (Cephes' range reduction and polynomial); 0 below −87.3, inputs above 88 clamped.
-    @inline(__always) static func exp(_ value: Vec) -> Vec {
-        // `replacing` rather than `clamped`: the generic min/max are not inlined and cost a call per vector.
-        let high = Vec(repeating: 88.0)
-        var x = value.replacing(with: high, where: value .> high)
+    /// Cephes' range reduction for `e^x`: `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, returning `r` and `2^n`.
+    /// `x` must lie in [−88, 88]; at −88 (n = −127) the scale is exactly 0.
+    @inline(__always) static func reduce(_ x: Vec) -> (r: Vec, scale: Vec) {
         let magic = Vec(repeating: 12_582_912)  // 1.5 · 2^23: adding it rounds to an integer in the low bits.
         let t = fma(x, Vec(repeating: 1.442_695_04), magic)
         let n = t - magic
-        x = fma(n, Vec(repeating: -0.693_359_375), x)
-        x = fma(n, Vec(repeating: 2.121_944_4e-4), x)
+        let r = fma(n, Vec(repeating: 2.121_944_4e-4), fma(n, Vec(repeating: -0.693_359_375), x))
+        let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        return (r, unsafeBitCast((k &+ 127) &<< 23, to: Vec.self))
+    }
+
+    /// `e^x` to about 2 ulp (Cephes' polynomial); 0 below −87.3, inputs above 88 clamped.
+    @inline(__always) static func exp(_ value: Vec) -> Vec {
+        // `replacing` rather than `clamped`: the generic min/max are not inlined and cost a call per vector.
+        let high = Vec(repeating: 88.0), low = Vec(repeating: -88.0)
+        let (x, scale) = reduce(value.replacing(with: high, where: value .> high).replacing(with: low, where: value .< low))
         var p = Vec(repeating: 1.987_569_15e-4)
         p = fma(p, x, Vec(repeating: 1.398_199_950_7e-3))
         p = fma(p, x, Vec(repeating: 8.333_451_907_3e-3))
@@ -43,8 +49,6 @@ extension Kernels {
         p = fma(p, x, Vec(repeating: 1.666_666_545_9e-1))
         p = fma(p, x, Vec(repeating: 5.000_000_120_1e-1))
         p = fma(p, x * x, x + 1)
-        let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        let scale = unsafeBitCast((k &+ 127) &<< 23, to: Vec.self)
         // Below −87.3 the result is 0 (the exponent bits of `scale` would underflow).
         return (p * scale).replacing(with: 0, where: value .< -87.3)
     }
@@ -54,18 +58,12 @@ extension Kernels {
     /// bits of the scale reach zero.
     @inline(__always) static func expNonPositive(_ value: Vec) -> Vec {
         let low = Vec(repeating: -88.0)
-        let x = value.replacing(with: low, where: value .< low)
-        let magic = Vec(repeating: 12_582_912)
-        let t = fma(x, Vec(repeating: 1.442_695_04), magic)
-        let n = t - magic
-        let r = fma(n, Vec(repeating: 2.121_944_4e-4), fma(n, Vec(repeating: -0.693_359_375), x))
+        let (r, scale) = reduce(value.replacing(with: low, where: value .< low))
         var p = Vec(repeating: 8.312_525_2e-3)
         p = fma(p, r, Vec(repeating: 4.189_011_5e-2))
         p = fma(p, r, Vec(repeating: 1.666_711_4e-1))
         p = fma(p, r, Vec(repeating: 4.999_923_1e-1))
-        p = fma(p, r * r, r + 1)
-        let k = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        return p * unsafeBitCast((k &+ 127) &<< 23, to: Vec.self)
+        return fma(p, r * r, r + 1) * scale
     }
 
     /// `erf(x)` with absolute error below 4e-7 (Abramowitz & Stegun 7.1.26).

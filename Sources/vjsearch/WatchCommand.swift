@@ -93,8 +93,8 @@ struct WatchCommand: AsyncParsableCommand {
             ingest: Ingestor.Options(decodeThreads: n))
         do {
             let service = try WatchService(configuration: configuration, embedder: embedder, logger: logger)
-            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // Stop signals reach the group through `stop` (which has caught them since start-up), not its own handlers.
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
             guard stop.hand(to: group) else {
                 logger.info("stopped before starting", metadata: ["cause": "signal while loading"])
                 return
