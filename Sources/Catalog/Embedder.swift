@@ -11,10 +11,10 @@ import Neural
 public final class Embedder: Sendable {
     public let bundle: ModelBundle
     /// The whole model; nil when loaded `textOnly`.
-    public let model: VLJEPA?
+    public let model: (any ClipModel)?
     public let text: TextEncoder
     public let tokenizer: Tokenizer
-    /// Token ids of the bundle's retrieval prompt, fed to the predictor with every clip.
+    /// Token ids of the bundle's retrieval prompt, fed to the predictor with every clip (empty without one).
     public let prompt: [Int]
 
     public var modelID: String { bundle.modelID }

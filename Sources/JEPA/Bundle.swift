@@ -3,7 +3,7 @@ import Neural
 
 /// A model bundle: a folder with `config.json`, `model.safetensors` and `tokenizer.json` (plus `MODEL_CARD.md`).
 ///
-/// Weight keys: `x_encoder.` + `VJEPA2Model.encoder` keys; `predictor.` + `LlamaModel` keys and
+/// `efficientnet` bundles: see `EfficientNetConfig` and `ConceptConfig` for their keys. VL-JEPA weight keys: `x_encoder.` + `VJEPA2Model.encoder` keys; `predictor.` + `LlamaModel` keys and
 /// `predictor.{vis_proj,out_proj}.*`; `y_encoder.model.` + `BertModel`/`Gemma3TextModel` keys and
 /// `y_encoder.{dense.N,projector}.*`. A converter from Hugging Face folders or open-vljepa's checkpoint is a renaming.
 public struct ModelBundle: Sendable {
@@ -28,6 +28,8 @@ public struct ModelBundle: Sendable {
             config = try ModelConfig.decode(data)
         } catch let error as DecodingError {
             throw BundleError(path: directory.appendingPathComponent("config.json").path, reason: Self.describe(error))
+        } catch let error as ConfigError {
+            throw BundleError(path: directory.appendingPathComponent("config.json").path, reason: error.description)
         }
         do {
             try config.validate()
@@ -37,9 +39,13 @@ public struct ModelBundle: Sendable {
         modelID = try config.modelId ?? Self.computeModelID(directory: directory, config: config)
     }
 
-    /// Maps the weights and builds the model.
-    public func load() throws -> VLJEPA {
-        try VLJEPA(config: config, weights: try SafeTensorsFile(url: weightsURL))
+    /// Maps the weights and builds the model its `vision.family` names.
+    public func load() throws -> any ClipModel {
+        let weights = try SafeTensorsFile(url: weightsURL)
+        switch config.vision {
+        case .vjepa2: return try VLJEPA(config: config, weights: weights)
+        case .efficientnet: throw ConfigError("the efficientnet family is not wired into this build yet")
+        }
     }
 
     /// Only the Y-encoder and its head (the `y_encoder.` tensors), for embedding queries. The other weights

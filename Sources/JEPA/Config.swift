@@ -9,17 +9,25 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Content hash of the bundle, when the bundle was stamped with one (see `ModelBundle.computeModelID`).
     public var modelId: String?
     public var name: String?
+    /// What the model learned to see, shown to users: `synthetic` (coloured shapes only) or, for example,
+    /// `imagenet-objects`. Absent in bundles made before the field existed (read as `unknown`).
+    public var domain: String?
     /// Dimension of the shared embedding space (1,536 in the paper).
     public var sharedDim: Int
     public var clip: ClipConfig
     /// The captioning prompt the clip side runs through the predictor for retrieval (paper §4; not published).
-    public var retrievalPrompt: String
+    /// Required with a predictor.
+    public var retrievalPrompt: String?
     /// The retrieval prompt's token ids in the predictor's vocabulary, stored by the converter when that vocabulary
     /// differs from `tokenizer.json`'s (which is the Y-encoder's: Llama ids for the prompt, Gemma or BERT ids for
     /// queries). Absent: `retrieval_prompt` is encoded with the bundle's tokenizer.
     public var retrievalPromptIds: [Int]?
-    public var vision: VisionConfig
-    public var predictor: PredictorConfig
+    /// The X-encoder: `vjepa2` (a ViT over the clip) or `efficientnet` (a CNN over each frame).
+    public var vision: VisionFamily
+    /// The VL-JEPA predictor (with `vjepa2`): visual tokens and the retrieval prompt → the shared space.
+    public var predictor: PredictorConfig?
+    /// The zero-shot concept head (with `efficientnet`): class probabilities → the shared space.
+    public var concepts: ConceptConfig?
     public var text: TextConfig
 
     public static func decode(_ data: Data) throws -> ModelConfig {
@@ -31,7 +39,24 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// The token ids the clip side feeds the predictor: `retrieval_prompt_ids` when present, else
     /// `retrieval_prompt` encoded with `tokenizer` (the bundle's `tokenizer.json`).
     public func retrievalPromptTokens(tokenizer: Tokenizer) -> [Int] {
-        retrievalPromptIds ?? tokenizer.encode(retrievalPrompt, maxLength: predictor.maxPromptTokens)
+        guard let predictor else { return [] }
+        return retrievalPromptIds ?? tokenizer.encode(retrievalPrompt ?? "", maxLength: predictor.maxPromptTokens)
+    }
+
+    /// `domain`, or `unknown` for bundles made before the field existed.
+    public var domainName: String { domain ?? "unknown" }
+
+    /// Whether the model learned only synthetic scenes (and so is no use on real footage).
+    public var isSynthetic: Bool { domain == "synthetic" }
+
+    /// One line for users on what the model can find.
+    public var domainSummary: String {
+        switch domain {
+        case "synthetic": "knows only synthetic coloured shapes; for real footage use --model objects"
+        case "imagenet-objects": "everyday objects, animals and scenes in real footage (the 1,000 ImageNet classes); no people or actions"
+        case nil: "not declared by this bundle"
+        case let other?: "declared by the bundle as '\(other)'"
+        }
     }
 
     public func encoded() throws -> Data {
@@ -57,6 +82,110 @@ public struct ClipConfig: Codable, Sendable, Equatable {
     /// Per-channel RGB mean and standard deviation applied after scaling pixels to [0, 1].
     public var mean: [Float]
     public var std: [Float]
+}
+
+/// The X-encoder section of `config.json`, told apart by its `family` key.
+public enum VisionFamily: Codable, Sendable, Equatable {
+    case vjepa2(VisionConfig)
+    case efficientnet(EfficientNetConfig)
+
+    /// The families this build runs.
+    public static let supported = ["vjepa2", "efficientnet"]
+
+    public var family: String {
+        switch self {
+        case .vjepa2: "vjepa2"
+        case .efficientnet: "efficientnet"
+        }
+    }
+
+    public var vjepa2: VisionConfig? { if case .vjepa2(let c) = self { c } else { nil } }
+    public var efficientnet: EfficientNetConfig? { if case .efficientnet(let c) = self { c } else { nil } }
+
+    private enum Key: String, CodingKey { case family }
+
+    public init(from decoder: any Decoder) throws {
+        let family = try decoder.container(keyedBy: Key.self).decode(String.self, forKey: .family)
+        switch family {
+        case "vjepa2": self = .vjepa2(try VisionConfig(from: decoder))
+        case "efficientnet": self = .efficientnet(try EfficientNetConfig(from: decoder))
+        default:
+            throw ConfigError("vision.family '\(family)' is not supported by this build (supported: \(Self.supported.joined(separator: ", ")))")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .vjepa2(let c): try c.encode(to: encoder)
+        case .efficientnet(let c): try c.encode(to: encoder)
+        }
+    }
+}
+
+/// The X-encoder, family `efficientnet`: EfficientNet-Lite (no squeeze-and-excite, ReLU6) run on each frame, batch
+/// norm folded into the convolutions. Weights: `x_encoder.stem`, `x_encoder.blocks.{i}.{expand,depthwise,project}`
+/// (no `expand` when the ratio is 1), `x_encoder.head` (each `.weight` [out, in/groups, k, k] and `.bias`) and
+/// `x_encoder.classifier.{weight,bias}`.
+public struct EfficientNetConfig: Codable, Sendable, Equatable {
+    public var family: String
+    /// Square input side, pixels.
+    public var imageSize: Int
+    public var inChans: Int
+    /// Channels of the 3×3 stride-2 stem and of the 1×1 head before pooling.
+    public var stemChannels: Int
+    public var headChannels: Int
+    public var numClasses: Int
+    /// `same` (TensorFlow's: for stride 2 the extra row and column go at the bottom and right) or `symmetric`.
+    public var padding: String
+    public var stages: [Stage]
+
+    /// A run of MBConv blocks: the first has `stride`, the rest stride 1 and `out_channels` in and out.
+    public struct Stage: Codable, Sendable, Equatable {
+        public var repeats: Int
+        public var kernel: Int
+        public var stride: Int
+        public var expandRatio: Int
+        public var outChannels: Int
+
+        public init(repeats: Int, kernel: Int, stride: Int, expandRatio: Int, outChannels: Int) {
+            (self.repeats, self.kernel, self.stride, self.expandRatio, self.outChannels) = (repeats, kernel, stride, expandRatio, outChannels)
+        }
+    }
+
+    /// One MBConv block, stages unrolled.
+    public struct Block: Sendable, Equatable {
+        public var kernel: Int
+        public var stride: Int
+        public var inChannels: Int
+        public var hiddenChannels: Int
+        public var outChannels: Int
+        public var expands: Bool { hiddenChannels != inChannels }
+        public var residual: Bool { stride == 1 && inChannels == outChannels }
+    }
+
+    public var blocks: [Block] {
+        var channels = stemChannels
+        var out: [Block] = []
+        for stage in stages {
+            for r in 0..<stage.repeats {
+                out.append(Block(kernel: stage.kernel, stride: r == 0 ? stage.stride : 1, inChannels: channels,
+                                 hiddenChannels: channels * stage.expandRatio, outChannels: stage.outChannels))
+                channels = stage.outChannels
+            }
+        }
+        return out
+    }
+
+    /// Channels entering the head.
+    public var lastChannels: Int { stages.last?.outChannels ?? stemChannels }
+}
+
+/// The zero-shot concept head (ConSE, Norouzi et al. 2014): a clip's vector is the normalised sum of the text
+/// embeddings of its `top_k` most probable classes, weighted by their probabilities averaged over the frames.
+/// Weights: `concepts.embeddings` [count × shared_dim], each row a unit vector.
+public struct ConceptConfig: Codable, Sendable, Equatable {
+    public var count: Int
+    public var topK: Int
 }
 
 /// The X-encoder, family `vjepa2` (transformers' `VJEPA2Config` field names).
@@ -144,6 +273,12 @@ public struct TextConfig: Codable, Sendable, Equatable {
     public var pooling: String
     public var dense: [DenseSpec]
     public var maxTokens: Int
+    /// Whether `y_encoder.projector` maps the pooled text into the shared space (absent: yes). Without it the
+    /// pooled (and densed) text is the shared space itself, e.g. stock all-MiniLM-L6-v2 for the concept head.
+    public var projector: Bool?
+
+    /// Width of the pooled text after the dense layers, before any projector.
+    public var outputWidth: Int { dense.last?.outFeatures ?? hiddenSize }
 
     // bert
     public var hiddenAct: String?
@@ -175,22 +310,46 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 extension ModelConfig {
     /// Checks the relations between fields that the networks rely on.
     public func validate() throws {
-        guard vision.family == "vjepa2" else { throw ConfigError("vision.family '\(vision.family)' is not supported (vjepa2)") }
-        guard predictor.family == "llama" else { throw ConfigError("predictor.family '\(predictor.family)' is not supported (llama)") }
         guard ["bert", "gemma3"].contains(text.family) else { throw ConfigError("text.family '\(text.family)' is not supported (bert, gemma3)") }
-        guard vision.hiddenSize % vision.numAttentionHeads == 0 else { throw ConfigError("vision.hidden_size is not a multiple of num_attention_heads") }
-        guard predictor.numAttentionHeads % predictor.numKeyValueHeads == 0 else { throw ConfigError("predictor heads are not a multiple of key/value heads") }
-        guard clip.size == vision.cropSize else { throw ConfigError("clip.size \(clip.size) differs from vision.crop_size \(vision.cropSize)") }
-        guard clip.mean.count == vision.inChans, clip.std.count == vision.inChans else { throw ConfigError("clip.mean/std need \(vision.inChans) values") }
+        switch vision {
+        case .vjepa2(let vision):
+            guard let predictor else { throw ConfigError("the vjepa2 family needs a 'predictor' section") }
+            guard retrievalPrompt != nil || retrievalPromptIds != nil else { throw ConfigError("the vjepa2 family needs a 'retrieval_prompt'") }
+            guard predictor.family == "llama" else { throw ConfigError("predictor.family '\(predictor.family)' is not supported (llama)") }
+            guard vision.hiddenSize % vision.numAttentionHeads == 0 else { throw ConfigError("vision.hidden_size is not a multiple of num_attention_heads") }
+            guard predictor.numAttentionHeads % predictor.numKeyValueHeads == 0 else { throw ConfigError("predictor heads are not a multiple of key/value heads") }
+            guard clip.size == vision.cropSize else { throw ConfigError("clip.size \(clip.size) differs from vision.crop_size \(vision.cropSize)") }
+            guard clip.mean.count == vision.inChans, clip.std.count == vision.inChans else { throw ConfigError("clip.mean/std need \(vision.inChans) values") }
+            guard Activation(huggingFace: vision.hiddenAct) != nil, Activation(huggingFace: predictor.hiddenAct) != nil else {
+                throw ConfigError("unknown activation in vision or predictor")
+            }
+        case .efficientnet(let vision):
+            guard let concepts else { throw ConfigError("the efficientnet family needs a 'concepts' section") }
+            guard concepts.count == vision.numClasses else { throw ConfigError("concepts.count \(concepts.count) differs from vision.num_classes \(vision.numClasses)") }
+            guard (1...concepts.count).contains(concepts.topK) else { throw ConfigError("concepts.top_k \(concepts.topK) is not in 1...\(concepts.count)") }
+            guard clip.size == vision.imageSize else { throw ConfigError("clip.size \(clip.size) differs from vision.image_size \(vision.imageSize)") }
+            guard clip.mean.count == vision.inChans, clip.std.count == vision.inChans else { throw ConfigError("clip.mean/std need \(vision.inChans) values") }
+            guard ["same", "symmetric"].contains(vision.padding) else { throw ConfigError("vision.padding '\(vision.padding)' is not supported (same, symmetric)") }
+            guard !vision.stages.isEmpty else { throw ConfigError("vision.stages is empty") }
+            for (i, stage) in vision.stages.enumerated() {
+                guard stage.repeats >= 1, [1, 2].contains(stage.stride), stage.kernel % 2 == 1, stage.kernel >= 1,
+                      stage.expandRatio >= 1, stage.outChannels >= 1 else {
+                    throw ConfigError("vision.stages[\(i)] needs repeats ≥ 1, stride 1 or 2, an odd kernel, expand_ratio ≥ 1 and out_channels ≥ 1")
+                }
+            }
+            guard vision.stemChannels >= 1, vision.headChannels >= 1, vision.numClasses >= 1, vision.imageSize >= 8 else {
+                throw ConfigError("vision sizes must be positive (image_size ≥ 8)")
+            }
+        }
+        guard text.projector != false || text.outputWidth == sharedDim else {
+            throw ConfigError("text without a projector gives \(text.outputWidth) dimensions, not shared_dim \(sharedDim)")
+        }
         guard text.pooling == "mean" else { throw ConfigError("text.pooling '\(text.pooling)' is not supported (mean)") }
         var width = text.hiddenSize
         for (i, d) in text.dense.enumerated() {
             guard d.inFeatures == width else { throw ConfigError("text.dense[\(i)].in_features \(d.inFeatures) should be \(width)") }
             guard ["identity", "tanh"].contains(d.activation) else { throw ConfigError("text.dense[\(i)].activation '\(d.activation)' is not supported") }
             width = d.outFeatures
-        }
-        guard Activation(huggingFace: vision.hiddenAct) != nil, Activation(huggingFace: predictor.hiddenAct) != nil else {
-            throw ConfigError("unknown activation in vision or predictor")
         }
     }
 }

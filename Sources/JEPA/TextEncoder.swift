@@ -9,13 +9,14 @@ protocol TextBackbone: Sendable {
 }
 
 /// The Y-encoder: a text backbone, mean pooling over the tokens, optional dense layers, then the `projector`
-/// into the shared space, L2-normalised. Weights: `y_encoder.model.` + the backbone's Hugging Face keys,
+/// into the shared space (unless `text.projector` is false), L2-normalised. Weights: `y_encoder.model.` + the backbone's Hugging Face keys,
 /// `y_encoder.dense.{i}.*`, `y_encoder.projector.*` (with bias).
 public final class TextEncoder: Sendable {
     public let config: TextConfig
     let backbone: any TextBackbone
     let dense: [(layer: Linear, tanh: Bool)]
-    let projector: Linear
+    /// Nil when the pooled text is the shared space itself (`text.projector: false`) or none was asked for.
+    let projector: Linear?
 
     public init(config: TextConfig, sharedDim: Int?, binder: ParameterBinder) throws {
         self.config = config
@@ -27,13 +28,14 @@ public final class TextEncoder: Sendable {
         dense = try config.dense.enumerated().map { i, d in
             (try binder.linear("y_encoder.dense.\(i)", in: d.inFeatures, out: d.outFeatures, bias: d.bias), d.activation == "tanh")
         }
-        let width = config.dense.last?.outFeatures ?? config.hiddenSize
-        projector = try sharedDim.map { try binder.linear("y_encoder.projector", in: width, out: $0, bias: true) }
-            ?? Linear(weight: Parameter(shape: [0, width], scalars: []), bias: nil)
+        let projects = config.projector ?? true
+        projector = try sharedDim.flatMap { dim in
+            projects ? try binder.linear("y_encoder.projector", in: config.outputWidth, out: dim, bias: true) : nil
+        }
     }
 
     public var parameterCount: Int {
-        backbone.parameterCount + dense.reduce(0) { $0 + $1.layer.parameterCount } + projector.parameterCount
+        backbone.parameterCount + dense.reduce(0) { $0 + $1.layer.parameterCount } + (projector?.parameterCount ?? 0)
     }
 
     /// Backbone hidden states [Σ lengths × hidden] (each sequence unpadded).
@@ -61,10 +63,14 @@ public final class TextEncoder: Sendable {
             if tanh { Kernels.tanh(next, count: sequences.count * layer.outFeatures) }
             swap(&current, &next)
         }
-        let n = projector.outFeatures
+        let n = projector?.outFeatures ?? config.outputWidth
         var out = [Float](repeating: 0, count: sequences.count * n)
         out.withUnsafeMutableBufferPointer { o in
-            projector(current, rows: sequences.count, into: o.baseAddress!)
+            if let projector {
+                projector(current, rows: sequences.count, into: o.baseAddress!)
+            } else {
+                o.baseAddress!.update(from: current, count: sequences.count * n)
+            }
             Kernels.l2Normalize(o.baseAddress!, rows: sequences.count, dim: n)
         }
         return Tensor(shape: [sequences.count, n], scalars: out)

@@ -15,7 +15,7 @@ import Neural
 ///   EmbeddingGemma's own 768→3072→768 layers are two entries; no task prompt is added by the engine;
 /// - the heads `vis_proj`, `out_proj`, `projector` are linear with bias; both outputs are L2-normalised;
 /// - the retrieval prompt is `retrieval_prompt` (open-vljepa: "Describe the video.").
-public final class VLJEPA: Sendable {
+public final class VLJEPA: ClipModel {
     public let config: ModelConfig
     public let vision: VisionEncoder
     public let predictor: Predictor
@@ -24,10 +24,13 @@ public final class VLJEPA: Sendable {
     /// Builds the three networks from `weights`, binding every tensor exactly once.
     public init(config: ModelConfig, weights: SafeTensorsFile) throws {
         try config.validate()
+        guard let visionConfig = config.vision.vjepa2, let predictorConfig = config.predictor else {
+            throw ConfigError("VL-JEPA needs a vjepa2 X-encoder and a predictor, not vision.family '\(config.vision.family)'")
+        }
         self.config = config
         let binder = ParameterBinder(file: weights)
-        vision = try VisionEncoder(config: config.vision, binder: binder)
-        predictor = try Predictor(config: config.predictor, visionDim: config.vision.hiddenSize,
+        vision = try VisionEncoder(config: visionConfig, binder: binder)
+        predictor = try Predictor(config: predictorConfig, visionDim: visionConfig.hiddenSize,
                                   sharedDim: config.sharedDim, binder: binder)
         text = try TextEncoder(config: config.text, sharedDim: config.sharedDim, binder: binder)
         try binder.finish()
@@ -37,19 +40,18 @@ public final class VLJEPA: Sendable {
         (vision.parameterCount, predictor.parameterCount, text.parameterCount)
     }
 
+    public var parts: [(name: String, parameters: Int)] {
+        [("x-encoder", vision.parameterCount), ("predictor", predictor.parameterCount), ("y-encoder", text.parameterCount)]
+    }
+
     /// Clip vectors [clips × shared_dim]: each clip [frames × channels × size × size] of normalised pixels runs
     /// through the X-encoder, then the predictor with `prompt` (the retrieval prompt's token ids).
     /// Throws `CancellationError` once `isCancelled` (polled between the X-encoder's layers) returns true.
-    public func embedClips(_ clips: [Tensor], prompt: [Int], workspace: Workspace = Workspace(),
-                           isCancelled: () -> Bool = { false }) throws -> Tensor {
+    public func embedClips(_ clips: [Tensor], prompt: [Int], workspace: Workspace,
+                           isCancelled: () -> Bool) throws -> Tensor {
         let tokens = try vision.encode(clips, workspace: workspace, isCancelled: isCancelled)
         if isCancelled() { throw CancellationError() }
         return try predictor.predict(visualTokens: tokens, clips: clips.count, prompt: prompt, workspace: workspace)
-    }
-
-    /// Query vectors [texts × shared_dim] from token ids (each sequence unpadded).
-    public func embedTexts(_ sequences: [[Int]], workspace: Workspace = Workspace()) throws -> Tensor {
-        try text.embed(sequences, workspace: workspace)
     }
 
     /// Consecutive row ranges for sequences of the given lengths.

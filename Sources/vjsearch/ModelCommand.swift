@@ -47,33 +47,49 @@ struct ModelCommand: AsyncParsableCommand {
             }
         }
 
-        static func table(_ bundle: ModelBundle, _ model: VLJEPA, _ computed: String?) -> String {
-            let c = bundle.config, v = c.vision, p = c.predictor, t = c.text
-            let counts = model.parameterCount
+        static func table(_ bundle: ModelBundle, _ model: any ClipModel, _ computed: String?) -> String {
+            let c = bundle.config, t = c.text
             func millions(_ n: Int) -> String { String(format: "%.2fM", Double(n) / 1e6) }
+            let counts = Dictionary(model.parts.map { ($0.name, $0.parameters) }, uniquingKeysWith: +)
             var lines = [
                 "model id      \(bundle.modelID)" + (computed.map { $0 == bundle.modelID ? " (verified)" : " (content hash \($0))" } ?? ""),
                 "name          \(c.name ?? "-")",
+                "domain        \(c.domainName): \(c.domainSummary)",
                 "shared dim    \(c.sharedDim)",
-                "x-encoder     \(v.family): hidden \(v.hiddenSize), \(v.numHiddenLayers) layers, \(v.numAttentionHeads) heads, patch \(v.tubeletSize)×\(v.patchSize)×\(v.patchSize), crop \(v.cropSize); \(millions(counts.vision)) parameters",
-                "predictor     \(p.family): hidden \(p.hiddenSize), \(p.numHiddenLayers) layers, \(p.numAttentionHeads)/\(p.numKeyValueHeads) heads, vocab \(p.vocabSize), pool \(p.pool.rawValue), final norm \(p.finalNorm ? "yes" : "no"); \(millions(counts.predictor)) parameters",
-                "y-encoder     \(t.family): hidden \(t.hiddenSize), \(t.numHiddenLayers) layers, \(t.numAttentionHeads) heads, vocab \(t.vocabSize), dense \(t.dense.isEmpty ? "none" : t.dense.map { "\($0.inFeatures)→\($0.outFeatures)" }.joined(separator: ", ")); \(millions(counts.text)) parameters",
-                "parameters    \(millions(counts.vision + counts.predictor + counts.text)) in total",
-                "clip          \(c.clip.frames) frames at \(c.clip.fps) fps, window \(c.clip.windowSeconds) s, stride \(c.clip.strideSeconds) s, resize \(c.clip.resize) → crop \(c.clip.size), \(model.vision.tokenCount(frames: c.clip.frames)) visual tokens",
-                "prompt        \"\(c.retrievalPrompt)\"",
             ]
+            let crop: String
+            switch c.vision {
+            case .vjepa2(let v):
+                lines.append("x-encoder     vjepa2: hidden \(v.hiddenSize), \(v.numHiddenLayers) layers, \(v.numAttentionHeads) heads, patch \(v.tubeletSize)×\(v.patchSize)×\(v.patchSize), crop \(v.cropSize); \(millions(counts["x-encoder"] ?? 0)) parameters")
+                if let p = c.predictor {
+                    lines.append("predictor     \(p.family): hidden \(p.hiddenSize), \(p.numHiddenLayers) layers, \(p.numAttentionHeads)/\(p.numKeyValueHeads) heads, vocab \(p.vocabSize), pool \(p.pool.rawValue), final norm \(p.finalNorm ? "yes" : "no"); \(millions(counts["predictor"] ?? 0)) parameters")
+                }
+                crop = "\((model as? VLJEPA)?.vision.tokenCount(frames: c.clip.frames) ?? 0) visual tokens"
+            case .efficientnet(let v):
+                lines.append("x-encoder     efficientnet: image \(v.imageSize), stem \(v.stemChannels), \(v.blocks.count) MBConv blocks, head \(v.headChannels), \(v.numClasses) classes, padding \(v.padding); \(millions(counts["x-encoder"] ?? 0)) parameters")
+                if let k = c.concepts {
+                    lines.append("concepts      \(k.count) class-name embeddings, top \(k.topK) per clip (ConSE); \(millions(counts["concepts"] ?? 0)) parameters")
+                }
+                crop = "one image per frame"
+            }
+            lines += [
+                "y-encoder     \(t.family): hidden \(t.hiddenSize), \(t.numHiddenLayers) layers, \(t.numAttentionHeads) heads, vocab \(t.vocabSize), dense \(t.dense.isEmpty ? "none" : t.dense.map { "\($0.inFeatures)→\($0.outFeatures)" }.joined(separator: ", ")), projector \(t.projector == false ? "none" : "yes"); \(millions(counts["y-encoder"] ?? 0)) parameters",
+                "parameters    \(millions(model.parts.reduce(0) { $0 + $1.parameters })) in total",
+                "clip          \(c.clip.frames) frames at \(c.clip.fps) fps, window \(c.clip.windowSeconds) s, stride \(c.clip.strideSeconds) s, resize \(c.clip.resize) → crop \(c.clip.size), \(crop)",
+            ]
+            if let prompt = c.retrievalPrompt, c.predictor != nil { lines.append("prompt        \"\(prompt)\"") }
             if !FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) { lines.append("tokenizer     missing") }
             return lines.joined(separator: "\n")
         }
 
-        static func json(_ bundle: ModelBundle, _ model: VLJEPA, _ computed: String?) throws -> String {
-            let counts = model.parameterCount
+        static func json(_ bundle: ModelBundle, _ model: any ClipModel, _ computed: String?) throws -> String {
             var object: [String: Any] = [
                 "model_id": bundle.modelID,
+                "domain": bundle.config.domainName,
                 "config": try JSONSerialization.jsonObject(with: bundle.config.encoded()),
-                "parameters": ["vision": counts.vision, "predictor": counts.predictor, "text": counts.text],
-                "visual_tokens": model.vision.tokenCount(frames: bundle.config.clip.frames),
+                "parameters": Dictionary(model.parts.map { ($0.name, $0.parameters) }, uniquingKeysWith: +),
             ]
+            if let model = model as? VLJEPA { object["visual_tokens"] = model.vision.tokenCount(frames: bundle.config.clip.frames) }
             if let computed { object["content_hash"] = computed }
             return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
         }
@@ -154,8 +170,10 @@ struct ModelCommand: AsyncParsableCommand {
 
         func run() async throws {
             Neural.setThreads(threads)
-            let model = try ModelBundle(directory: URL(fileURLWithPath: directory)).load()
-            let v = model.config.vision
+            let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
+            guard case .vjepa2(let v) = bundle.config.vision, let model = try bundle.load() as? VLJEPA else {
+                throw ModelCommand.fail(ConfigError("\(directory): bench times vjepa2 bundles only"))
+            }
             var rng = SystemRandomNumberGenerator()
             let clip = Tensor(shape: [v.framesPerClip, v.inChans, v.cropSize, v.cropSize],
                               scalars: (0..<(v.framesPerClip * v.inChans * v.cropSize * v.cropSize)).map { _ in Float.random(in: -2...2, using: &rng) })

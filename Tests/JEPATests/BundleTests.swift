@@ -164,9 +164,9 @@ import TestSupport
         let golden = try Golden(name)
         let model = try ModelBundle(directory: golden.directory).load()
         let stored = golden.weights.entries.values.reduce(0) { $0 + $1.count }
-        let counts = model.parameterCount
-        #expect(counts.vision + counts.predictor + counts.text == stored)
+        #expect(model.parts.map(\.name) == ["x-encoder", "predictor", "y-encoder"])
+        #expect(model.parts.reduce(0) { $0 + $1.parameters } == stored)
         let visionStored = golden.weights.entries.values.filter { $0.name.hasPrefix("x_encoder.") }.reduce(0) { $0 + $1.count }
-        #expect(counts.vision == visionStored)
+        #expect(model.parts[0].parameters == visionStored)
     }
 }

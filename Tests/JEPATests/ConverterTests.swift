@@ -66,18 +66,19 @@ import Testing
     }
 
     @Test func pathsKeepWhatEachSourceDefines() throws {
-        let gemma = try Converted("convert-hf-gemma").bundle.config
+        let gemmaConfig = try Converted("convert-hf-gemma").bundle.config
+        let gemma = try #require(gemmaConfig.predictor)
         // EmbeddingGemma's sentence-transformers Dense folders become two dense layers; open-vljepa skips them.
-        #expect(gemma.text.dense.map(\.outFeatures) == [64, 32])
+        #expect(gemmaConfig.text.dense.map(\.outFeatures) == [64, 32])
         #expect(try Converted("convert-open-vljepa").bundle.config.text.dense.isEmpty)
         // --llama-layers picks the last N of the folder's 4 layers.
-        #expect(gemma.predictor.numHiddenLayers == 2)
-        #expect(try Converted("convert-hf-bert").bundle.config.predictor.numHiddenLayers == 3)
-        #expect(gemma.predictor.ropeScaling?.ropeType == "llama3")
-        #expect(gemma.predictor.finalNorm && gemma.predictor.pool == .allNonPad)
+        #expect(gemma.numHiddenLayers == 2)
+        #expect(try Converted("convert-hf-bert").bundle.config.predictor?.numHiddenLayers == 3)
+        #expect(gemma.ropeScaling?.ropeType == "llama3")
+        #expect(gemma.finalNorm && gemma.pool == .allNonPad)
         // open-vljepa's clip length and padding lengths come from best.pt's own data section.
         let openVLJEPA = try Converted("convert-open-vljepa").bundle.config
-        #expect(openVLJEPA.clip.frames == 4 && openVLJEPA.predictor.maxPromptTokens == 16 && openVLJEPA.text.maxTokens == 16)
+        #expect(openVLJEPA.clip.frames == 4 && openVLJEPA.predictor?.maxPromptTokens == 16 && openVLJEPA.text.maxTokens == 16)
     }
 
     @Test func bundleWithoutPromptIDsEncodesThePrompt() throws {
@@ -85,6 +86,6 @@ import Testing
         let tokenizer = try Tokenizer.load(contentsOf: try Converted("convert-hf-bert").bundle.tokenizerURL)
         config.retrievalPromptIds = nil
         #expect(config.retrievalPromptTokens(tokenizer: tokenizer)
-            == tokenizer.encode(config.retrievalPrompt, maxLength: config.predictor.maxPromptTokens))
+            == tokenizer.encode(try #require(config.retrievalPrompt), maxLength: try #require(config.predictor).maxPromptTokens))
     }
 }
