@@ -19,6 +19,11 @@ public final class Embedder: Sendable {
 
     public var modelID: String { bundle.modelID }
     public var dimension: Int { bundle.config.sharedDim }
+    /// What a library made with this model records.
+    public var identity: ModelIdentity {
+        ModelIdentity(id: modelID, dimension: dimension, name: bundle.config.name ?? bundle.directory.lastPathComponent,
+                      domain: bundle.config.domain)
+    }
 
     public init(directory: URL, textOnly: Bool = false) throws {
         let bundle = try ModelBundle(directory: directory)

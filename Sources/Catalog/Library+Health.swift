@@ -6,6 +6,9 @@ public struct LibraryStatus: Codable, Sendable {
     public var library: String
     public var modelID: String
     public var dimension: Int
+    /// The model's name and domain as the library recorded them (nil in libraries made before they were).
+    public var modelName: String?
+    public var domain: String?
     public var videos: Int
     public var hours: Double
     public var segments: Int
@@ -32,7 +35,8 @@ extension Library {
             let segments = try segmentCount(in: txn)
             let vectors = try index.count(in: txn)
             return LibraryStatus(
-                library: path, modelID: meta.modelID, dimension: meta.dimension, videos: indexed.count,
+                library: path, modelID: meta.modelID, dimension: meta.dimension, modelName: meta.modelName,
+                domain: meta.domain, videos: indexed.count,
                 hours: indexed.reduce(0) { $0 + $1.duration } / 3600, segments: segments, vectors: vectors,
                 failures: all.filter { $0.status == .failed }.map { .init(path: $0.path, cause: $0.error ?? "failed") },
                 healthy: segments == vectors)

@@ -10,14 +10,32 @@ public struct LibraryMeta: Codable, Sendable, Equatable {
     /// The model bundle's id (`ModelBundle.modelID`); vectors from another model never mix in.
     public var modelID: String
     public var dimension: Int
+    /// The model's name and declared domain when the library was made (absent in libraries made before
+    /// vjsearch recorded them): `status` shows them even when the bundle is no longer installed.
+    public var modelName: String?
+    public var domain: String?
     /// The next video id to hand out; ids are never reused, so a stale segment id cannot alias a new video.
     public var nextVideoID: UInt64
 
-    public init(modelID: String, dimension: Int) {
+    public init(model: ModelIdentity) {
         schema = Self.currentSchema
-        self.modelID = modelID
-        self.dimension = dimension
+        modelID = model.id
+        dimension = model.dimension
+        modelName = model.name
+        domain = model.domain
         nextVideoID = 1
+    }
+}
+
+/// What a library records of the model that fills it.
+public struct ModelIdentity: Sendable, Equatable {
+    public var id: String
+    public var dimension: Int
+    public var name: String?
+    public var domain: String?
+
+    public init(id: String, dimension: Int, name: String? = nil, domain: String? = nil) {
+        (self.id, self.dimension, self.name, self.domain) = (id, dimension, name, domain)
     }
 }
 
@@ -39,9 +57,14 @@ public final class Library: @unchecked Sendable {
     static let indexName = "vectors"
     static let metaKey = Array("meta".utf8)
 
-    /// Opens the library in `path`. With `model` (id, dimension), creates it when absent and checks that it was
-    /// built with that model; without, it must exist. An existing library is checked against `model` either way.
-    public init(path: String, model: (id: String, dimension: Int)?, create: Bool) throws {
+    /// `init(path:model:create:)` with only the model's id and dimension.
+    public convenience init(path: String, model: (id: String, dimension: Int), create: Bool) throws {
+        try self.init(path: path, model: ModelIdentity(id: model.id, dimension: model.dimension), create: create)
+    }
+
+    /// Opens the library in `path`. With `model`, creates it when absent and checks that it was built with that
+    /// model; without, it must exist. An existing library is checked against `model` either way.
+    public init(path: String, model: ModelIdentity?, create: Bool) throws {
         self.path = path
         let dataFile = path + "/data.mdb"
         if !create && !FileManager.default.fileExists(atPath: dataFile) { throw CatalogError.emptyLibrary(path) }
@@ -57,7 +80,7 @@ public final class Library: @unchecked Sendable {
                 let m = try environment.database(named: "catalog.meta", create: true, in: txn)!
                 let v = try environment.database(named: "catalog.videos", create: true, in: txn)!
                 let s = try environment.database(named: "catalog.segments", create: true, in: txn)!
-                let meta = try Self.readMeta(m, txn) ?? LibraryMeta(modelID: model.id, dimension: model.dimension)
+                let meta = try Self.readMeta(m, txn) ?? LibraryMeta(model: model)
                 try Self.writeMeta(meta, m, txn)
                 return (m, v, s, meta)
             }
@@ -83,6 +106,12 @@ public final class Library: @unchecked Sendable {
         self.meta = meta
         index = try HNSWIndex(environment: environment, name: Self.indexName,
                               creating: create ? IndexSettings(dimension: meta.dimension, metric: .cosine) : nil)
+    }
+
+    /// The model id of the library at `path`, or nil when there is no readable library there.
+    public static func storedModelID(path: String) -> String? {
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else { return nil }
+        return (try? Library(path: path, model: nil, create: false))?.meta.modelID
     }
 
     static func readMeta(_ db: Database, _ txn: borrowing Transaction) throws -> LibraryMeta? {

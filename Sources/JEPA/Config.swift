@@ -50,7 +50,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var isSynthetic: Bool { domain == "synthetic" }
 
     /// One line for users on what the model can find.
-    public var domainSummary: String {
+    public var domainSummary: String { Self.summary(domain: domain) }
+
+    /// One line for users on what a model of `domain` can find.
+    public static func summary(domain: String?) -> String {
         switch domain {
         case "synthetic": "knows only synthetic coloured shapes; for real footage use --model objects"
         case "imagenet-objects": "everyday objects, animals and scenes in real footage (the 1,000 ImageNet classes); no people or actions"

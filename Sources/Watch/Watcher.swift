@@ -168,7 +168,7 @@ public final class Watcher {
     private func prepareLibrary() throws -> Bool {
         guard let lock = try acquireLock() else { return false }
         defer { withExtendedLifetime(lock) {} }
-        _ = try Library(path: configuration.library, model: (embedder.modelID, embedder.dimension), create: true)
+        _ = try Library(path: configuration.library, model: embedder.identity, create: true)
         return true
     }
 
@@ -293,7 +293,7 @@ public final class Watcher {
     private func work() throws {
         guard let lock = try acquireLock() else { return }
         defer { withExtendedLifetime(lock) {} }
-        let library = try Library(path: configuration.library, model: (embedder.modelID, embedder.dimension), create: true)
+        let library = try Library(path: configuration.library, model: embedder.identity, create: true)
         while !control.isStopping, let path = queue.pop() {
             try index(path, library)
         }

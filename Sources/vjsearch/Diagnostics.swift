@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JEPA
 
 /// Exit statuses shared by all subcommands.
 enum ExitStatus {
@@ -27,6 +28,12 @@ enum ExitStatus {
 enum Diagnostics {
     static func error(_ message: String) { write("error: \(message)") }
     static func warning(_ message: String) { write("warning: \(message)") }
+
+    /// The one note `index` and `watch` print when they create a library with a model of synthetic scenes only.
+    static func noteDomain(_ config: ModelConfig) {
+        guard config.isSynthetic else { return }
+        write("note: \(config.name ?? "this model") knows only synthetic coloured shapes and will not find things in real footage; for real videos use --model objects (`vjsearch model list` shows the models)")
+    }
 
     static func write(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))

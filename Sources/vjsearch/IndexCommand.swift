@@ -61,7 +61,8 @@ struct IndexCommand: AsyncParsableCommand {
         let roots = paths
         let showProgress = stderrIsTerminal && stdoutIsTerminal && !json
         let modelDirectory: URL
-        do { modelDirectory = try model.directory() } catch { throw reportFailure(error) }
+        let creating = !FileManager.default.fileExists(atPath: libraryPath + "/data.mdb")
+        do { modelDirectory = try model.directory(library: libraryPath) } catch { throw reportFailure(error) }
         let wait = self.wait
         if !wait, let pid = WatchLock.holder(library: libraryPath) {
             // A cron job next to a running daemon: the daemon already does this work, so say so and leave.
@@ -74,7 +75,8 @@ struct IndexCommand: AsyncParsableCommand {
                 let lock = try LibraryLock(library: libraryPath, wait: wait)
                 defer { withExtendedLifetime(lock) {} }
                 let embedder = try Embedder(directory: modelDirectory)
-                let library = try Library(path: libraryPath, model: (embedder.modelID, embedder.dimension), create: true)
+                if creating { Diagnostics.noteDomain(embedder.bundle.config) }
+                let library = try Library(path: libraryPath, model: embedder.identity, create: true)
                 let ingestor = Ingestor(library: library, embedder: embedder, options: options,
                                         progress: showProgress ? Self.showProgress : nil)
                 return try ingestor.run(roots)

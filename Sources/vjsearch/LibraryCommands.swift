@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import JEPA
 import Watch
 
 /// `vjsearch status`: what the library holds.
@@ -29,7 +30,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         print("""
             library    \(status.library)
-            model      \(status.modelID) (\(status.dimension) dimensions)
+            model      \(Self.modelLine(status))
             videos     \(status.videos) (\(String(format: "%.2f", status.hours)) hours)
             segments   \(status.segments)
             vectors    \(status.vectors)\(status.healthy ? "" : " (does not match the segments: run `vjsearch verify`)")
@@ -37,6 +38,20 @@ struct StatusCommand: AsyncParsableCommand {
             """)
         for f in status.failures { print("  \(f.path): \(f.cause)") }
         for line in daemon.lines { print(line) }
+    }
+
+    /// Name, id, dimensions and domain of the library's model; name and domain from the library's record, else from
+    /// the installed bundle with that id.
+    static func modelLine(_ status: LibraryStatus) -> String {
+        var name = status.modelName, domain = status.domain
+        if name == nil || domain == nil,
+           let directory = ModelCatalog().directory(forModelID: status.modelID),
+           let bundle = try? ModelBundle(directory: directory) {
+            name = name ?? directory.lastPathComponent
+            domain = domain ?? bundle.config.domain
+        }
+        return "\(name.map { "\($0) " } ?? "")\(status.modelID) (\(status.dimension) dimensions)\n"
+            + "domain     \(domain ?? "unknown"): \(ModelConfig.summary(domain: domain))"
     }
 
     /// The `vjsearch watch` daemon of the library, if one runs: liveness from its lock, details from `watch.json`.
@@ -207,7 +222,7 @@ struct ReindexCommand: AsyncParsableCommand {
                 let embedder = try Embedder(directory: modelDirectory)
                 let report: IndexReport
                 do {
-                    let fresh = try Library(path: staging, model: (embedder.modelID, embedder.dimension), create: true)
+                    let fresh = try Library(path: staging, model: embedder.identity, create: true)
                     report = try Ingestor(library: fresh, embedder: embedder,
                                           options: .init(decodeThreads: n)).run(paths)
                 }

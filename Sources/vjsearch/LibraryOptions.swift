@@ -22,32 +22,39 @@ struct LibraryOptions: ParsableArguments {
     static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 }
 
-/// `--model DIR`, shared by the commands that embed.
+/// `--model NAME|DIR`, shared by the commands that embed.
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "The model bundle folder (default: $VJSEARCH_MODEL, else Models/vljepa-mini next to the executable).",
-        valueName: "dir"))
+        "The model: a bundle name from `vjsearch model list` (vljepa-mini, objects) or a bundle folder (default: $VJSEARCH_MODEL, else the model that made the library, else vljepa-mini).",
+        valueName: "name|dir"))
     var model: String?
 
-    /// `--model`, else `$VJSEARCH_MODEL`, else the bundled `vljepa-mini` relative to the executable (a build tree's
-    /// `.build/<config>/vjsearch` or an install's `bin/vjsearch`).
-    func directory() throws -> URL {
-        if let model { return URL(fileURLWithPath: model) }
-        if let env = ProcessInfo.processInfo.environment["VJSEARCH_MODEL"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
+    /// `--model`, else `$VJSEARCH_MODEL`: a bundle name or folder as the user gave it.
+    var requested: String? {
+        if let model { return model }
+        if let env = ProcessInfo.processInfo.environment["VJSEARCH_MODEL"], !env.isEmpty { return env }
+        return nil
+    }
+
+    /// The bundle folder: `--model` or `$VJSEARCH_MODEL` (a name or a folder), else the installed bundle that made
+    /// the library at `library` (when it exists and that bundle is installed), else the default `vljepa-mini`.
+    func directory(library: String? = nil) throws -> URL {
+        try Self.resolve(requested, libraryModelID: library.flatMap(Library.storedModelID(path:)))
+    }
+
+    /// `directory(library:)` for a library already open, whose model id is `libraryModelID`.
+    static func resolve(_ requested: String?, libraryModelID: String?, catalog: ModelCatalog = ModelCatalog()) throws -> URL {
+        if let requested {
+            // A path (or an existing folder of that name here) is taken as given; anything else is a bundle name.
+            if requested.contains("/") || FileManager.default.fileExists(atPath: requested + "/config.json") {
+                return URL(fileURLWithPath: requested)
+            }
+            return try catalog.directory(named: requested)
         }
-        let exe = Self.executable().deletingLastPathComponent()
-        let tried = [
-            exe.appendingPathComponent("../../Models/vljepa-mini"),
-            exe.appendingPathComponent("../../../Models/vljepa-mini"),
-            exe.appendingPathComponent("../share/vjsearch/models/vljepa-mini"),
-        ].map(\.standardizedFileURL)
-        if let found = tried.first(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("config.json").path) }) {
-            return found
+        if let id = libraryModelID, let directory = catalog.directory(forModelID: id) {
+            return directory
         }
-        throw CatalogError.other(
-            "no model bundle: pass --model DIR or set VJSEARCH_MODEL; looked for config.json in "
-                + tried.map(\.path).joined(separator: ", "))
+        return try catalog.directory(named: ModelCatalog.defaultName)
     }
 
     static func executable() -> URL {

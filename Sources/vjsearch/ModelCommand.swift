@@ -7,8 +7,14 @@ import Neural
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Inspect a model bundle or embed text with it.",
-        subcommands: [Inspect.self, Embed.self, EmbedVideo.self, EmbedTexts.self, Stamp.self, Bench.self])
+        abstract: "List the installed models, inspect a model bundle or embed text with it.",
+        discussion: """
+            Examples:
+              vjsearch model list                  # the bundles this installation finds, with their domains
+              vjsearch model inspect objects       # families, sizes, clip spec and domain of one bundle
+              vjsearch index ~/videos --model objects
+            """,
+        subcommands: [List.self, Inspect.self, Embed.self, EmbedVideo.self, EmbedTexts.self, Stamp.self, Bench.self])
 
     /// Exit status for an unusable bundle or input (argument errors keep ArgumentParser's 64).
     static let failure: Int32 = 1
@@ -18,12 +24,81 @@ struct ModelCommand: AsyncParsableCommand {
         return ExitCode(failure)
     }
 
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the model bundles this installation finds: name, id, domain, dimensions and size.",
+            discussion: """
+                Folders searched, first wins a name: $VJSEARCH_MODELS (colon-separated), \
+                $XDG_DATA_HOME/vjsearch/models (default ~/.local/share/vjsearch/models), then the Models/ folder \
+                next to the executable (a build tree) or share/vjsearch/models (an install). Any listed name \
+                works as --model NAME.
+                """)
+
+        @Flag(help: "One JSON object per bundle and line.")
+        var json = false
+
+        func run() async throws {
+            let catalog = ModelCatalog()
+            let entries = catalog.entries()
+            if entries.isEmpty {
+                Diagnostics.error("no model bundles found in " + catalog.folders.map(\.path).joined(separator: ", "))
+                throw ExitStatus.someFailed
+            }
+            var rows: [[String]] = []
+            for entry in entries {
+                let size = ModelCatalog.size(of: entry.directory)
+                switch entry.bundle {
+                case .success(let bundle):
+                    let c = bundle.config
+                    if json {
+                        print(JSONLines.encode(Listed(name: entry.name, path: entry.directory.path, modelId: bundle.modelID,
+                                                      domain: c.domainName, family: c.vision.family, dimensions: c.sharedDim,
+                                                      bytes: size, isDefault: entry.name == ModelCatalog.defaultName, error: nil)))
+                    }
+                    rows.append([entry.name + (entry.name == ModelCatalog.defaultName ? " (default)" : ""), bundle.modelID,
+                                 c.domainName, "\(c.sharedDim)", Self.megabytes(size), entry.directory.path])
+                case .failure(let error):
+                    if json {
+                        print(JSONLines.encode(Listed(name: entry.name, path: entry.directory.path, modelId: nil, domain: nil,
+                                                      family: nil, dimensions: nil, bytes: size, isDefault: false, error: "\(error)")))
+                    }
+                    rows.append([entry.name, "unreadable: \(error)", "-", "-", Self.megabytes(size), entry.directory.path])
+                }
+            }
+            guard !json else { return }
+            let header = ["NAME", "ID", "DOMAIN", "DIMS", "SIZE", "PATH"]
+            let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+            for row in [header] + rows {
+                print(row.enumerated().map { i, cell in
+                    i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                }.joined(separator: "  "))
+            }
+        }
+
+        static func megabytes(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+
+        struct Listed: Encodable {
+            var name, path: String
+            var modelId, domain, family: String?
+            var dimensions: Int?
+            var bytes: Int64
+            var isDefault: Bool
+            var error: String?
+
+            enum CodingKeys: String, CodingKey {
+                case name, path, domain, family, dimensions, bytes, error
+                case modelId = "model_id", isDefault = "default"
+            }
+        }
+    }
+
     struct Inspect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print families, sizes, parameter counts, the clip spec and the model id.")
+            abstract: "Print the domain, families, sizes, parameter counts, the clip spec and the model id.",
+            discussion: "Examples:\n  vjsearch model inspect objects\n  vjsearch model inspect Models/vljepa-mini --verify")
 
-        @Argument(help: "The bundle folder (config.json, model.safetensors, tokenizer.json).")
-        var directory: String
+        @Argument(help: ArgumentHelp("A bundle name from `vjsearch model list`, or a bundle folder.", valueName: "name|dir"))
+        var model: String
 
         @Flag(help: "Recompute the content hash and compare it with a stamped model_id.")
         var verify = false
@@ -33,7 +108,7 @@ struct ModelCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
+                let bundle = try ModelBundle(directory: ModelOptions.resolve(model, libraryModelID: nil))
                 let model = try bundle.load()
                 let computed = verify ? try ModelBundle.computeModelID(directory: bundle.directory, config: bundle.config) : nil
                 print(json ? try Self.json(bundle, model, computed) : Self.table(bundle, model, computed))

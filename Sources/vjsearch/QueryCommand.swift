@@ -53,11 +53,12 @@ struct QueryCommand: AsyncParsableCommand {
         // One query is a dozen tokens: BLAS threads would only spin beside the main one.
         Neural.setThreads(1)
         do {
-            let modelDirectory = try model.directory()
+            let requested = model.requested
             moments = try await onThread {
                 var stages = StageTimer()
                 let library = try Library(path: libraryPath, model: nil, create: false)
                 stages.mark("open library")
+                let modelDirectory = try ModelOptions.resolve(requested, libraryModelID: library.meta.modelID)
                 let embedder = try Embedder(directory: modelDirectory, textOnly: true)
                 stages.mark("load model")
                 guard embedder.modelID == library.meta.modelID else {

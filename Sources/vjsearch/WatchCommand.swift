@@ -75,8 +75,10 @@ struct WatchCommand: AsyncParsableCommand {
         let embedder: Embedder
         do {
             lock = try WatchLock(library: libraryPath)
-            let directory = try model.directory()
+            let creating = !FileManager.default.fileExists(atPath: libraryPath + "/data.mdb")
+            let directory = try model.directory(library: libraryPath)
             embedder = try await onThread { try Embedder(directory: directory) }
+            if creating { Diagnostics.noteDomain(embedder.bundle.config) }
         } catch WatchError.alreadyRunning(_, let pid) {
             Diagnostics.error("\(libraryPath): a vjsearch watch daemon\(pid.map { " (pid \($0))" } ?? "") already keeps this library up to date")
             throw ExitStatus.locked

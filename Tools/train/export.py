@@ -29,6 +29,7 @@ def bundle_config(cfg: dict, variant: str) -> dict:
     bert = json.loads((minilm_dir() / "config.json").read_text())
     return {
         "name": cfg["name"] if variant == "vljepa" else f"{cfg['name']}-{variant}",
+        "domain": "synthetic",
         "shared_dim": cfg["shared_dim"],
         "retrieval_prompt": cfg["retrieval_prompt"],
         "clip": {"frames": c["frames"], "fps": c["frames"] / c["window"], "window_seconds": c["window"],
@@ -71,7 +72,9 @@ def bundle_weights(work: Path, variant: str) -> dict[str, torch.Tensor]:
 
 
 def content_id(config: dict, weights: Path, tokenizer: Path) -> str:
-    """`vj1-` + 32 hex digits: SHA-256 over the config (sorted keys, no model_id), the weights and the tokenizer."""
+    """`vj1-` + 32 hex digits: SHA-256 over the config (sorted keys, no model_id or domain), the weights and the
+    tokenizer."""
+    config = {k: v for k, v in config.items() if k not in ("model_id", "domain")}
     outer = hashlib.sha256()
     for label, data in [("config", json.dumps(config, sort_keys=True).encode()), ("weights", weights.read_bytes()),
                         ("tokenizer", tokenizer.read_bytes())]:

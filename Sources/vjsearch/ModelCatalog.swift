@@ -1,0 +1,83 @@
+import Catalog
+import Foundation
+import JEPA
+
+/// The model bundles this installation can find, by name (the bundle's folder name).
+///
+/// Folders searched, in order (an earlier folder wins a name):
+/// 1. `$VJSEARCH_MODELS` (colon-separated folders of bundles);
+/// 2. `$XDG_DATA_HOME/vjsearch/models` (default `~/.local/share/vjsearch/models`);
+/// 3. next to the executable: a build tree's `Models/` (`.build/<config>/vjsearch`) or an install's
+///    `share/vjsearch/models` (`bin/vjsearch`).
+struct ModelCatalog {
+    /// The default model: the VL-JEPA.
+    static let defaultName = "vljepa-mini"
+
+    struct Entry {
+        var name: String
+        var directory: URL
+        /// The bundle, or why it cannot be read.
+        var bundle: Result<ModelBundle, any Error>
+    }
+
+    let folders: [URL]
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment, executable: URL = ModelOptions.executable()) {
+        var folders: [URL] = []
+        if let list = environment["VJSEARCH_MODELS"] {
+            folders += list.split(separator: ":").filter { !$0.isEmpty }.map { URL(fileURLWithPath: String($0)) }
+        }
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".local/share")
+        folders.append(data.appendingPathComponent("vjsearch/models"))
+        let exe = executable.deletingLastPathComponent()
+        folders += [
+            exe.appendingPathComponent("../../Models"),
+            exe.appendingPathComponent("../../../Models"),
+            exe.appendingPathComponent("../share/vjsearch/models"),
+        ]
+        var seen = Set<String>()
+        self.folders = folders.map(\.standardizedFileURL).filter { seen.insert($0.path).inserted }
+    }
+
+    /// Every bundle folder (one holding `config.json`) in the search folders, first folder first, names unique.
+    func entries() -> [Entry] {
+        var out: [Entry] = []
+        var names = Set<String>()
+        for folder in folders {
+            let children = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            for name in children.sorted() where !names.contains(name) {
+                let directory = folder.appendingPathComponent(name)
+                guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else { continue }
+                names.insert(name)
+                out.append(Entry(name: name, directory: directory, bundle: Result { try ModelBundle(directory: directory) }))
+            }
+        }
+        return out
+    }
+
+    /// The bundle folder called `name`.
+    func directory(named name: String) throws -> URL {
+        let found = entries()
+        if let entry = found.first(where: { $0.name == name }) { return entry.directory }
+        let known = found.map(\.name)
+        throw CatalogError.other(
+            "--model \(name): no such model bundle or folder"
+                + (known.isEmpty ? "; no bundles found in " + folders.map(\.path).joined(separator: ", ")
+                                 : " (installed: \(known.joined(separator: ", ")); `vjsearch model list` shows them)"))
+    }
+
+    /// The installed bundle whose id is `modelID`, if any.
+    func directory(forModelID modelID: String) -> URL? {
+        entries().first { (try? $0.bundle.get().modelID) == modelID }?.directory
+    }
+
+    /// Bytes of the files directly inside `directory`.
+    static func size(of directory: URL) -> Int64 {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.reduce(0) { total, name in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)
+            return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
+        }
+    }
+}
