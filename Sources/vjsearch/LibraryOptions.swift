@@ -95,6 +95,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 func reportFailure(_ error: Error) -> ExitCode {
     if let code = error as? ExitCode { return code }
     Diagnostics.error("\(error)")
+    if error is ModelCatalog.UnknownModel { return ExitCode.validationFailure }
     switch error as? CatalogError {
     case .modelMismatch?: return ExitStatus.mismatch
     case .locked?: return ExitStatus.locked

@@ -61,10 +61,15 @@ struct ModelCatalog {
         let found = entries()
         if let entry = found.first(where: { $0.name == name }) { return entry.directory }
         let known = found.map(\.name)
-        throw CatalogError.other(
+        throw UnknownModel(description:
             "--model \(name): no such model bundle or folder"
                 + (known.isEmpty ? "; no bundles found in " + folders.map(\.path).joined(separator: ", ")
                                  : " (installed: \(known.joined(separator: ", ")); `vjsearch model list` shows them)"))
+    }
+
+    /// A `--model` name that names no installed bundle: a usage error (exit status 64).
+    struct UnknownModel: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// The installed bundle whose id is `modelID`, if any.

@@ -30,12 +30,19 @@ import TestSupport
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    /// Runs `executable arguments…` and kills it after `timeout` seconds.
-    static func run(_ arguments: [String], prefix: [String] = [], timeout: Double = 60) throws -> Result {
+    /// Runs `executable arguments…` and kills it after `timeout` seconds; `environment` adds to (or, with nil
+    /// values, removes from) the test's own.
+    static func run(_ arguments: [String], prefix: [String] = [], environment: [String: String?] = [:],
+                    timeout: Double = 60) throws -> Result {
         let process = Process()
         let command = prefix + [try binary()] + arguments
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (key, value) in environment { merged[key] = value }
+            process.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

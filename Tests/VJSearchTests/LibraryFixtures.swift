@@ -8,12 +8,13 @@ import TestSupport
 enum LibraryFixtures {
     static let tinyBundle = CommandLineTests.root.appendingPathComponent("Tests/JEPATests/Fixtures/vljepa-tiny-bert")
 
-    /// Writes a bundle into `directory` with `model_id` = `id`.
-    static func bundle(in directory: URL, id: String) throws -> URL {
+    /// Writes a bundle into `directory` with `model_id` = `id` (and `domain`, when given).
+    static func bundle(in directory: URL, id: String, domain: String? = nil) throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: tinyBundle.appendingPathComponent("config.json")))
         guard var object = config as? [String: Any] else { throw CommandLineTests.Failure(description: "config.json is not an object") }
         object["model_id"] = id
+        if let domain { object["domain"] = domain }
         try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             .write(to: directory.appendingPathComponent("config.json"))
         let weights = directory.appendingPathComponent("model.safetensors")
