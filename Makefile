@@ -25,11 +25,15 @@ release: deps
 	$(SWIFT) build -c release
 
 ## run: build in release mode, index Samples/ (with the synthetic long videos under Samples/synth/) into a
-## library under .build/, and run example queries. Needs the default model Models/vljepa-mini (or VJSEARCH_MODEL).
+## library under .build/ with the default model Models/vljepa-mini and run example queries; then index the real
+## sample with Models/objects into a second library and query it.
 DEMO_LIBRARY := .build/demo-library
 # Known answers (Samples/synth/samples.jsonl): samples_000000.mp4 19.3-23.4 s, samples_000002.mp4 0.5-3.7 s,
 # samples_000002.mp4 11.5-15.0 s, samples_000001.mp4 6.5-10.9 s.
 DEMO_QUERIES := "a red star falls" "a blue ring moves to the left" "a green square grows" "three red balls move down"
+# The real-footage model on the real sample (Big Buck Bunny): its own library, since models never mix in one.
+OBJECTS_LIBRARY := .build/demo-objects
+OBJECTS_QUERIES := "a rabbit" "a butterfly" "a squirrel"
 run: release
 	$(RELEASE_BIN) probe Samples/*.mp4
 	$(RELEASE_BIN) segments Samples/bigbuckbunny.mp4
@@ -40,6 +44,14 @@ run: release
 	@for q in $(DEMO_QUERIES); do \
 	  echo; echo "query: $$q"; \
 	  $(RELEASE_BIN) query "$$q" --library $(DEMO_LIBRARY) --top 5 || exit $$?; \
+	done
+	@echo; echo "real footage: Samples/bigbuckbunny*.mp4 with --model objects"
+	$(RELEASE_BIN) index Samples/bigbuckbunny.mp4 Samples/bigbuckbunny-portrait.mp4 --model objects --library $(OBJECTS_LIBRARY) \
+	  || { rc=$$?; [ $$rc = 65 ] || exit $$rc; rm -rf $(OBJECTS_LIBRARY); \
+	       $(RELEASE_BIN) index Samples/bigbuckbunny.mp4 Samples/bigbuckbunny-portrait.mp4 --model objects --library $(OBJECTS_LIBRARY); }
+	@for q in $(OBJECTS_QUERIES); do \
+	  echo; echo "query: $$q"; \
+	  $(RELEASE_BIN) query "$$q" --library $(OBJECTS_LIBRARY) --top 3 || exit $$?; \
 	done
 
 ## test: build and run the whole test suite.
