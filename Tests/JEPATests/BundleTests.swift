@@ -96,6 +96,45 @@ import TestSupport
         }
     }
 
+    /// Rewrites the copied `config.json` of `dir` with `edit`.
+    func editConfig(_ dir: TemporaryDirectory, _ edit: (inout [String: Any]) -> Void) throws {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.file("config.json"))) as? [String: Any])
+        edit(&object)
+        try JSONSerialization.data(withJSONObject: object).write(to: dir.file("config.json"))
+    }
+
+    @Test func unknownVisionFamilyListsTheSupportedOnes() throws {
+        let (dir, _) = try editedBundle { _ in }
+        try editConfig(dir) { object in
+            var vision = object["vision"] as! [String: Any]
+            vision["family"] = "resnet"
+            object["vision"] = vision
+        }
+        #expect(throws: BundleError(path: dir.file("config.json").path,
+                                    reason: "vision.family 'resnet' is not supported by this build (supported: vjepa2, efficientnet)")) {
+            try ModelBundle(directory: dir.url)
+        }
+    }
+
+    @Test func eachFamilyNeedsItsHead() throws {
+        let (dir, _) = try editedBundle { _ in }
+        try editConfig(dir) { object in object["predictor"] = nil }
+        #expect(throws: BundleError(path: dir.file("config.json").path, reason: "the vjepa2 family needs a 'predictor' section")) {
+            try ModelBundle(directory: dir.url)
+        }
+    }
+
+    /// The domain describes the model to users: declaring one keeps the id, so libraries made before stay valid.
+    @Test func domainIsLeftOutOfTheModelID() throws {
+        let (dir, _) = try editedBundle { _ in }
+        try editConfig(dir) { object in object["model_id"] = nil }  // computed, not stamped
+        let before = try ModelBundle(directory: dir.url)
+        try editConfig(dir) { object in object["domain"] = "synthetic" }
+        let after = try ModelBundle(directory: dir.url)
+        #expect(after.config.domain == "synthetic" && after.config.isSynthetic)
+        #expect(after.modelID == before.modelID)
+    }
+
     @Test func modelIDIsAContentHash() throws {
         let golden = try Golden("vljepa-tiny-gemma")
         let original = try ModelBundle(directory: golden.directory).modelID
