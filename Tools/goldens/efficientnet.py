@@ -12,6 +12,7 @@ Conventions the bundle records in its config (`vision.padding`, `clip.mean`/`cli
 """
 import argparse
 import math
+import os
 
 import numpy as np
 import torch
@@ -202,12 +203,91 @@ def read_image(path):
     return np.frombuffer(raw, np.uint8).reshape(info["height"], info["width"], 3)
 
 
-def main():
-    """Prints the top-5 classes of images under each padding and normalisation (to pick the conventions)."""
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("images", nargs="+")
-    ap.add_argument("--pth", default=None)
-    args = ap.parse_args()
+def read_frame(path, seconds):
+    """RGB uint8 pixels of the video frame shown at `seconds`, decoded by the ffmpeg CLI."""
+    import json
+    import subprocess
+    info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                      "stream=width,height", "-of", "json", path],
+                                     check=True, capture_output=True).stdout)["streams"][0]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(seconds), "-i", path, "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(info["height"], info["width"], 3)
+
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+BUNDLE_WEIGHTS = os.path.join(ROOT, "Models", "objects", "model.safetensors")
+FIXTURE = os.path.join(ROOT, "Tests", "JEPATests", "Fixtures", "efficientnet", "io.safetensors")
+# The fixture's images: frames of the sample video (CC-BY 3.0) and OpenCV's sample photographs.
+FRAMES = [(os.path.join(ROOT, "Samples", "bigbuckbunny.mp4"), 1.5), (os.path.join(ROOT, "Samples", "bigbuckbunny.mp4"), 4.0)]
+PHOTOS = [f"/usr/share/doc/opencv-doc/examples/data/{name}.jpg" for name in ("butterfly", "orange", "baboon", "messi5")]
+# Blocks whose output the fixture keeps (first image): stride-2 ones with k 5 and 3, residual ones with k 5 (28 and 14
+# pixels) and k 3, and the last one; the 56- and 112-pixel blocks (0 has no expansion) are left out for size.
+TRACED_BLOCKS = [3, 4, 5, 7, 10, 11, 15]
+
+
+def bundle_weights(path):
+    """The `x_encoder.` tensors of a safetensors file as float64 (exact for the bundle's float16), checked by name."""
+    from safetensors.torch import load_file
+    state = load_file(path)
+    for name in folded_names():
+        if name not in state:
+            raise PthError(f"{path}: tensor '{name}' is missing")
+    return {name: state[name].double() for name in folded_names()}
+
+
+def folded_names():
+    """The bundle names `folded` produces, in order."""
+    names = ["x_encoder.stem"]
+    for b in blocks():
+        q = f"x_encoder.blocks.{b['index']}"
+        names += ([q + ".expand"] if b["expand"] != 1 else []) + [q + ".depthwise", q + ".project"]
+    names += ["x_encoder.head", "x_encoder.classifier"]
+    return [f"{n}.{p}" for n in names for p in ("weight", "bias")]
+
+
+def make_weights(args):
+    """Stand-in bundle weights: the folded tensors rounded to float16, as the `objects` bundle stores them."""
+    from safetensors.torch import save_file
+    state = folded(load_pth(args.pth or default_pth()))
+    save_file({k: v.to(torch.float16).contiguous() for k, v in state.items()}, args.out)
+    print(f"wrote {args.out} ({len(state)} tensors)")
+
+
+def fixture(args):
+    """Writes the golden fixture: images, the first image's activations and every image's logits."""
+    from safetensors.torch import save_file
+    weights = bundle_weights(args.weights)
+    # Inputs rounded to float16 and stored so: both sides then read exactly the same pixels, in half the bytes.
+    rgb = [read_frame(path, t) for path, t in FRAMES] + [read_image(path) for path in PHOTOS]
+    images = torch.cat([preprocess(x) for x in rgb]).to(torch.float16)
+    trace = {}
+    with torch.no_grad():
+        # The reference runs in float64, so the fixture holds the exact result of these weights and pixels.
+        logits = EfficientNetLite0(weights, args.padding)(images.double()[:1], trace=trace)
+        logits = torch.cat([logits, EfficientNetLite0(weights, args.padding)(images.double()[1:])])
+        single = EfficientNetLite0({k: v.float() for k, v in weights.items()}, args.padding)(images.float())
+    print(f"float32 PyTorch vs float64: max |Δlogit| {float((single.double() - logits).abs().max()):.2e}")
+
+    def nhwc(x):
+        return x[0].permute(1, 2, 0).contiguous().float()
+
+    tensors = {"images": images.contiguous(), "logits": logits.float().contiguous(),
+               "stem": nhwc(trace["stem"]), "head": nhwc(trace["head"]), "pooled": trace["pooled"][0].float().contiguous()}
+    for i in TRACED_BLOCKS:
+        tensors[f"block{i}"] = nhwc(trace[f"block{i}"])
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    save_file(tensors, args.out, metadata={"padding": args.padding})
+    names = class_names()
+    for label, p in zip([f"{os.path.basename(p)}@{t}s" for p, t in FRAMES] + [os.path.basename(p) for p in PHOTOS],
+                        logits.softmax(-1)):
+        top = p.topk(3)
+        print(f"{label:22} " + ", ".join(f"{names[i][:28]} {v:.2f}" for v, i in zip(top.values.tolist(), top.indices.tolist())))
+    print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.2f} MB)")
+
+
+def classify(args):
+    """Prints the top-3 classes of images under each padding and normalisation (to pick the conventions)."""
     weights = folded(load_pth(args.pth or default_pth()))
     names = class_names()
     for padding in ("same", "symmetric"):
@@ -219,6 +299,23 @@ def main():
                 top = p.topk(3)
                 best = ", ".join(f"{names[i][:30]} {v:.2f}" for v, i in zip(top.values.tolist(), top.indices.tolist()))
                 print(f"{padding:9} {label:8} {path.rsplit('/', 1)[-1]:14} {best}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("classify", help=classify.__doc__)
+    c.add_argument("images", nargs="+")
+    c.add_argument("--pth", default=None)
+    m = sub.add_parser("make-weights", help=make_weights.__doc__)
+    m.add_argument("out")
+    m.add_argument("--pth", default=None)
+    f = sub.add_parser("fixture", help=fixture.__doc__)
+    f.add_argument("--weights", default=BUNDLE_WEIGHTS, help="bundle weights (default Models/objects/model.safetensors)")
+    f.add_argument("--out", default=FIXTURE)
+    f.add_argument("--padding", default="same", choices=["same", "symmetric"])
+    args = ap.parse_args()
+    {"classify": classify, "make-weights": make_weights, "fixture": fixture}[args.command](args)
 
 
 if __name__ == "__main__":
