@@ -9,6 +9,20 @@ Conventions the bundle records in its config (`vision.padding`, `clip.mean`/`cli
 - convolutions pad TensorFlow's "same" way (`padding="same"`: for stride 2 the extra row and column go at the
   bottom and right), or symmetrically (`padding="symmetric"`, (k - 1) / 2 on every side);
 - pixels are normalised per channel from [0, 1] with `MEAN` / `STD`.
+
+Subcommands:
+  classify IMAGE...   top-3 classes under each padding and normalisation (how the conventions were picked)
+  make-weights OUT    stand-in bundle weights: the folded tensors as float16, as `convert.py objects` stores them
+  fixture             the Swift golden fixture, Tests/JEPATests/Fixtures/efficientnet/io.safetensors: six real images
+                      (two Big Buck Bunny frames, four OpenCV sample photos), the first image's activations and all
+                      logits, computed in float64 from the bundle's float16 weights (`--weights`)
+
+Regenerate the fixture from the bundle (whenever its `x_encoder.` weights or this file change):
+    Tools/.venv/bin/python Tools/goldens/efficientnet.py fixture
+Without the bundle, from stand-in weights (identical `x_encoder.` tensors; never commit the stand-in):
+    Tools/.venv/bin/python Tools/goldens/efficientnet.py make-weights /tmp/lite0.safetensors
+    Tools/.venv/bin/python Tools/goldens/efficientnet.py fixture --weights /tmp/lite0.safetensors
+The Swift test (`EfficientNetGoldenTests`) reads Models/objects/model.safetensors and is skipped while it is absent.
 """
 import argparse
 import math
