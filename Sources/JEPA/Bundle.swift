@@ -44,7 +44,7 @@ public struct ModelBundle: Sendable {
         let weights = try SafeTensorsFile(url: weightsURL)
         switch config.vision {
         case .vjepa2: return try VLJEPA(config: config, weights: weights)
-        case .efficientnet: throw ConfigError("the efficientnet family is not wired into this build yet")
+        case .efficientnet: return try ConceptModel(config: config, weights: weights)
         }
     }
 
