@@ -94,8 +94,12 @@ BINOMIAL = re.compile(r"^[A-Z][a-z]+ [a-z]+$")  # "Danaus plexippus", "Bufo mari
 
 
 def info_folder():
-    import timm.data
-    return os.path.join(os.path.dirname(timm.data.__file__), "_info")
+    """timm's ImageNet info files, found without importing timm (which would import torchvision)."""
+    import importlib.util
+    spec = importlib.util.find_spec("timm")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("timm is not installed (run Tools/setup-venv.sh)")
+    return os.path.join(list(spec.submodule_search_locations)[0], "data", "_info")
 
 
 def classes():

@@ -198,9 +198,10 @@ def preprocess(rgb, size=224, resize=256, mean=MEAN, std=STD):
 
 def class_names():
     """The 1,000 ImageNet classes in the classifier's order, each as its WordNet lemmas ("tabby, tabby cat")."""
-    import timm.data
+    import importlib.util
     import os
-    info = os.path.join(os.path.dirname(timm.data.__file__), "_info")
+    # timm's ImageNet info files, found without importing timm (which would import torchvision).
+    info = os.path.join(list(importlib.util.find_spec("timm").submodule_search_locations)[0], "data", "_info")
     lemmas = dict(line.rstrip("\n").split("\t", 1) for line in open(os.path.join(info, "imagenet_synset_to_lemma.txt")))
     return [lemmas[s.strip()] for s in open(os.path.join(info, "imagenet_synsets.txt"))]
 
