@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2D convolutions for CNNs over images, with activations laid out NHWC (pixel rows of channels) inside the
 /// network, so that a 1×1 convolution is one GEMM over pixels and a depthwise one vectorises across channels.
 ///
@@ -54,6 +56,40 @@ public struct ConvWindow: Sendable, Equatable {
     public var outPixels: Int { outHeight * outWidth }
 }
 
+/// How a convolution multiplies its pixel rows by its weight.
+enum ConvProducts: Sendable {
+    /// `cblas_sgemm`, which packs the weight again on every call.
+    case openBLAS
+    /// The weight packed once, at load, into 16-column panels for the AVX2/FMA kernel of `CKernels`: the layers'
+    /// small channel counts (k of 16 to 1152) and the many calls per image are where OpenBLAS's repacking costs most.
+    case packed
+
+    /// Packed where the CPU has AVX2 and FMA.
+    static let preferred: ConvProducts = vj_kernels_available() != 0 ? .packed : .openBLAS
+}
+
+/// A weight [out, in] as the right-hand side Wᵀ [in × out] of `vj_sgemm_packed`, packed into 16-column panels.
+final class PackedWeight: @unchecked Sendable {
+    /// Immutable after `init`.
+    let panels: UnsafeMutablePointer<Float>
+
+    init(_ weight: Parameter) {
+        let (out, inputs) = (weight.shape[0], weight.shape[1])
+        panels = .allocate(capacity: max(1, vj_packed_size(Int32(inputs), Int32(out))))
+        // Wᵀ[k, j] = W[j, k]: stride 1 along k and `inputs` along j.
+        vj_pack_panels(weight.pointer, 1, inputs, Int32(inputs), Int32(out), panels)
+    }
+
+    deinit { panels.deallocate() }
+
+    /// Columns `columns` of `y[rows × ld] = x[rows × k] · Wᵀ`, `columns` starting on a multiple of 16.
+    func product(_ x: UnsafePointer<Float>, rows: Int, k: Int, columns: Range<Int>, into y: UnsafeMutablePointer<Float>,
+                 ld: Int, accumulate: Bool) {
+        vj_sgemm_packed(Int32(rows), Int32(columns.count), Int32(k), 1, x, k, panels + columns.lowerBound * k,
+                        y + columns.lowerBound, ld, accumulate ? 1 : 0)
+    }
+}
+
 /// A 1×1 convolution over NHWC pixels: `y[pixels × out] = act(x[pixels × in] · Wᵀ + b)`, one GEMM per tile of
 /// pixels with the bias and activation applied to the tile while it is still in cache.
 public struct PointwiseConv: Sendable {
@@ -63,9 +99,15 @@ public struct PointwiseConv: Sendable {
     public let activation: ConvActivation
     public let inChannels: Int
     public let outChannels: Int
+    /// The weight packed for `ConvProducts.packed`; nil on the OpenBLAS path.
+    let packed: PackedWeight?
 
     /// - Parameter weight: [out, in, 1, 1] or [out, in].
     public init(weight: Parameter, bias: Parameter, activation: ConvActivation) {
+        self.init(weight: weight, bias: bias, activation: activation, products: .preferred)
+    }
+
+    init(weight: Parameter, bias: Parameter, activation: ConvActivation, products: ConvProducts) {
         precondition(weight.shape.count >= 2 && weight.shape.dropFirst(2).allSatisfy { $0 == 1 }, "not a 1×1 weight: \(weight.shape)")
         outChannels = weight.shape[0]
         inChannels = weight.shape[1]
@@ -73,6 +115,7 @@ public struct PointwiseConv: Sendable {
         self.weight = weight.reshaped([outChannels, inChannels])
         self.bias = bias
         self.activation = activation
+        packed = products == .packed ? PackedWeight(self.weight) : nil
     }
 
     public var parameterCount: Int { weight.count + bias.count }
@@ -97,9 +140,10 @@ public struct PointwiseConv: Sendable {
                 }
             }
         } else {
-            Parallel.ranges(outChannels / 8, minimum: 4) { groups in
-                let end = groups.upperBound == outChannels / 8 ? outChannels : groups.upperBound * 8  // the last takes the rest
-                block(x, rows: 0..<pixels, columns: (groups.lowerBound * 8)..<end, into: y, accumulate: accumulate)
+            // Panels of 16 columns (the packed kernel's width), the last range taking the remainder.
+            Parallel.ranges(outChannels / 16, minimum: 2) { panels in
+                let end = panels.upperBound == outChannels / 16 ? outChannels : panels.upperBound * 16
+                block(x, rows: 0..<pixels, columns: (panels.lowerBound * 16)..<end, into: y, accumulate: accumulate)
             }
         }
     }
@@ -110,8 +154,13 @@ public struct PointwiseConv: Sendable {
     ) {
         let k = inChannels, ld = outChannels
         let out = y + rows.lowerBound * ld + columns.lowerBound
-        GEMM.sgemm(transB: true, m: rows.count, n: columns.count, k: k, a: x + rows.lowerBound * k, lda: k,
-                   b: weight.pointer + columns.lowerBound * k, ldb: k, beta: accumulate ? 1 : 0, c: out, ldc: ld)
+        if let packed {
+            packed.product(x + rows.lowerBound * k, rows: rows.count, k: k, columns: columns, into: y + rows.lowerBound * ld,
+                           ld: ld, accumulate: accumulate)
+        } else {
+            GEMM.sgemm(transB: true, m: rows.count, n: columns.count, k: k, a: x + rows.lowerBound * k, lda: k,
+                       b: weight.pointer + columns.lowerBound * k, ldb: k, beta: accumulate ? 1 : 0, c: out, ldc: ld)
+        }
         Kernels.biasActivate(out, rows: rows.count, columns: columns.count, ld: ld,
                              bias: bias.pointer + columns.lowerBound, accumulate ? .identity : activation)
     }
@@ -189,9 +238,15 @@ public struct Conv2D: Sendable {
     public let stride: Int
     public let padding: ConvPadding
     public let activation: ConvActivation
+    let packed: PackedWeight?
 
     /// - Parameter weight: PyTorch's [out, in, k, k].
     public init(weight: Parameter, bias: Parameter, stride: Int, padding: ConvPadding, activation: ConvActivation) {
+        self.init(weight: weight, bias: bias, stride: stride, padding: padding, activation: activation, products: .preferred)
+    }
+
+    init(weight: Parameter, bias: Parameter, stride: Int, padding: ConvPadding, activation: ConvActivation,
+         products: ConvProducts) {
         precondition(weight.shape.count == 4 && weight.shape[2] == weight.shape[3], "not a square conv weight: \(weight.shape)")
         precondition(stride >= 1)
         (outChannels, inChannels, kernel) = (weight.shape[0], weight.shape[1], weight.shape[2])
@@ -201,6 +256,7 @@ public struct Conv2D: Sendable {
         self.stride = stride
         self.padding = padding
         self.activation = activation
+        packed = products == .packed ? PackedWeight(self.weight) : nil
     }
 
     public var parameterCount: Int { weight.count + bias.count }
@@ -224,8 +280,13 @@ public struct Conv2D: Sendable {
                     let n = min(tile, range.upperBound - p)
                     Kernels.im2col(x, channels: inChannels, window: window, pixels: p..<(p + n), into: patches.baseAddress!)
                     let out = y + p * outChannels
-                    GEMM.sgemm(transB: true, m: n, n: outChannels, k: columns, a: patches.baseAddress!, lda: columns,
-                               b: weight.pointer, ldb: columns, c: out, ldc: outChannels)
+                    if let packed {
+                        packed.product(patches.baseAddress!, rows: n, k: columns, columns: 0..<outChannels, into: out,
+                                       ld: outChannels, accumulate: false)
+                    } else {
+                        GEMM.sgemm(transB: true, m: n, n: outChannels, k: columns, a: patches.baseAddress!, lda: columns,
+                                   b: weight.pointer, ldb: columns, c: out, ldc: outChannels)
+                    }
                     Kernels.biasActivate(out, rows: n, columns: outChannels, ld: outChannels, bias: bias.pointer, activation)
                     p += n
                 }

@@ -98,9 +98,9 @@ extension Kernels {
     /// One output row `row` of a depthwise convolution of the NHWC image `x` [height × width × channels] with
     /// tap-major weights `taps` [k·k × channels]: `y` [outWidth × channels] gets `act(bias + Σ taps · x)`.
     ///
-    /// Columns whose window lies inside the image run four output pixels at a time with each tap's weights loaded
-    /// once (3×3 and 5×5, strides 1 and 2); border columns, other shapes and channels past the last multiple of
-    /// eight take a per-pixel loop with bounds.
+    /// Columns whose window lies inside the image run four output pixels by sixteen channels at a time, each tap's
+    /// weights loaded once (3×3 and 5×5, strides 1 and 2); border columns and other shapes take a per-pixel loop with
+    /// the taps clipped, thirty-two channels at a time; channels past the last multiple of eight, a scalar one.
     public static func depthwiseRow(
         _ x: UnsafePointer<Float>, window: ConvWindow, channels: Int, row: Int, taps: UnsafePointer<Float>,
         bias: UnsafePointer<Float>, activation: ConvActivation, into y: UnsafeMutablePointer<Float>
@@ -150,30 +150,57 @@ extension Kernels {
             : max(first, min(window.outWidth, (window.width - k + window.padLeft) / s + 1))
         let vectorChannels = c / lanes * lanes
         for ox in 0..<first { depthwisePixel(x, window, c, rows, ox, from: 0, taps, bias, y + ox * c, f) }
+        let step = s * c  // from one output pixel's input to the next one's
         var ox = first
         while ox + 4 <= last {
             let ix0 = ox * s - window.padLeft
+            let out = y + ox * c
             var ch = 0
-            while ch < vectorChannels {
+            // Two channel blocks at once: eight independent FMA chains hide the FMA latency.
+            while ch + 2 * lanes <= vectorChannels {
+                let b0 = load(bias + ch), b1 = load(bias + ch + lanes)
+                var a0 = b0, a1 = b0, a2 = b0, a3 = b0
+                var d0 = b1, d1 = b1, d2 = b1, d3 = b1
+                for ky in rows.ky {
+                    // Pointers step by whole pixels; no index arithmetic (and no overflow check) in the tap loop.
+                    var p = x + ((rows.iy0 + ky) * window.width + ix0) * c + ch
+                    var w = taps + ky * k * c + ch
+                    for _ in 0..<k {
+                        let u = load(w), v = load(w + lanes)
+                        a0 = fma(load(p), u, a0); d0 = fma(load(p + lanes), v, d0)
+                        a1 = fma(load(p + step), u, a1); d1 = fma(load(p + step + lanes), v, d1)
+                        a2 = fma(load(p + 2 * step), u, a2); d2 = fma(load(p + 2 * step + lanes), v, d2)
+                        a3 = fma(load(p + 3 * step), u, a3); d3 = fma(load(p + 3 * step + lanes), v, d3)
+                        p += c
+                        w += c
+                    }
+                }
+                store(F.apply(a0), out + ch); store(F.apply(d0), out + ch + lanes)
+                store(F.apply(a1), out + c + ch); store(F.apply(d1), out + c + ch + lanes)
+                store(F.apply(a2), out + 2 * c + ch); store(F.apply(d2), out + 2 * c + ch + lanes)
+                store(F.apply(a3), out + 3 * c + ch); store(F.apply(d3), out + 3 * c + ch + lanes)
+                ch += 2 * lanes
+            }
+            if ch < vectorChannels {
                 let b = load(bias + ch)
                 var a0 = b, a1 = b, a2 = b, a3 = b
                 for ky in rows.ky {
-                    let src = x + ((rows.iy0 + ky) * window.width + ix0) * c + ch
-                    let w = taps + ky * k * c + ch
-                    for kx in 0..<k {
-                        let wv = load(w + kx * c)
-                        a0 = fma(load(src + kx * c), wv, a0)
-                        a1 = fma(load(src + (s + kx) * c), wv, a1)
-                        a2 = fma(load(src + (2 * s + kx) * c), wv, a2)
-                        a3 = fma(load(src + (3 * s + kx) * c), wv, a3)
+                    var p = x + ((rows.iy0 + ky) * window.width + ix0) * c + ch
+                    var w = taps + ky * k * c + ch
+                    for _ in 0..<k {
+                        let u = load(w)
+                        a0 = fma(load(p), u, a0)
+                        a1 = fma(load(p + step), u, a1)
+                        a2 = fma(load(p + 2 * step), u, a2)
+                        a3 = fma(load(p + 3 * step), u, a3)
+                        p += c
+                        w += c
                     }
                 }
-                let out = y + ox * c + ch
-                store(F.apply(a0), out)
-                store(F.apply(a1), out + c)
-                store(F.apply(a2), out + 2 * c)
-                store(F.apply(a3), out + 3 * c)
-                ch += lanes
+                store(F.apply(a0), out + ch)
+                store(F.apply(a1), out + c + ch)
+                store(F.apply(a2), out + 2 * c + ch)
+                store(F.apply(a3), out + 3 * c + ch)
             }
             if vectorChannels < c {
                 for p in ox..<(ox + 4) {
@@ -196,11 +223,38 @@ extension Kernels {
         let ix0 = ox * window.stride - window.padLeft
         let kx = max(0, -ix0)..<max(0, min(k, window.width - ix0))
         var ch = start
+        // Four channel blocks at once, for four independent FMA chains.
+        while ch + 4 * lanes <= c {
+            var a0 = load(bias + ch), a1 = load(bias + ch + lanes)
+            var a2 = load(bias + ch + 2 * lanes), a3 = load(bias + ch + 3 * lanes)
+            for ky in rows.ky {
+                var p = x + ((rows.iy0 + ky) * window.width + ix0 + kx.lowerBound) * c + ch
+                var w = taps + (ky * k + kx.lowerBound) * c + ch
+                for _ in kx {
+                    a0 = fma(load(p), load(w), a0)
+                    a1 = fma(load(p + lanes), load(w + lanes), a1)
+                    a2 = fma(load(p + 2 * lanes), load(w + 2 * lanes), a2)
+                    a3 = fma(load(p + 3 * lanes), load(w + 3 * lanes), a3)
+                    p += c
+                    w += c
+                }
+            }
+            store(F.apply(a0), out + ch)
+            store(F.apply(a1), out + ch + lanes)
+            store(F.apply(a2), out + ch + 2 * lanes)
+            store(F.apply(a3), out + ch + 3 * lanes)
+            ch += 4 * lanes
+        }
         while ch + lanes <= c {
             var acc = load(bias + ch)
             for ky in rows.ky {
-                let base = ((rows.iy0 + ky) * window.width + ix0) * c + ch
-                for t in kx { acc = fma(load(x + base + t * c), load(taps + (ky * k + t) * c + ch), acc) }
+                var p = x + ((rows.iy0 + ky) * window.width + ix0 + kx.lowerBound) * c + ch
+                var w = taps + (ky * k + kx.lowerBound) * c + ch
+                for _ in kx {
+                    acc = fma(load(p), load(w), acc)
+                    p += c
+                    w += c
+                }
             }
             store(F.apply(acc), out + ch)
             ch += lanes

@@ -228,7 +228,8 @@ struct ModelCommand: AsyncParsableCommand {
         }
     }
 
-    /// Times the X-encoder and the Y-encoder on synthetic input for `Tools/bench/encoder`; prints one JSON line.
+    /// Times the X-encoder (and, for vjepa2 bundles, the Y-encoder) on synthetic input for `Tools/bench/encoder`;
+    /// prints one JSON line.
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time the encoders of a bundle on synthetic input (used by Tools/bench/encoder).",
@@ -237,17 +238,24 @@ struct ModelCommand: AsyncParsableCommand {
         @Argument(help: "The bundle folder.")
         var directory: String
 
-        @Option(help: "Clips per X-encoder call.") var clips = 1
+        @Option(help: "Clips per X-encoder call (an efficientnet bundle runs clips × clip.frames images).") var clips = 1
         @Option(help: "Queries per Y-encoder call.") var queries = 32
         @Option(help: "Tokens per query.") var queryTokens = 16
         @Option(help: "OpenBLAS threads.") var threads = 2
         @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
 
         func run() async throws {
+            guard (1...1024).contains(clips), (1...4096).contains(queries), (1...4096).contains(queryTokens),
+                  (1...1024).contains(threads), (1...1000).contains(repeats) else {
+                throw ModelCommand.fail(ConfigError("--clips, --queries, --query-tokens, --threads or --repeats out of range"))
+            }
             Neural.setThreads(threads)
             let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
+            if case .efficientnet(let config) = bundle.config.vision {
+                return try benchEfficientNet(bundle, config)
+            }
             guard case .vjepa2(let v) = bundle.config.vision, let model = try bundle.load() as? VLJEPA else {
-                throw ModelCommand.fail(ConfigError("\(directory): bench times vjepa2 bundles only"))
+                throw ModelCommand.fail(ConfigError("\(directory): bench times vjepa2 and efficientnet bundles only"))
             }
             var rng = SystemRandomNumberGenerator()
             let clip = Tensor(shape: [v.framesPerClip, v.inChans, v.cropSize, v.cropSize],
@@ -255,24 +263,6 @@ struct ModelCommand: AsyncParsableCommand {
             let batch = [Tensor](repeating: clip, count: clips)
             let texts = (0..<queries).map { _ in (0..<queryTokens).map { _ in Int.random(in: 1..<model.config.text.vocabSize, using: &rng) } }
             let workspace = Workspace()
-            func cpuSeconds() -> Double {
-                var t = timespec()
-                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-                return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-            }
-            /// Best wall-clock time and best process CPU time (the latter is steadier on a shared machine).
-            func best(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
-                try body()  // warm-up: grows the workspace, faults in the weights
-                var wall = Double.infinity, cpu = Double.infinity
-                for _ in 0..<repeats {
-                    let start = ContinuousClock.now, cpuStart = cpuSeconds()
-                    try body()
-                    let d = ContinuousClock.now - start
-                    wall = min(wall, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
-                    cpu = min(cpu, cpuSeconds() - cpuStart)
-                }
-                return (wall, cpu)
-            }
             let vision = try best { _ = try model.vision.encode(batch, workspace: workspace) }
             let text = try best { _ = try model.embedTexts(texts, workspace: workspace) }
             let sgemm = GEMM.measureGFLOPS(n: 1536, repeats: 5, threads: threads)
@@ -282,6 +272,44 @@ struct ModelCommand: AsyncParsableCommand {
                 "queries": queries, "query_tokens": queryTokens, "text_seconds": text.wall, "text_cpu_seconds": text.cpu, "sgemm_gflops": sgemm,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+        }
+
+        /// The X-encoder alone on `clips × clip.frames` random images (the concept head and text side are not timed).
+        func benchEfficientNet(_ bundle: ModelBundle, _ config: EfficientNetConfig) throws {
+            let binder = ParameterBinder(file: try SafeTensorsFile(url: bundle.weightsURL))
+            let net = try EfficientNet(config: config, binder: binder)
+            try binder.finish(prefixes: ["x_encoder."])
+            let images = clips * bundle.config.clip.frames
+            let count = images * config.inChans * config.imageSize * config.imageSize
+            var rng = SystemRandomNumberGenerator()
+            let batch = Tensor(shape: [images, config.inChans, config.imageSize, config.imageSize],
+                               scalars: (0..<count).map { _ in Float.random(in: -1...1, using: &rng) })
+            let workspace = Workspace()
+            let vision = try best { _ = try net.logits(batch, workspace: workspace) }
+            let report: [String: Any] = [
+                "threads": threads, "clips": clips, "images": images, "vision_seconds": vision.wall, "vision_cpu_seconds": vision.cpu,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+        }
+
+        /// Best wall-clock time and best process CPU time over `repeats` runs after a warm-up (which grows the
+        /// workspace and faults in the weights); CPU time is steadier on a shared machine.
+        func best(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+            func cpuSeconds() -> Double {
+                var t = timespec()
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+                return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+            }
+            try body()
+            var wall = Double.infinity, cpu = Double.infinity
+            for _ in 0..<repeats {
+                let start = ContinuousClock.now, cpuStart = cpuSeconds()
+                try body()
+                let d = ContinuousClock.now - start
+                wall = min(wall, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+                cpu = min(cpu, cpuSeconds() - cpuStart)
+            }
+            return (wall, cpu)
         }
     }
 }

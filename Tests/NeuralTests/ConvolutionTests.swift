@@ -99,6 +99,7 @@ enum Naive {
         (13, 9, 11, 3, 1), (13, 9, 11, 3, 2), (13, 10, 7, 5, 1), (13, 10, 7, 5, 2),
         (24, 12, 13, 3, 1), (24, 12, 13, 5, 2), (24, 6, 17, 5, 1), (24, 16, 16, 3, 2),
         (8, 3, 2, 5, 1), (19, 11, 9, 7, 1), (17, 8, 9, 1, 1), (5, 7, 7, 3, 3),
+        (40, 7, 7, 5, 1), (37, 9, 14, 3, 2), (37, 5, 5, 5, 2), (72, 14, 14, 5, 1),
     ]
 
     @Test(arguments: depthwiseCases, [ConvPadding.same, .symmetric])
@@ -124,7 +125,7 @@ enum Naive {
         }
     }
 
-    @Test(arguments: [(37, 19, 70), (300, 19, 70), (300, 24, 13), (9, 96, 24), (1, 8, 128), (700, 32, 16)])
+    @Test(arguments: [(37, 19, 70), (300, 19, 70), (300, 24, 13), (9, 96, 24), (1, 8, 128), (700, 32, 16), (20, 40, 200), (5, 3, 1)])
     func pointwiseMatchesNaive(_ shape: (pixels: Int, inChannels: Int, outChannels: Int)) {
         let (pixels, cin, cout) = shape
         var rng = SplitMix64(seed: UInt64(pixels * 31 + cin * 7 + cout))
@@ -139,9 +140,10 @@ enum Naive {
                 return relu6 ? Swift.min(Swift.max(acc, 0), 6) : acc
             }
         }
-        for relu6 in [false, true] {
-            let conv = PointwiseConv(weight: Parameter(shape: [cout, cin, 1, 1], scalars: weight),
-                                     bias: Parameter(shape: [cout], scalars: bias), activation: relu6 ? .relu6 : .identity)
+        // Both paths: the packed AVX2 kernel (where the CPU has it) and OpenBLAS.
+        for relu6 in [false, true] { for products in [ConvProducts.preferred, .openBLAS] {
+            let conv = PointwiseConv(weight: Parameter(shape: [cout, cin, 1, 1], scalars: weight), bias: Parameter(shape: [cout], scalars: bias),
+                                     activation: relu6 ? .relu6 : .identity, products: products)
             var y = [Float](repeating: .nan, count: pixels * cout)
             var sum = residual
             x.withUnsafeBufferPointer { xp in
@@ -151,7 +153,7 @@ enum Naive {
             expectNear(y, expected(relu6: relu6, plus: nil))
             // A residual add skips the activation.
             expectNear(sum, expected(relu6: false, plus: residual))
-        }
+        } }
     }
 
     @Test(arguments: [(3, 9, 10, 3, 2), (3, 64, 62, 3, 2), (2, 7, 5, 5, 1), (4, 6, 6, 3, 1)],
@@ -162,16 +164,18 @@ enum Naive {
         var rng = SplitMix64(seed: UInt64(c * 1000 + h * 10 + k + s))
         let x = rng.floats(images * c * h * w, scale: 2)
         let weight = rng.floats(out * c * k * k), bias = rng.floats(out)
-        let conv = Conv2D(weight: Parameter(shape: [out, c, k, k], scalars: weight), bias: Parameter(shape: [out], scalars: bias),
-                          stride: s, padding: padding, activation: .relu6)
         let expected = Naive.conv(x, images: images, channels: c, height: h, width: w, weight: weight, bias: bias,
                                   out: out, kernel: k, stride: s, padding: padding, groups: 1, relu6: true)
-        let window = conv.window(height: h, width: w)
-        var y = [Float](repeating: .nan, count: images * window.outPixels * out)
-        x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
-            conv(xp.baseAddress!, images: images, height: h, width: w, into: yp.baseAddress!)
-        } }
-        expectNear(y, Naive.toNHWC(expected.values, images: images, channels: out, height: expected.height, width: expected.width))
+        for products in [ConvProducts.preferred, .openBLAS] {
+            let conv = Conv2D(weight: Parameter(shape: [out, c, k, k], scalars: weight), bias: Parameter(shape: [out], scalars: bias),
+                              stride: s, padding: padding, activation: .relu6, products: products)
+            let window = conv.window(height: h, width: w)
+            var y = [Float](repeating: .nan, count: images * window.outPixels * out)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in
+                conv(xp.baseAddress!, images: images, height: h, width: w, into: yp.baseAddress!)
+            } }
+            expectNear(y, Naive.toNHWC(expected.values, images: images, channels: out, height: expected.height, width: expected.width))
+        }
     }
 
     @Test func meanPoolAveragesEachImagesPixels() {

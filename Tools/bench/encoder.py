@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Encoder benchmark: our Swift engine against PyTorch CPU eager on the same random weights and thread count.
+"""Encoder benchmark: our Swift engine against PyTorch CPU eager on the same weights and thread count.
 
 Models: a ViT-S-size `vjepa2` X-encoder (hidden 384, 12 layers, 6 heads, 16 frames at 224 px → 8×14×14 tokens) and a
 MiniLM-size BERT Y-encoder (hidden 384, 6 layers, 12 heads) on 32 queries of 16 tokens, with mean pooling and the
-projection head. Both run in one bundle folder (config.json + model.safetensors) that this script writes.
-PyTorch uses transformers' default attention (SDPA) and `torch.set_num_threads(threads)`.
+projection head, on random weights; both run in one bundle folder (config.json + model.safetensors) that this script
+writes. PyTorch uses transformers' default attention (SDPA) and `torch.set_num_threads(threads)`.
+The `efficientnet` X-encoder: EfficientNet-Lite0's real weights (batch norm folded, stored as float16 as the `objects`
+bundle stores them) in a second bundle folder, on a batch of 8 random 224 px images; PyTorch runs the reference module
+of `Tools/goldens/efficientnet.py` on the same float16-rounded weights.
 
-Usage: encoder.py VJSEARCH_BINARY [--threads N] [--rounds R]
+Usage: encoder.py VJSEARCH_BINARY [--threads N] [--rounds R] [--repeats K] [--models vjepa2,efficientnet]
 """
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -34,6 +38,33 @@ PREDICTOR = dict(family="llama", hidden_size=64, num_hidden_layers=1, num_attent
                  rope_scaling=None, hidden_act="silu", attention_bias=False, mlp_bias=False, final_norm=True,
                  pool="all_non_pad", max_prompt_tokens=64, pad_token_id=0)
 SHARED = 384
+EFFNET_IMAGES = 8
+
+
+def load_efficientnet():
+    """`Tools/goldens/efficientnet.py`, the PyTorch reference (imported by path: `Tools/` is not a package)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "goldens", "efficientnet.py")
+    spec = importlib.util.spec_from_file_location("efficientnet", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_efficientnet(directory):
+    """An `efficientnet` bundle of EfficientNet-Lite0 (float16 weights) and the PyTorch module on the same weights."""
+    e = load_efficientnet()
+    weights = {k: v.to(torch.float16).contiguous() for k, v in e.folded(e.load_pth(e.default_pth())).items()}
+    save_file(weights, os.path.join(directory, "model.safetensors"))
+    stages = [dict(repeats=r, kernel=k, stride=st, expand_ratio=x, out_channels=o) for r, k, st, x, _, o in e.STAGES]
+    config = dict(name="bench-efficientnet-lite0", domain="imagenet-objects", shared_dim=TEXT["hidden_size"],
+                  clip=dict(frames=EFFNET_IMAGES, fps=1.0, window_seconds=8.0, stride_seconds=8.0, size=224, resize=256,
+                            mean=e.MEAN, std=e.STD),
+                  vision=dict(family="efficientnet", image_size=224, in_chans=3, stem_channels=e.STEM,
+                              head_channels=e.HEAD, num_classes=e.CLASSES, padding="same", stages=stages),
+                  concepts=dict(count=e.CLASSES, top_k=10), text=dict(TEXT, projector=False))
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config, f)
+    return e.EfficientNetLite0({k: v.float() for k, v in weights.items()}, "same").eval()
 
 
 def build(directory):
@@ -86,15 +117,14 @@ def vit_flops(tokens, cfg):
     return patch + layers * per_layer
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("binary")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+def run_ours(binary, directory, args, clips=1):
+    out = subprocess.run([binary, "model", "bench", directory, "--threads", str(args.threads), "--repeats",
+                          str(args.repeats), "--clips", str(clips)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
+
+def bench_vjepa2(args):
+    """The ViT and BERT rows of the report, and their RESULT fields."""
     with tempfile.TemporaryDirectory(prefix="vjsearch-bench-") as directory:
         vision, text, projector = build(directory)
         video = torch.randn(1, 16, 3, 224, 224)
@@ -111,9 +141,7 @@ def main():
 
         ours, theirs = [], []
         for _ in range(args.rounds):  # alternate, keep the best of each: the CPUs are shared
-            out = subprocess.run([args.binary, "model", "bench", directory, "--threads", str(args.threads),
-                                  "--repeats", str(args.repeats)], check=True, capture_output=True, text=True)
-            ours.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            ours.append(run_ours(args.binary, directory, args))
             theirs.append((best_of(torch_vision, args.repeats), best_of(torch_text, args.repeats)))
 
     tokens = ours[0]["tokens_per_clip"]
@@ -138,10 +166,54 @@ def main():
     print(f"CPU seconds (all threads; steadier than wall time on a shared machine): ViT ours {our_vision_cpu:.2f} "
           f"torch {torch_vision_cpu:.2f} (ratio {torch_vision_cpu / our_vision_cpu:.2f}); text ours {our_text_cpu * 1e3:.1f} ms "
           f"torch {torch_text_cpu * 1e3:.1f} ms (ratio {torch_text_cpu / our_text_cpu:.2f})")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"sgemm (OpenBLAS, n=1536, {args.threads} threads): {sgemm:.1f} GFLOP/s")
-    print(f"RESULT vit_ratio={torch_vision_s / our_vision:.3f} text_ratio={torch_text_s / our_text:.3f} "
-          f"vit_gemm_frac={achieved / sgemm:.3f}")
+    return (f"vit_ratio={torch_vision_s / our_vision:.3f} text_ratio={torch_text_s / our_text:.3f} "
+            f"vit_gemm_frac={achieved / sgemm:.3f}")
+
+
+def bench_efficientnet(args):
+    """The EfficientNet-Lite0 rows of the report, and their RESULT fields."""
+    with tempfile.TemporaryDirectory(prefix="vjsearch-bench-") as directory:
+        net = build_efficientnet(directory)
+        images = torch.randn(EFFNET_IMAGES, 3, 224, 224)
+        ours, theirs = [], []
+        for _ in range(args.rounds):  # alternate, keep the best of each: the CPUs are shared
+            report = run_ours(args.binary, directory, args)
+            assert report["images"] == EFFNET_IMAGES, report
+            ours.append(report)
+            theirs.append(best_of(lambda: net(images), args.repeats))
+    our_s = min(o["vision_seconds"] for o in ours)
+    our_cpu = min(o["vision_cpu_seconds"] for o in ours)
+    torch_s = min(t[0] for t in theirs)
+    torch_cpu = min(t[1] for t in theirs)
+    n = EFFNET_IMAGES
+    print(f"threads {args.threads}; EfficientNet-Lite0, {n} images of 224²")
+    print(f"  ours   {n / our_s:7.1f} images/s ({our_s / n * 1e3:7.2f} ms per image, CPU {our_cpu / n * 1e3:7.2f} ms)")
+    print(f"  torch  {n / torch_s:7.1f} images/s ({torch_s / n * 1e3:7.2f} ms per image, CPU {torch_cpu / n * 1e3:7.2f} ms)")
+    return (f"effnet_ratio={torch_s / our_s:.3f} effnet_ms_per_image={our_s / n * 1e3:.2f} "
+            f"effnet_torch_ms_per_image={torch_s / n * 1e3:.2f}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", default="vjepa2,efficientnet", help="comma-separated: vjepa2, efficientnet")
+    args = parser.parse_args()
+    models = args.models.split(",")
+    unknown = set(models) - {"vjepa2", "efficientnet"}
+    if unknown or not models:
+        parser.error(f"unknown --models {sorted(unknown)}")
+    torch.set_num_threads(args.threads)
+    results = []
+    if "vjepa2" in models:
+        results.append(bench_vjepa2(args))
+    if "efficientnet" in models:
+        results.append(bench_efficientnet(args))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print("RESULT " + " ".join(results))
 
 
 if __name__ == "__main__":
