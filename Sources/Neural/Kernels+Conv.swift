@@ -45,24 +45,50 @@ extension Kernels {
     ) {
         let k = window.kernel, h = window.height, w = window.width
         var o = out
-        for p in pixels {
-            let image = p / window.outPixels, q = p % window.outPixels
-            let iy0 = (q / window.outWidth) * window.stride - window.padTop
-            let ix0 = (q % window.outWidth) * window.stride - window.padLeft
-            for c in 0..<channels {
-                let plane = x + (image * channels + c) * h * w
-                for ky in 0..<k {
-                    let iy = iy0 + ky
-                    if iy < 0 || iy >= h {
-                        o.update(repeating: 0, count: k)
-                    } else {
-                        for kx in 0..<k {
-                            let ix = ix0 + kx
-                            o[kx] = ix >= 0 && ix < w ? plane[iy * w + ix] : 0
+        // The first pixel's image, row and column; then counters, not a division per pixel.
+        var image = pixels.lowerBound / window.outPixels
+        var oy = pixels.lowerBound % window.outPixels / window.outWidth
+        var ox = pixels.lowerBound % window.outWidth
+        for _ in pixels {
+            let iy0 = oy * window.stride - window.padTop
+            let ix0 = ox * window.stride - window.padLeft
+            if iy0 >= 0, ix0 >= 0, iy0 + k <= h, ix0 + k <= w {  // inside the image: plain copies
+                var src = x + ((image * channels) * h + iy0) * w + ix0
+                for _ in 0..<channels {
+                    var row = src
+                    for _ in 0..<k {
+                        if k == 3 {  // the usual stem: three moves, not a loop the compiler vectorises for long rows
+                            o[0] = row[0]; o[1] = row[1]; o[2] = row[2]
+                        } else {
+                            for kx in 0..<k { o[kx] = row[kx] }
                         }
+                        o += k
+                        row += w
                     }
-                    o += k
+                    src += h * w
                 }
+            } else {
+                for c in 0..<channels {
+                    let plane = x + (image * channels + c) * h * w
+                    for ky in 0..<k {
+                        let iy = iy0 + ky
+                        if iy < 0 || iy >= h {
+                            o.update(repeating: 0, count: k)
+                        } else {
+                            for kx in 0..<k {
+                                let ix = ix0 + kx
+                                o[kx] = ix >= 0 && ix < w ? plane[iy * w + ix] : 0
+                            }
+                        }
+                        o += k
+                    }
+                }
+            }
+            ox += 1
+            if ox == window.outWidth {
+                ox = 0
+                oy += 1
+                if oy == window.outHeight { oy = 0; image += 1 }
             }
         }
     }
