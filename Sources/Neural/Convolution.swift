@@ -1,10 +1,10 @@
 import CKernels
 
-/// 2D convolutions for CNNs over images, with activations laid out NHWC (pixel rows of channels) inside the
-/// network, so that a 1×1 convolution is one GEMM over pixels and a depthwise one vectorises across channels.
-///
-/// Every layer adds its bias and applies its activation in the same pass that writes its output, and splits its
-/// work over `Neural.threads` workers.
+// 2D convolutions for CNNs over images, with activations laid out NHWC (pixel rows of channels) inside the network,
+// so that a 1×1 convolution is one GEMM over pixels and a depthwise one vectorises across channels.
+//
+// Each layer adds its bias and applies its activation while its output is still in cache (per tile of pixels after a
+// GEMM, per vector in the depthwise kernel) and splits its work over `Neural.threads` workers.
 
 /// How a convolution pads its input.
 public enum ConvPadding: String, Sendable {
@@ -17,6 +17,7 @@ public enum ConvPadding: String, Sendable {
 
 /// The activation a convolution applies to its output (after the bias).
 public enum ConvActivation: Sendable {
+    /// None: the bias only.
     case identity
     /// `min(max(x, 0), 6)`, MobileNet's and EfficientNet-Lite's.
     case relu6
@@ -26,8 +27,10 @@ public enum ConvActivation: Sendable {
 public struct ConvWindow: Sendable, Equatable {
     public let kernel: Int
     public let stride: Int
+    /// The input's size, pixels.
     public let height: Int
     public let width: Int
+    /// The output's size, pixels.
     public let outHeight: Int
     public let outWidth: Int
     /// Zero rows above and columns left of the input; those below and right follow from the output size.
@@ -261,6 +264,7 @@ public struct Conv2D: Sendable {
 
     public var parameterCount: Int { weight.count + bias.count }
 
+    /// The output geometry for an input of `height × width`.
     public func window(height: Int, width: Int) -> ConvWindow {
         ConvWindow(height: height, width: width, kernel: kernel, stride: stride, padding: padding)
     }

@@ -8,7 +8,7 @@ extension Kernels {
     }
 
     /// `y[r, c] = act(y[r, c] + bias[c])` over `rows` rows of `columns` values, `ld` apart.
-    public static func biasActivate(
+    static func biasActivate(
         _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int, bias: UnsafePointer<Float>,
         _ activation: ConvActivation
     ) {
@@ -39,7 +39,7 @@ extension Kernels {
     /// Gathers the k×k windows of output pixels `pixels` (numbered across images, row-major within each) from NCHW
     /// images [images × channels × height × width] into rows [pixels × channels·k·k], columns ordered (c, ky, kx)
     /// as PyTorch flattens a conv weight; padding reads as zeros.
-    public static func im2col(
+    static func im2col(
         _ x: UnsafePointer<Float>, channels: Int, window: ConvWindow, pixels: Range<Int>,
         into out: UnsafeMutablePointer<Float>
     ) {
@@ -127,7 +127,7 @@ extension Kernels {
     /// Columns whose window lies inside the image run four output pixels by sixteen channels at a time, each tap's
     /// weights loaded once (3×3 and 5×5, strides 1 and 2); border columns and other shapes take a per-pixel loop with
     /// the taps clipped, thirty-two channels at a time; channels past the last multiple of eight, a scalar one.
-    public static func depthwiseRow(
+    static func depthwiseRow(
         _ x: UnsafePointer<Float>, window: ConvWindow, channels: Int, row: Int, taps: UnsafePointer<Float>,
         bias: UnsafePointer<Float>, activation: ConvActivation, into y: UnsafeMutablePointer<Float>
     ) {
