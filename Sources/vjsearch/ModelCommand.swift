@@ -252,7 +252,7 @@ struct ModelCommand: AsyncParsableCommand {
             Neural.setThreads(threads)
             let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
             if case .efficientnet(let config) = bundle.config.vision {
-                return try benchEfficientNet(bundle, config)
+                do { return try benchEfficientNet(bundle, config) } catch { throw ModelCommand.fail(error) }
             }
             guard case .vjepa2(let v) = bundle.config.vision, let model = try bundle.load() as? VLJEPA else {
                 throw ModelCommand.fail(ConfigError("\(directory): bench times vjepa2 and efficientnet bundles only"))
@@ -279,7 +279,10 @@ struct ModelCommand: AsyncParsableCommand {
             let binder = ParameterBinder(file: try SafeTensorsFile(url: bundle.weightsURL))
             let net = try EfficientNet(config: config, binder: binder)
             try binder.finish(prefixes: ["x_encoder."])
-            let images = clips * bundle.config.clip.frames
+            let (images, overflow) = clips.multipliedReportingOverflow(by: bundle.config.clip.frames)
+            guard !overflow, (1...4096).contains(images) else {
+                throw ConfigError("--clips \(clips) × clip.frames \(bundle.config.clip.frames) is not in 1...4096 images")
+            }
             let count = images * config.inChans * config.imageSize * config.imageSize
             var rng = SystemRandomNumberGenerator()
             let batch = Tensor(shape: [images, config.inChans, config.imageSize, config.imageSize],
