@@ -515,7 +515,7 @@ def main(argv=None):
     ob = sub.add_parser("objects", help="EfficientNet-Lite0 + all-MiniLM-L6-v2 + concept head (real footage)")
     ob.add_argument("--pth", help="EfficientNet-Lite0 state dict (default: the installed PyPI package's)")
     ob.add_argument("--minilm", help="all-MiniLM-L6-v2 folder (default: the installed PyPI package's)")
-    ob.add_argument("--top-k", type=int, default=10, help="concepts kept per clip")
+    ob.add_argument("--top-k", type=int, default=5, help="concepts kept per clip (chosen on Tools/eval/real among 1, 3, 5, 10, 30)")
     ob.add_argument("--out", default=os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                                                     "Models", "objects")))
     ob.add_argument("--name")
