@@ -490,6 +490,7 @@ def objects_card(config, names, per_class):
     devset = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval", "real", "RESULTS.md")
     measured = open(devset).read().strip() if os.path.isfile(devset) else "Not measured yet: run `Tools/eval/real/run`."
     return (template.replace("{{CLIP}}", json.dumps(config["clip"])).replace("{{EXAMPLES}}", examples)
+            .replace("{{TOP_K}}", str(config["concepts"]["top_k"]))
             .replace("{{DEVSET}}", measured))
 
 
