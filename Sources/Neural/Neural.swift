@@ -24,6 +24,14 @@ public enum Neural {
 
     static let defaultThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    /// The kernel set OpenBLAS picked when it loaded, e.g. `Haswell`.
+    public static var blasCore: String { vj_blas_core_name().map { String(cString: $0) } ?? "unknown" }
+
+    /// The `OPENBLAS_CORETYPE` this CPU can run when OpenBLAS, not recognising it, fell back to its generic kernels
+    /// (`Prescott`), which run `sgemm` at a third of the speed; nil when OpenBLAS's choice stands. OpenBLAS reads
+    /// the variable only when it loads, so a process must set it and start again (see `vjsearch`'s `main`).
+    public static var betterBLASCore: String? { vj_blas_better_core().map { String(cString: $0) } }
+
     /// Pins OpenBLAS to one thread the first time a kernel runs (lazy statics initialise exactly once).
     static let blasPinned: Bool = {
         vj_blas_set_num_threads(1)
