@@ -14,6 +14,8 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
     case dimensionMismatch(expected: Int, found: Int)
     /// An argument is out of range.
     case invalidArgument(String)
+    /// The environment's files could not be written (a full disk, an I/O error, no permission).
+    case storage(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
         case .dimensionMismatch(let expected, let found):
             return "vector has \(found) components, the index holds \(expected)"
         case .invalidArgument(let message): return message
+        case .storage(let path, let reason): return "\(path): \(reason)"
         }
     }
 }

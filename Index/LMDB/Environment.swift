@@ -58,6 +58,12 @@ public final class Environment: @unchecked Sendable {
             throw IndexError.missing(path: path + "/data.mdb")
         }
         try Self.checkDataFile(path + "/data.mdb")
+        if !Self.exists(path + "/data.mdb", isDirectory: &isDirectory) || !Self.exists(path + "/lock.mdb", isDirectory: &isDirectory) {
+            // LMDB maps a new lock file after sizing it; on a full file system touching those pages raises SIGBUS.
+            if let free = Self.freeBytes(path), free < Self.minimumFreeBytes {
+                throw IndexError.storage(path: path, reason: "no space left on device (\(free) bytes free)")
+            }
+        }
 
         var env: OpaquePointer?
         try LMDBError.check(mdb_env_create(&env))
@@ -175,14 +181,16 @@ public final class Environment: @unchecked Sendable {
         defer { transactionLock.unlock() }
         let txn = try begin(flags: writable ? 0 : vj_mdb_flags(MDB_RDONLY))
         let transaction = Transaction(handle: txn, environment: self, isWritable: writable)
+        let result: R
         do {
-            let result = try body(transaction)
-            try commit(txn)
-            return result
+            result = try body(transaction)
         } catch {
             abort(txn)
             throw error
         }
+        // A failed commit has already freed the transaction: it must not be aborted as well.
+        try commit(txn)
+        return result
     }
 
     private func commit(_ txn: OpaquePointer) throws {
@@ -192,7 +200,27 @@ public final class Environment: @unchecked Sendable {
             // A failed commit frees the transaction and closes the handles it opened.
             if rc != 0 { for name in names { databases[name] = nil } }
         }
+        if rc > 0 { throw storageError(errno: rc) }
         try LMDBError.check(rc)
+    }
+
+    /// A system error from writing the files, naming the environment; a full file system is said as such (LMDB
+    /// reports some writes that ran out of space as `EIO`).
+    func storageError(errno code: Int32) -> IndexError {
+        if code == ENOSPC || code == EDQUOT || (code == EIO && (Self.freeBytes(path) ?? .max) < Self.minimumFreeBytes) {
+            return .storage(path: path, reason: "no space left on device; nothing of the failed write was stored")
+        }
+        return .storage(path: path, reason: "\(String(cString: strerror(code))); nothing of the failed write was stored")
+    }
+
+    /// Below this much free space, a new environment is not created and an I/O error is taken for a full disk.
+    static let minimumFreeBytes: UInt64 = 1 << 20
+
+    /// Bytes an unprivileged writer may still use on the file system holding `path`.
+    static func freeBytes(_ path: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 
     private func abort(_ txn: OpaquePointer) {
