@@ -43,14 +43,19 @@ public final class Environment: @unchecked Sendable {
     ///   - mapSize: initial map size in bytes; it grows on demand, and an existing larger file wins.
     ///   - maxDatabases: how many named databases the environment can hold.
     ///   - maxReaders: concurrent read transactions (a pooled searcher holds one each).
+    ///   - fileMode: permissions of files it creates (the directory gets the same plus search bits): owner only by
+    ///     default, as a library reveals what someone watches and searches for.
     public init(
         path: String, create: Bool = true, mapSize: Int = 1 << 30, maxDatabases: Int = 64,
-        maxReaders: Int = 1024, durability: Durability = .full
+        maxReaders: Int = 1024, durability: Durability = .full, fileMode: mode_t = 0o600
     ) throws {
         var isDirectory = false
         if !Self.exists(path, isDirectory: &isDirectory) {
             guard create else { throw IndexError.missing(path: path) }
-            guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw LMDBError(code: errno) }
+            let directoryMode = fileMode | ((fileMode & 0o444) >> 2)
+            guard mkdir(path, directoryMode) == 0 || errno == EEXIST else {
+                throw IndexError.storage(path: path, reason: String(cString: strerror(errno)))
+            }
         } else if !isDirectory {
             throw IndexError.notADirectory(path: path)
         }
@@ -74,10 +79,11 @@ public final class Environment: @unchecked Sendable {
             try LMDBError.check(mdb_env_set_maxreaders(env, UInt32(maxReaders)))
             var flags = vj_mdb_flags(MDB_NOTLS)
             if durability == .noMetaSync { flags |= vj_mdb_flags(MDB_NOMETASYNC) }
-            let rc = mdb_env_open(env, path, flags, 0o644)
+            let rc = mdb_env_open(env, path, flags, fileMode)
             if rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED {
                 throw IndexError.corrupt(path: path + "/data.mdb", reason: "\(LMDBError(code: rc))")
             }
+            if rc > 0 { throw IndexError.storage(path: path, reason: String(cString: strerror(rc))) }
             try LMDBError.check(rc)
             try Self.checkSize(env, file: path + "/data.mdb")
         } catch {

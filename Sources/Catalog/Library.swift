@@ -64,23 +64,31 @@ public final class Library: @unchecked Sendable {
 
     /// Opens the library in `path`. With `model`, creates it when absent and checks that it was built with that
     /// model; without, it must exist. An existing library is checked against `model` either way.
-    public init(path: String, model: ModelIdentity?, create: Bool) throws {
+    ///
+    /// A library created here is readable by its owner only (folder 700, files 600), unless `shared` (755, 644).
+    public init(path: String, model: ModelIdentity?, create: Bool, shared: Bool = false) throws {
         self.path = path
         let dataFile = path + "/data.mdb"
         if !create && !FileManager.default.fileExists(atPath: dataFile) { throw CatalogError.emptyLibrary(path) }
         if create {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: path) {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: shared ? 0o755 : 0o700])
+            }
         }
-        let environment = try Environment(path: path, create: create, mapSize: 1 << 28)
+        let environment = try Environment(path: path, create: create, mapSize: 1 << 28, fileMode: shared ? 0o644 : 0o600)
         self.environment = environment
         typealias Found = (Database, Database, Database, LibraryMeta)
+        var isNew = false
         // Only a creating open writes: a reader must never wait for an indexing run's write transaction.
         let found: Found? = if create, let model {
             try environment.write { txn -> Found? in
                 let m = try environment.database(named: "catalog.meta", create: true, in: txn)!
                 let v = try environment.database(named: "catalog.videos", create: true, in: txn)!
                 let s = try environment.database(named: "catalog.segments", create: true, in: txn)!
-                let meta = try Self.readMeta(m, txn) ?? LibraryMeta(model: model)
+                let stored = try Self.readMeta(m, txn)
+                isNew = stored == nil
+                let meta = stored ?? LibraryMeta(model: model)
                 try Self.writeMeta(meta, m, txn)
                 return (m, v, s, meta)
             }
@@ -94,6 +102,8 @@ public final class Library: @unchecked Sendable {
             }
         }
         guard let (m, v, s, meta) = found else { throw CatalogError.emptyLibrary(path) }
+        // The folder may have been made earlier (by the writer lock), owner only: a new shared library opens it up.
+        if isNew { chmod(path, shared ? 0o755 : 0o700) }
         guard meta.schema == LibraryMeta.currentSchema else {
             throw CatalogError.incompatible(library: path, reason: "catalog schema \(meta.schema), this vjsearch reads \(LibraryMeta.currentSchema)")
         }

@@ -7,9 +7,11 @@ public final class LibraryLock {
 
     /// Takes the lock; with `wait`, blocks until the holder lets go, otherwise throws `CatalogError.locked`.
     public init(library: String, wait: Bool) throws {
-        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+        // Owner only until the library itself is created (`Library`'s `shared` opens it up).
+        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let file = library + "/index.lock"
-        fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CatalogError.file(file, String(cString: strerror(errno))) }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }

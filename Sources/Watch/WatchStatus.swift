@@ -132,9 +132,11 @@ public final class WatchLock {
 
     /// Takes the lock for this process; throws `WatchError.alreadyRunning` when a daemon holds it.
     public init(library: String) throws {
-        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)
+        // Owner only until the library itself is created (`Library`'s `shared` opens it up).
+        try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         let file = Self.path(library: library)
-        fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw WatchError.file(file, String(cString: strerror(errno))) }
         // `holder` probes with a shared lock for an instant; retry briefly so that a probe is not taken for a daemon.
         var attempts = 0

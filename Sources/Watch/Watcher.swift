@@ -47,9 +47,12 @@ public final class Watcher {
         public var rescan: Double
         public var inotify: Bool
         public var ingest: Ingestor.Options
+        /// A library the daemon creates is readable by others too (755/644) instead of its owner only.
+        public var shared: Bool
 
         public init(roots: [String], library: String, settle: Double = 5, rescan: Double = 600, inotify: Bool = true,
-                    ingest: Ingestor.Options = .init()) {
+                    ingest: Ingestor.Options = .init(), shared: Bool = false) {
+            self.shared = shared
             self.roots = roots
             self.library = library
             self.settle = settle
@@ -168,7 +171,7 @@ public final class Watcher {
     private func prepareLibrary() throws -> Bool {
         guard let lock = try acquireLock() else { return false }
         defer { withExtendedLifetime(lock) {} }
-        _ = try Library(path: configuration.library, model: embedder.identity, create: true)
+        _ = try Library(path: configuration.library, model: embedder.identity, create: true, shared: configuration.shared)
         return true
     }
 
@@ -293,7 +296,7 @@ public final class Watcher {
     private func work() throws {
         guard let lock = try acquireLock() else { return }
         defer { withExtendedLifetime(lock) {} }
-        let library = try Library(path: configuration.library, model: embedder.identity, create: true)
+        let library = try Library(path: configuration.library, model: embedder.identity, create: true, shared: configuration.shared)
         while !control.isStopping, let path = queue.pop() {
             try index(path, library)
         }

@@ -32,6 +32,9 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Seconds between window starts (default: the model's).")
     var stride: Double?
 
+    @Flag(help: "Make a new library readable by other users (folder 755, files 644); by default only you can read it (700, 600), since it reveals what you watch and search for.")
+    var shared = false
+
     @Flag(help: "Remove videos under the given paths whose files no longer exist.")
     var prune = false
 
@@ -63,7 +66,7 @@ struct IndexCommand: AsyncParsableCommand {
         let modelDirectory: URL
         let creating = !FileManager.default.fileExists(atPath: libraryPath + "/data.mdb")
         do { modelDirectory = try model.directory(library: libraryPath) } catch { throw reportFailure(error) }
-        let wait = self.wait
+        let wait = self.wait, shared = self.shared
         if !wait, let pid = WatchLock.holder(library: libraryPath) {
             // A cron job next to a running daemon: the daemon already does this work, so say so and leave.
             Diagnostics.error("a vjsearch watch daemon (pid \(pid)) keeps this library up to date; use --wait to index anyway")
@@ -76,7 +79,7 @@ struct IndexCommand: AsyncParsableCommand {
                 defer { withExtendedLifetime(lock) {} }
                 let embedder = try Embedder(directory: modelDirectory)
                 if creating { Diagnostics.noteDomain(embedder.bundle.config) }
-                let library = try Library(path: libraryPath, model: embedder.identity, create: true)
+                let library = try Library(path: libraryPath, model: embedder.identity, create: true, shared: shared)
                 let ingestor = Ingestor(library: library, embedder: embedder, options: options,
                                         progress: showProgress ? Self.showProgress : nil)
                 return try ingestor.run(roots)

@@ -222,7 +222,9 @@ struct ReindexCommand: AsyncParsableCommand {
                 let embedder = try Embedder(directory: modelDirectory)
                 let report: IndexReport
                 do {
-                    let fresh = try Library(path: staging, model: embedder.identity, create: true)
+                    // The new library keeps the old one's openness (a library others may read stays so).
+                    let mode = (try? FileManager.default.attributesOfItem(atPath: libraryPath)[.posixPermissions] as? Int) ?? 0o700
+                    let fresh = try Library(path: staging, model: embedder.identity, create: true, shared: mode & 0o005 != 0)
                     report = try Ingestor(library: fresh, embedder: embedder,
                                           options: .init(decodeThreads: n)).run(paths)
                 }

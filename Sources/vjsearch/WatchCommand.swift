@@ -47,6 +47,9 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Flag(help: "Make a new library readable by other users (folder 755, files 644); by default only you can read it (700, 600).")
+    var shared = false
+
     @Flag(help: ArgumentHelp("Do not use inotify; find changes by rescanning only (also: VJSEARCH_WATCH_INOTIFY=0).",
                              visibility: .hidden))
     var noInotify = false
@@ -92,7 +95,7 @@ struct WatchCommand: AsyncParsableCommand {
         ])
         let configuration = Watcher.Configuration(
             roots: roots, library: libraryPath, settle: settle, rescan: rescan, inotify: inotify,
-            ingest: Ingestor.Options(decodeThreads: n))
+            ingest: Ingestor.Options(decodeThreads: n), shared: shared)
         do {
             let service = try WatchService(configuration: configuration, embedder: embedder, logger: logger)
             // Stop signals reach the group through `stop` (which has caught them since start-up), not its own handlers.
