@@ -3,7 +3,11 @@ import Foundation
 /// Finds the video files under the paths a user names.
 ///
 /// - Recursive, following symbolic links, but each directory (device, inode) is entered once, so link loops
-///   end and a folder linked twice is scanned once.
+///   end and a folder linked twice is scanned once. A link to a folder that contains the scanned root (`/`, a
+///   parent) or into the kernel's file systems (`/proc`, `/sys`, `/dev`, `/run`) is not followed and is reported:
+///   either would make a scan walk the whole machine.
+/// - A video-named entry that is not a regular file (a FIFO, a socket, a device) and a name that is not valid
+///   UTF-8 are reported, not skipped in silence.
 /// - Hidden entries and the junk other systems leave behind (`._*`, `.DS_Store`, `@eaDir`, `#recycle`,
 ///   `System Volume Information`, `$RECYCLE.BIN`, `lost+found`) are skipped.
 /// - A file is a candidate when its extension is a video one *or* its first bytes are a known video
@@ -53,7 +57,7 @@ public struct VideoFinder: Sendable {
                 continue
             }
             if (st.st_mode & S_IFMT) == S_IFDIR {
-                walk(path, &found, &problems, &visited)
+                walk(path, root: Self.realPath(path) ?? path, &found, &problems, &visited)
             } else if (st.st_mode & S_IFMT) == S_IFREG {
                 found[path] = Candidate(path: path, size: UInt64(st.st_size), mtime: Self.mtime(st))
             } else {
@@ -69,7 +73,8 @@ public struct VideoFinder: Sendable {
     }
 
     private func walk(
-        _ dir: String, _ found: inout [String: Candidate], _ problems: inout [Problem], _ visited: inout Set<DirectoryID>
+        _ dir: String, root: String, _ found: inout [String: Candidate], _ problems: inout [Problem],
+        _ visited: inout Set<DirectoryID>
     ) {
         var st = stat()
         guard stat(dir, &st) == 0 else { return }
@@ -80,28 +85,57 @@ public struct VideoFinder: Sendable {
         }
         var names: [String] = []
         while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            let name = String(decoding: bytes, as: UTF8.self)
             if name == "." || name == ".." || Self.isJunk(name) { continue }
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                // Paths are kept as text: a name that is not UTF-8 cannot be opened again by it.
+                problems.append(Problem(path: dir + "/" + name, cause: "the file name is not valid UTF-8; rename it to index it"))
+                continue
+            }
             names.append(name)
         }
         closedir(handle)
         for name in names.sorted() {
             let path = dir == "/" ? "/" + name : dir + "/" + name
-            var est = stat()
+            var est = stat(), lst = stat()
             guard stat(path, &est) == 0 else { continue }  // dangling link or vanished: nothing to index
+            let isLink = lstat(path, &lst) == 0 && (lst.st_mode & S_IFMT) == S_IFLNK
             switch est.st_mode & S_IFMT {
             case S_IFDIR:
-                walk(path, &found, &problems, &visited)
+                if isLink, let refusal = Self.refusedLinkTarget(path, root: root) {
+                    problems.append(Problem(path: path, cause: refusal))
+                    continue
+                }
+                walk(path, root: root, &found, &problems, &visited)
             case S_IFREG:
                 if Self.looksLikeVideo(path: path, name: name) {
                     found[path] = Candidate(path: path, size: UInt64(est.st_size), mtime: Self.mtime(est))
                 }
             default:
-                continue
+                if Self.videoExtensions.contains((name as NSString).pathExtension.lowercased()) {
+                    problems.append(Problem(path: path, cause: "not a regular file (a FIFO, socket or device)"))
+                }
             }
         }
+    }
+
+    /// Why the folder a symbolic link at `path` leads to is not scanned, or nil when it is.
+    static func refusedLinkTarget(_ path: String, root: String) -> String? {
+        guard let target = realPath(path) else { return nil }
+        if target == "/" || root == target || root.hasPrefix(target + "/") {
+            return "symbolic link to \(target), which contains the scanned folder: not followed"
+        }
+        if ["/proc", "/sys", "/dev", "/run"].contains(where: { target == $0 || target.hasPrefix($0 + "/") }) {
+            return "symbolic link onto the system file system \(target): not followed"
+        }
+        return nil
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     static func mtime(_ st: stat) -> Double {

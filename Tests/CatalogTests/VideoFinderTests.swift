@@ -31,6 +31,40 @@ import TestSupport
         #expect(r.problems.isEmpty)
     }
 
+    /// A link to `/` (or a parent) would walk the whole machine, `/proc` included: it is reported, not followed.
+    /// A link to a folder elsewhere (another disk) is followed.
+    @Test func linksToTheWholeMachineAreNotFollowed() throws {
+        let dir = try TemporaryDirectory()
+        let elsewhere = try TemporaryDirectory()
+        try touch(dir, "videos/a.mp4")
+        try touch(elsewhere, "b.mp4")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("videos/root").path, withDestinationPath: "/")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("videos/up").path, withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("videos/proc").path, withDestinationPath: "/proc/self")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("videos/nas").path, withDestinationPath: elsewhere.path)
+        let r = VideoFinder().scan([dir.file("videos").path])
+        #expect(names(r, in: dir) == ["videos/a.mp4", "videos/nas/b.mp4"])
+        #expect(Set(r.problems.map { ($0.path as NSString).lastPathComponent }) == ["root", "up", "proc"])
+        #expect(r.problems.allSatisfy { $0.cause.contains("not followed") })
+    }
+
+    @Test func oddEntriesAreReportedNotSkippedInSilence() throws {
+        let dir = try TemporaryDirectory()
+        try touch(dir, "a.mp4")
+        #expect(mkfifo(dir.file("pipe.mp4").path, 0o600) == 0)
+        #expect(mkfifo(dir.file("pipe.txt").path, 0o600) == 0)  // not a video name: not ours to report
+        // A name with the byte 0xFF, which is not valid UTF-8, created from its raw bytes.
+        let raw = (Array((dir.path + "/bad").utf8) + [0xFF] + Array("name.mp4".utf8)).map { CChar(bitPattern: $0) } + [0]
+        let fd = open(raw, O_CREAT | O_WRONLY, 0o600)
+        #expect(fd >= 0)
+        close(fd)
+        let r = VideoFinder().scan([dir.path])
+        #expect(names(r, in: dir) == ["a.mp4"])
+        #expect(r.problems.count == 2, "\(r.problems)")
+        #expect(r.problems.contains { $0.path.hasSuffix("pipe.mp4") && $0.cause.contains("not a regular file") })
+        #expect(r.problems.contains { $0.cause.contains("not valid UTF-8") })
+    }
+
     @Test func recognisesVideoByContentWithoutExtension() throws {
         let dir = try TemporaryDirectory()
         try touch(dir, "clip.bin", mp4Head)
