@@ -127,7 +127,13 @@ public final class HNSWIndex: @unchecked Sendable {
 
     /// Whether `id` is in the index.
     public func contains(_ id: UInt64) throws -> Bool {
-        try environment.read { txn in try txn.get(databases.ids, key: id) != nil }
+        try environment.read { txn in try contains(id, in: txn) }
+    }
+
+    /// Whether `id` is in the index, in the caller's snapshot (a transaction of its own inside another would mix
+    /// snapshots, and could wait on itself when the map is resized).
+    public func contains(_ id: UInt64, in txn: borrowing Transaction) throws -> Bool {
+        try txn.get(databases.ids, key: id) != nil
     }
 
     // MARK: Writing

@@ -57,7 +57,7 @@ extension Library {
             out.segments = ids.count
             out.vectors = try index.count(in: txn)
             var missing = 0
-            for id in ids where try !index.contains(id) {
+            for id in ids where try !index.contains(id, in: txn) {
                 missing += 1
                 if missing <= 10 { out.problems.append("segment \(id) has no vector") }
             }
