@@ -68,7 +68,7 @@ extension Writer {
         let count = Int(list[0])
         let base = g.vector(slot)
         scratch.visited.reset(slots: meta.slotCount)
-        let seen = scratch.visited
+        let seen = scratch.visited.view
         _ = seen.testAndSet(slot)
         var n = 0
         func consider(_ other: UInt32) {

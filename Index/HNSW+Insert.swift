@@ -30,11 +30,7 @@ final class Writer {
         self.txn = txn.handle
     }
 
-    deinit {
-        scratch.deallocate()
-        reached.deallocate()
-        candidates.deallocate()
-    }
+    deinit { candidates.deallocate() }
 
     var meta: Meta { store.meta }
     var graph: Graph { store.graph }

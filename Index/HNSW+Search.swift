@@ -1,7 +1,8 @@
 import CLMDB
 
-/// Reusable buffers for one search or one writer: no allocation once warm.
-struct SearchScratch {
+/// Reusable buffers for one search or one writer: no allocation once warm. Not copyable: each buffer has one
+/// owner, freed when it ends.
+struct SearchScratch: ~Copyable {
     var visited: VisitedSet
     var results: CandidateHeap
     var frontier: CandidateHeap
@@ -26,11 +27,8 @@ struct SearchScratch {
         neighbours = .allocate(capacity: 2 * 1024 + 1)  // m0 ≤ 2048
     }
 
-    func deallocate() {
+    deinit {
         neighbours.deallocate()
-        visited.deallocate()
-        results.deallocate()
-        frontier.deallocate()
         query.deallocate()
         sorted.deallocate()
     }
@@ -112,7 +110,7 @@ extension Graph {
         scratch.visited.reset(slots: slots)
         scratch.results.removeAll()
         scratch.frontier.removeAll()
-        let visited = scratch.visited
+        let visited = scratch.visited.view
         let vectorBytes = min(dimension * 4, prefetchBytes)
         var lowerBound = Float.infinity
         if filter == nil || filter!.contains(id(entry)) {

@@ -39,7 +39,7 @@ public final class HNSWIndex: @unchecked Sendable {
     public let parameters: HNSWParameters
     let layout: Layout
     let databases: Databases
-    private let poolLock = Mutex()
+    private let poolLock = PlainLock()
     private var idle: [Searcher] = []
 
     /// Opens the index `name` in `environment`; with `settings`, creates it when absent.
@@ -92,10 +92,6 @@ public final class HNSWIndex: @unchecked Sendable {
     public convenience init(path: String, creating settings: IndexSettings? = nil) throws {
         let environment = try Environment(path: path, create: settings != nil)
         try self.init(environment: environment, creating: settings)
-    }
-
-    deinit {
-        for searcher in idle { searcher.deallocate() }
     }
 
     private static func readMeta(_ txn: borrowing Transaction, _ db: Database, path: String, name: String) throws -> Meta? {
@@ -240,7 +236,6 @@ public final class HNSWIndex: @unchecked Sendable {
         let store = GraphStore(layout: layout, databases: databases, path: environment.path, meta: meta)
         try store.bind(txn, meta: meta)
         var scratch = SearchScratch(dimension: dimension, slots: meta.slotCount, ef: parameters.ef)
-        defer { scratch.deallocate() }
         return try body(store, &scratch)
     }
 
@@ -300,6 +295,4 @@ final class Searcher {
             dimension: index.dimension, metric: index.metric, parameters: index.parameters))
         scratch = SearchScratch(dimension: index.dimension, slots: 1024, ef: index.parameters.ef)
     }
-
-    func deallocate() { scratch.deallocate() }
 }

@@ -8,7 +8,7 @@ struct Candidate {
 ///
 /// Search keeps results in one (farthest on top) and the frontier in another with negated
 /// distances (closest on top), as hnswlib does.
-struct CandidateHeap {
+struct CandidateHeap: ~Copyable {
     private(set) var storage: UnsafeMutablePointer<Candidate>
     private(set) var capacity: Int
     private(set) var count = 0
@@ -18,8 +18,7 @@ struct CandidateHeap {
         storage = .allocate(capacity: self.capacity)
     }
 
-    /// Frees the storage; the owner calls this once.
-    func deallocate() { storage.deallocate() }
+    deinit { storage.deallocate() }
 
     var isEmpty: Bool { count == 0 }
     var top: Candidate { storage[0] }
@@ -74,7 +73,7 @@ struct CandidateHeap {
 ///
 /// Stamps are 16-bit, as in hnswlib: half the cache footprint of 32-bit ones, cleared for real once
 /// every 65,535 searches.
-struct VisitedSet {
+struct VisitedSet: ~Copyable {
     private(set) var marks: UnsafeMutablePointer<UInt16>
     private(set) var capacity: Int
     private var generation: UInt16 = 1
@@ -85,7 +84,7 @@ struct VisitedSet {
         marks.initialize(repeating: 0, count: self.capacity)
     }
 
-    func deallocate() { marks.deallocate() }
+    deinit { marks.deallocate() }
 
     /// Starts a new search over `slots` slots.
     mutating func reset(slots: Int) {
@@ -106,13 +105,27 @@ struct VisitedSet {
 
     /// Marks `slot`; returns whether it was already marked in this search.
     @inline(__always)
-    func testAndSet(_ slot: UInt32) -> Bool {
-        let p = marks + Int(slot)
-        if p.pointee == generation { return true }
-        p.pointee = generation
-        return false
-    }
+    func testAndSet(_ slot: UInt32) -> Bool { view.testAndSet(slot) }
 
     @inline(__always)
-    func contains(_ slot: UInt32) -> Bool { marks[Int(slot)] == generation }
+    func contains(_ slot: UInt32) -> Bool { view.contains(slot) }
+
+    /// A copyable, non-owning handle for a search's hot loop: valid until the next `reset` or the set's end.
+    var view: View { View(marks: marks, generation: generation) }
+
+    struct View {
+        let marks: UnsafeMutablePointer<UInt16>
+        let generation: UInt16
+
+        @inline(__always)
+        func testAndSet(_ slot: UInt32) -> Bool {
+            let p = marks + Int(slot)
+            if p.pointee == generation { return true }
+            p.pointee = generation
+            return false
+        }
+
+        @inline(__always)
+        func contains(_ slot: UInt32) -> Bool { marks[Int(slot)] == generation }
+    }
 }

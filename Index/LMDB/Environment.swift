@@ -30,7 +30,7 @@ public final class Environment: @unchecked Sendable {
     /// The directory holding `data.mdb` and `lock.mdb`.
     public let path: String
     private let transactionLock = ReadWriteLock()
-    private let databaseLock = Mutex()
+    private let databaseLock = PlainLock()
     private var databases: [String: Database] = [:]
     /// Names opened by each live transaction: LMDB closes those handles if it aborts.
     private var openedIn: [OpaquePointer: [String]] = [:]

@@ -32,8 +32,9 @@ final class ReadWriteLock: @unchecked Sendable {
     func unlock() { pthread_rwlock_unlock(lock) }
 }
 
-/// A plain mutex for short critical sections.
-final class Mutex: @unchecked Sendable {
+/// A plain pthread mutex for short critical sections over state it does not own (named apart from
+/// `Synchronization.Mutex`, which owns the value it guards).
+final class PlainLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     init() {

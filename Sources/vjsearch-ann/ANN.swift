@@ -121,7 +121,7 @@ struct Search: ParsableCommand {
             }
             let start = now()
             let startCPU = cpuTime()
-            let failure = Mutex()
+            let failure = FirstErrorLock()
             nonisolated(unsafe) var firstError: Error?
             results.withUnsafeMutableBufferPointer { buffer in
                 nonisolated(unsafe) let out = buffer
@@ -155,7 +155,7 @@ struct Search: ParsableCommand {
 }
 
 /// A lock for the search workers' first error.
-final class Mutex: @unchecked Sendable {
+final class FirstErrorLock: @unchecked Sendable {
     private let lock = NSLock()
     func withLock<R>(_ body: () throws -> R) rethrows -> R {
         lock.lock()
