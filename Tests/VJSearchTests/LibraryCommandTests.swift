@@ -168,7 +168,14 @@ import TestSupport
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
         holder.arguments = [library + "/index.lock", "sleep", "4"]
         try holder.run()
-        Thread.sleep(forTimeInterval: 0.5)
+        // Wait until the holder has the lock: our own non-blocking attempt on the file starts failing.
+        let probe = open(library + "/index.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        defer { close(probe) }
+        let deadline = Date().addingTimeInterval(10)
+        while flock(probe, LOCK_EX | LOCK_NB) == 0, Date() < deadline {
+            flock(probe, LOCK_UN)
+            sched_yield()
+        }
         var r = try vj(["index", videos.path])
         #expect(r.status == 75)
         #expect(r.stderr.contains("another `vjsearch` is writing") && r.stderr.contains("--wait"))
