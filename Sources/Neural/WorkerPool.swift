@@ -23,6 +23,9 @@ final class WorkerPool: @unchecked Sendable {
     /// The job's body; written only while no iteration of the previous job can still be claimed.
     private var body: ((Int) -> Void)?
     private let helpers = Mutex<Int>(0)
+    /// Set by `shutDown`: helpers leave their loop, and the pool refuses jobs.
+    private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Int>(0)
 
     private static let indexBits = 24, iterationBits = 24
     private static let indexMask = (1 << indexBits) - 1
@@ -33,7 +36,8 @@ final class WorkerPool: @unchecked Sendable {
     /// - Returns: false, having run nothing, when the pool is busy with another thread's job.
     func perform(_ iterations: Int, _ body: (Int) -> Void) -> Bool {
         precondition(iterations > 0 && iterations <= WorkerPool.indexMask)
-        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        guard !stopping.load(ordering: .acquiring),
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
         defer { busy.store(false, ordering: .releasing) }
         ensureHelpers(iterations - 1)
         withoutActuallyEscaping(body) { body in
@@ -79,7 +83,11 @@ final class WorkerPool: @unchecked Sendable {
     private func ensureHelpers(_ wanted: Int) {
         helpers.withLock { count in
             while count < wanted {
-                let thread = Thread { [self] in helperLoop() }
+                running.add(1, ordering: .relaxed)
+                let thread = Thread { [self] in
+                    helperLoop()
+                    running.subtract(1, ordering: .releasing)
+                }
                 thread.name = "vjsearch-neural-\(count + 1)"
                 thread.start()
                 count += 1
@@ -87,16 +95,35 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Stops the helpers and waits until they have left; the pool then refuses every job (callers fall back to
+    /// libdispatch). For pools other than `shared`, which lives as long as the process.
+    func shutDown() {
+        while !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged { sched_yield() }
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        busy.store(false, ordering: .releasing)
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+        while running.load(ordering: .acquiring) > 0 { sched_yield() }
+    }
+
+    /// Helper threads alive now.
+    var helperCount: Int { running.load(ordering: .acquiring) }
+
     private func helperLoop() {
         var seen = ticket.load(ordering: .acquiring) >> WorkerPool.indexBits
         while true {
             var spins = 0
             while ticket.load(ordering: .acquiring) >> WorkerPool.indexBits == seen {
+                if stopping.load(ordering: .acquiring) { return }
                 spins += 1
                 if spins < WorkerPool.spinLimit { continue }
                 wake.lock()
                 sleeping.add(1, ordering: .sequentiallyConsistent)
-                while ticket.load(ordering: .sequentiallyConsistent) >> WorkerPool.indexBits == seen { wake.wait() }
+                while ticket.load(ordering: .sequentiallyConsistent) >> WorkerPool.indexBits == seen,
+                      !stopping.load(ordering: .sequentiallyConsistent) {
+                    wake.wait()
+                }
                 sleeping.subtract(1, ordering: .sequentiallyConsistent)
                 wake.unlock()
             }

@@ -16,6 +16,7 @@ private final class Tally: Sendable {
     /// only after all of its iterations have finished.
     @Test func everyIterationRunsExactlyOnce() {
         let pool = WorkerPool()
+        defer { pool.shutDown() }
         for job in 0..<20_000 {
             let iterations = 1 + job % 4
             let tally = Tally(iterations)
@@ -31,9 +32,21 @@ private final class Tally: Sendable {
         }
     }
 
+    /// A pool a test makes leaves no threads behind once shut down, and then refuses jobs.
+    @Test func shutDownEndsTheHelpers() {
+        let pool = WorkerPool()
+        let tally = Tally(4)
+        #expect(pool.perform(4) { tally.hit($0) })
+        #expect(pool.helperCount == 3)
+        pool.shutDown()
+        #expect(pool.helperCount == 0)
+        #expect(!pool.perform(2) { _ in })
+    }
+
     /// Threads sharing one pool: a job either runs completely, or is refused (the pool is busy) and none of it runs.
     @Test func aBusyPoolRefusesOtherThreadsJobs() async {
         let pool = WorkerPool()
+        defer { pool.shutDown() }
         let outcomes = await withTaskGroup(of: (ran: Int, refused: Int, broken: Int).self) { group in
             for _ in 0..<4 {
                 group.addTask {
