@@ -184,6 +184,8 @@ struct Graph {
     let txn: OpaquePointer
     let upperDB: MDB_dbi
     let path: String
+    /// Slots the tables hold: searches refuse links beyond it (a damaged file) instead of reading wild memory.
+    let slotLimit: Int
 
     @inline(__always)
     func vector(_ slot: UInt32) -> UnsafePointer<Float> {
@@ -221,6 +223,25 @@ struct Graph {
     }
 
     func maxDegree(_ layer: Int) -> Int { layer == 0 ? m0 : m }
+
+    /// The neighbour count of a links record, checked against the layer's degree.
+    @inline(__always)
+    func checkedCount(_ list: UnsafeMutablePointer<UInt32>, slot: UInt32, layer: Int) throws -> Int {
+        let count = Int(list[0])
+        guard count <= maxDegree(layer) else { throw damaged("slot \(slot) has \(count) links on layer \(layer), at most \(maxDegree(layer))") }
+        return count
+    }
+
+    /// A neighbour read from a links record, checked against the slots that exist.
+    @inline(__always)
+    func checked(_ neighbour: UInt32, of slot: UInt32) throws -> UInt32 {
+        guard Int(neighbour) < slotLimit else { throw damaged("slot \(slot) links to slot \(neighbour), past the last (\(slotLimit - 1))") }
+        return neighbour
+    }
+
+    func damaged(_ reason: String) -> IndexError {
+        .corrupt(path: path, reason: reason + "; run `vjsearch verify`")
+    }
 
     /// Loads (once) the upper-layer record of `slot` from the map.
     func upperRecord(_ slot: UInt32) throws -> UnsafeMutablePointer<UInt32> {

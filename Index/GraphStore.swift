@@ -13,6 +13,8 @@ final class GraphStore {
     private var slotCapacity = 0
     private var vectorCapacity = 0
     private var graphCapacity = 0
+    /// Slots the tables were bound for: a link past them can only come from damage.
+    private var boundSlots = 0
     private var vectorChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
     private var linkChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
     private var slotChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
@@ -70,6 +72,7 @@ final class GraphStore {
         self.meta = meta
         self.txn = txn.handle
         let slots = meta.slotCount + extraSlots
+        boundSlots = slots
         if slots > slotCapacity || slotCapacity == 0 {
             let capacity = max(slots, 1024, slotCapacity * 3 / 2)
             vectorChunks.deallocate()
@@ -115,7 +118,7 @@ final class GraphStore {
             dimension: layout.dimension, metric: layout.metric, m: layout.m, m0: layout.m0,
             vectorShift: layout.vectorShift, graphShift: layout.graphShift,
             vectorChunks: vectorChunks, linkChunks: linkChunks, slotChunks: slotChunks, upper: upper,
-            alignedCopies: alignedCopies, txn: txn!, upperDB: databases.upper.dbi, path: path)
+            alignedCopies: alignedCopies, txn: txn!, upperDB: databases.upper.dbi, path: path, slotLimit: boundSlots)
     }
 
     // MARK: Writing

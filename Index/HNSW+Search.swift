@@ -70,10 +70,10 @@ extension Graph {
             while changed {
                 changed = false
                 let list = try links(current, layer: layer)
-                let count = Int(list[0])
+                let count = try checkedCount(list, slot: current, layer: layer)
                 var j = 1
                 while j <= count {
-                    let v = UnsafeRawPointer(vector(list[j]))
+                    let v = UnsafeRawPointer(vector(try checked(list[j], of: current)))
                     var line = 0
                     while line < dimension &* 4 {
                         vj_prefetch(v + line)
@@ -125,7 +125,7 @@ extension Graph {
             if -current.distance > lowerBound && scratch.results.count >= ef { break }
             scratch.frontier.pop()
             let list = layer == 0 ? links0(current.slot) : try links(current.slot, layer: layer)
-            let count = Int(list[0])
+            let count = try checkedCount(list, slot: current.slot, layer: layer)
             // First pass: keep the unvisited neighbours. Then compute their distances while loading the
             // vectors two ahead, so that memory latency of the map overlaps with arithmetic (hnswlib
             // prefetches one ahead; a whole vector spans many cache lines here).
@@ -133,7 +133,7 @@ extension Graph {
             var n = 0
             var j = 1
             while j <= count {
-                vj_prefetch(visited.marks + Int(list[j]))
+                vj_prefetch(visited.marks + Int(try checked(list[j], of: current.slot)))
                 j &+= 1
             }
             j = 1
@@ -188,6 +188,7 @@ extension Graph {
     ) throws {
         scratch.sortedCount = 0
         guard meta.entry != Meta.noEntry else { return }
+        guard Int(meta.entry) < slotLimit else { throw damaged("the entry point \(meta.entry) is past the last slot") }
         let entryDistance = distance(query, vector(meta.entry))
         let (start, startDistance) = try descend(
             query, entry: meta.entry, distance: entryDistance, from: meta.maxLevel, to: 1)

@@ -190,4 +190,40 @@ import TestSupport
         }
         #expect(throws: IndexError.self) { try HNSWIndex(environment: env) }
     }
+
+    /// A link that points past the last slot (a flipped bit in the file) made a search read wild memory; now it is
+    /// an error naming the index, for every record of layer 0 in turn.
+    @Test func linksPastTheLastSlotAreErrorsNotCrashes() throws {
+        let dir = try TemporaryDirectory()
+        var gen = VectorGenerator(seed: 17)
+        let d = 16
+        let env = try Environment(path: dir.path)
+        let index = try HNSWIndex(environment: env, creating: IndexSettings(dimension: d))
+        try index.insert(ids: (0..<300).map { UInt64($0) }, vectors: gen.random(300, d))
+        let queries = gen.random(8, d)
+        #expect(try index.verify().isSound)
+        let m0 = index.layout.m0
+        try env.write { txn in
+            let links = try #require(try env.database(named: "hnsw.links", create: false, in: txn))
+            let chunk = try #require(try txn.get(links, key: UInt32(0)))
+            var copy = [UInt8](chunk)
+            copy.withUnsafeMutableBytes { raw in
+                let words = raw.bindMemory(to: UInt32.self)
+                // Every record [count, neighbours…]: its first neighbour becomes a slot far past the last.
+                var r = 0
+                while r + 1 < words.count {
+                    if words[r] > 0 { words[r + 1] = 0x00FF_FFFF }
+                    r += m0 + 1
+                }
+            }
+            try copy.withUnsafeBytes { try txn.put(links, key: UInt32(0), value: $0) }
+        }
+        for q in 0..<8 {
+            let query = Array(queries[(q * d)..<((q + 1) * d)])
+            #expect { try index.search(query, k: 5, ef: 64) } throws: { error in
+                guard case IndexError.corrupt(let path, let reason) = error else { return false }
+                return path == dir.path && reason.contains("past the last") && reason.contains("vjsearch verify")
+            }
+        }
+    }
 }

@@ -79,7 +79,7 @@ class Runner:
             return set()
         count = json.loads(r.stdout).get("videos", 0)
         q = self.run(["query", "a", "--library", str(self.library), "--json", "--exact", "--top", "10000",
-                      "--min-score", "-1"], "query")
+                      "--min-score=-1"], "query")
         paths = {json.loads(line)["path"] for line in q.stdout.splitlines() if line.strip()}
         return paths if len(paths) == count else paths | {f"<{count - len(paths)} unlisted>"}
 
