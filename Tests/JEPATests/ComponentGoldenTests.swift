@@ -5,6 +5,14 @@ import Testing
 
 /// Each network against transformers on the same tiny random weights (fixtures from Tools/goldens/models.py).
 @Suite struct ComponentGoldenTests {
+    @Test func comparisonFailsOnNonFiniteValues() {
+        // The helper every golden test relies on: `NaN > worst` is false, so a NaN must be counted on its own.
+        withKnownIssue { expectMatches(Tensor(shape: [3], scalars: [1, .nan, 3]), Tensor(shape: [3], scalars: [1, 2, 3]), rel: 1, abs: 1) }
+        withKnownIssue { expectMatches(Tensor(shape: [1], scalars: [.infinity]), Tensor(shape: [1], scalars: [1e30]), rel: 1, abs: 1) }
+        withKnownIssue { expectMatches(Tensor(shape: [1], scalars: [1]), Tensor(shape: [1], scalars: [.nan]), rel: 1, abs: 1) }
+        expectMatches(Tensor(shape: [3], scalars: [.infinity, 1, .nan]), Tensor(shape: [3], scalars: [.infinity, 1, .nan]))
+    }
+
     @Test func vjepa2EncoderMatchesTransformers() throws {
         let golden = try Golden("vjepa2")
         let config = try golden.section("vision", as: VisionConfig.self)
