@@ -18,12 +18,7 @@ public struct ModelBundle: Sendable {
 
     public init(directory: URL) throws {
         self.directory = directory
-        let data: Data
-        do {
-            data = try Data(contentsOf: directory.appendingPathComponent("config.json"))
-        } catch {
-            throw BundleError(path: directory.appendingPathComponent("config.json").path, reason: "cannot be read")
-        }
+        let data = try Self.read(directory.appendingPathComponent("config.json"))
         do {
             config = try ModelConfig.decode(data)
         } catch let error as DecodingError {
@@ -83,7 +78,7 @@ public struct ModelBundle: Sendable {
     @discardableResult
     public static func stamp(directory: URL) throws -> String {
         let url = directory.appendingPathComponent("config.json")
-        let data = try Data(contentsOf: url)
+        let data = try read(url)
         let id = try computeModelID(directory: directory, config: ModelConfig.decode(data))
         guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw BundleError(path: url.path, reason: "is not a JSON object")
@@ -93,6 +88,17 @@ public struct ModelBundle: Sendable {
         out.append(0x0A)
         try out.write(to: url, options: .atomic)
         return id
+    }
+
+    /// The bytes of a small bundle file; a FIFO, device or folder is refused rather than waited on.
+    static func read(_ url: URL) throws -> Data {
+        do {
+            return try MappedFile.contents(path: url.path)
+        } catch NeuralError.notRegularFile {
+            throw BundleError(path: url.path, reason: "is not a regular file")
+        } catch {
+            throw BundleError(path: url.path, reason: "cannot be read")
+        }
     }
 
     static func hash(data: Data) -> [UInt8] {

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -11,14 +12,16 @@ public final class MappedFile: @unchecked Sendable {
     public let base: UnsafeRawPointer?
     public let size: Int
 
+    /// Refuses anything but a regular file (`NeuralError.notRegularFile`). The open is non-blocking, so a FIFO
+    /// without a writer fails at once instead of waiting in `open` for one.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw NeuralError.io(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw NeuralError.io(path: path, operation: "stat", errno: errno) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw NeuralError.io(path: path, operation: "open (not a regular file)", errno: EINVAL) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw NeuralError.notRegularFile(path: path) }
         size = Int(info.st_size)
         if size == 0 {
             base = nil
@@ -36,4 +39,10 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+
+    /// The whole contents of the regular file at `path`, copied (for small files such as JSON configs).
+    public static func contents(path: String) throws -> Data {
+        let file = try MappedFile(path: path)
+        return withExtendedLifetime(file) { Data(file.bytes) }
+    }
 }

@@ -2,6 +2,8 @@
 public enum NeuralError: Error, Equatable, CustomStringConvertible {
     /// The file could not be opened, stat'ed or mapped (`errno` is the C error number).
     case io(path: String, operation: String, errno: Int32)
+    /// The path names a FIFO, device, socket or folder, not a file.
+    case notRegularFile(path: String)
     /// The safetensors file is malformed.
     case malformed(path: String, reason: String)
     /// A tensor has a dtype that cannot be read as Float.
@@ -17,6 +19,8 @@ public enum NeuralError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .io(path, operation, errno):
             return "\(path): \(operation) failed (errno \(errno))"
+        case let .notRegularFile(path):
+            return "\(path): is not a regular file"
         case let .malformed(path, reason):
             return "\(path): malformed safetensors: \(reason)"
         case let .unsupportedDType(path, tensor, dtype):

@@ -82,9 +82,13 @@ public final class Tokenizer: Sendable {
         let name = url.lastPathComponent
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try MappedFile.contents(path: url.path)
+        } catch NeuralError.notRegularFile {
+            throw TokenizerError(.unreadable, file: name, "is not a regular file")
+        } catch NeuralError.io(_, let operation, let code) {
+            throw TokenizerError(.unreadable, file: name, "cannot read: \(operation) failed (\(String(cString: strerror(code))))")
         } catch {
-            throw TokenizerError(.unreadable, file: name, "cannot read: \(error.localizedDescription)")
+            throw TokenizerError(.unreadable, file: name, "cannot read: \(error)")
         }
         return try Tokenizer(json: [UInt8](data), fileName: name)
     }
