@@ -310,9 +310,47 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+/// Throws unless `value` lies in `range`, naming the JSON field and the range. NaN lies in no range.
+private func require<T: Comparable>(_ field: String, _ value: T, in range: ClosedRange<T>) throws {
+    guard range.contains(value) else { throw ConfigError("\(field) \(value) is not in \(range.lowerBound)...\(range.upperBound)") }
+}
+
+/// `require` for a field that a family needs only when present.
+private func require<T: Comparable>(_ field: String, _ value: T?, in range: ClosedRange<T>) throws {
+    if let value { try require(field, value, in: range) }
+}
+
+/// Generous bounds on every number in `config.json`. Each one sizes an allocation or a loop, divides, or feeds a
+/// float kernel; bounding them all first keeps every size multiplied out of them far inside `Int` (the largest
+/// product, clip.frames · 3 · clip.size², is below 2⁴⁶ at these bounds).
+enum ConfigLimits {
+    static let layers = 1...256
+    static let heads = 1...1024
+    static let width = 1...65_536
+    static let intermediate = 1...262_144
+    static let headDim = 1...1024
+    static let vocabulary = 1...10_000_000
+    static let tokens = 1...65_536
+    static let positions = 1...1_048_576
+    static let frames = 1...1024
+    static let pixels = 1...4096
+    static let seconds = 0.05...3600.0
+    static let fps = 0.01...1000.0
+    static let eps: ClosedRange<Float> = 1e-30...1
+    static let ropeBase = 1.0...1e12
+    static let positive = 1e-6...1e9
+    static let mlpRatio = 0.01...64.0
+    /// Floats in one preprocessed clip (1 GiB); V-JEPA 2 at 64 frames of 384² takes 28 M.
+    static let floatsPerClip = 1 << 28
+    /// Visual tokens per clip; V-JEPA 2 at 64 frames of 384² makes 18,432.
+    static let visualTokens = 1 << 16
+}
+
 extension ModelConfig {
-    /// Checks the relations between fields that the networks rely on.
+    /// Checks every number against `ConfigLimits`, then the relations between fields that the networks rely on.
+    /// Messages name the field in its JSON spelling.
     public func validate() throws {
+        try validateRanges()
         guard ["bert", "gemma3"].contains(text.family) else { throw ConfigError("text.family '\(text.family)' is not supported (bert, gemma3)") }
         switch vision {
         case .vjepa2(let vision):
@@ -333,16 +371,6 @@ extension ModelConfig {
             guard clip.size == vision.imageSize else { throw ConfigError("clip.size \(clip.size) differs from vision.image_size \(vision.imageSize)") }
             guard clip.mean.count == vision.inChans, clip.std.count == vision.inChans else { throw ConfigError("clip.mean/std need \(vision.inChans) values") }
             guard ["same", "symmetric"].contains(vision.padding) else { throw ConfigError("vision.padding '\(vision.padding)' is not supported (same, symmetric)") }
-            guard !vision.stages.isEmpty else { throw ConfigError("vision.stages is empty") }
-            for (i, stage) in vision.stages.enumerated() {
-                guard stage.repeats >= 1, [1, 2].contains(stage.stride), stage.kernel % 2 == 1, stage.kernel >= 1,
-                      stage.expandRatio >= 1, stage.outChannels >= 1 else {
-                    throw ConfigError("vision.stages[\(i)] needs repeats ≥ 1, stride 1 or 2, an odd kernel, expand_ratio ≥ 1 and out_channels ≥ 1")
-                }
-            }
-            guard vision.stemChannels >= 1, vision.headChannels >= 1, vision.numClasses >= 1, vision.imageSize >= 8 else {
-                throw ConfigError("vision sizes must be positive (image_size ≥ 8)")
-            }
         }
         guard text.projector != false || text.outputWidth == sharedDim else {
             throw ConfigError("text without a projector gives \(text.outputWidth) dimensions, not shared_dim \(sharedDim)")
@@ -353,6 +381,125 @@ extension ModelConfig {
             guard d.inFeatures == width else { throw ConfigError("text.dense[\(i)].in_features \(d.inFeatures) should be \(width)") }
             guard ["identity", "tanh"].contains(d.activation) else { throw ConfigError("text.dense[\(i)].activation '\(d.activation)' is not supported") }
             width = d.outFeatures
+        }
+    }
+
+    /// Every number in range; see `ConfigLimits`.
+    func validateRanges() throws {
+        typealias L = ConfigLimits
+        try require("shared_dim", sharedDim, in: L.width)
+        try require("clip.frames", clip.frames, in: L.frames)
+        try require("clip.fps", clip.fps, in: L.fps)
+        try require("clip.window_seconds", clip.windowSeconds, in: L.seconds)
+        try require("clip.stride_seconds", clip.strideSeconds, in: L.seconds)
+        try require("clip.size", clip.size, in: L.pixels)
+        try require("clip.resize", clip.resize, in: clip.size...L.pixels.upperBound)
+        guard clip.frames * 3 * clip.size * clip.size <= L.floatsPerClip else {
+            throw ConfigError("clip.frames × 3 × clip.size² is \(clip.frames * 3 * clip.size * clip.size) floats per clip, more than \(L.floatsPerClip)")
+        }
+        for (i, m) in clip.mean.enumerated() { try require("clip.mean[\(i)]", m, in: -1e6...1e6) }
+        for (i, s) in clip.std.enumerated() { try require("clip.std[\(i)]", s, in: 1e-6...1e6) }
+        switch vision {
+        case .vjepa2(let v):
+            try require("vision.hidden_size", v.hiddenSize, in: L.width)
+            try require("vision.num_hidden_layers", v.numHiddenLayers, in: L.layers)
+            try require("vision.num_attention_heads", v.numAttentionHeads, in: L.heads)
+            try require("vision.mlp_ratio", v.mlpRatio, in: L.mlpRatio)
+            guard v.mlpSize >= 1 else { throw ConfigError("vision.hidden_size × mlp_ratio is below 1") }
+            try require("vision.crop_size", v.cropSize, in: L.pixels)
+            try require("vision.patch_size", v.patchSize, in: 1...v.cropSize)
+            try require("vision.frames_per_clip", v.framesPerClip, in: L.frames)
+            try require("vision.tubelet_size", v.tubeletSize, in: 1...v.framesPerClip)
+            try require("vision.in_chans", v.inChans, in: 3...3)
+            try require("vision.layer_norm_eps", v.layerNormEps, in: L.eps)
+            let tokens = (Swift.max(clip.frames, v.tubeletSize) / v.tubeletSize) * v.grid * v.grid
+            guard tokens <= L.visualTokens else {
+                throw ConfigError("clip.frames and vision sizes make \(tokens) visual tokens per clip, more than \(L.visualTokens)")
+            }
+        case .efficientnet(let v):
+            try require("vision.image_size", v.imageSize, in: 8...L.pixels.upperBound)
+            try require("vision.in_chans", v.inChans, in: 3...3)
+            try require("vision.stem_channels", v.stemChannels, in: L.width)
+            try require("vision.head_channels", v.headChannels, in: L.width)
+            try require("vision.num_classes", v.numClasses, in: L.vocabulary)
+            try require("vision.stages count", v.stages.count, in: 1...64)
+            for (i, stage) in v.stages.enumerated() {
+                let field = "vision.stages[\(i)]"
+                try require("\(field).repeats", stage.repeats, in: L.layers)
+                try require("\(field).kernel", stage.kernel, in: 1...15)
+                guard stage.kernel % 2 == 1 else { throw ConfigError("\(field).kernel \(stage.kernel) is not odd") }
+                try require("\(field).stride", stage.stride, in: 1...2)
+                try require("\(field).expand_ratio", stage.expandRatio, in: 1...64)
+                try require("\(field).out_channels", stage.outChannels, in: L.width)
+            }
+        }
+        if let p = predictor {
+            try require("predictor.hidden_size", p.hiddenSize, in: L.width)
+            try require("predictor.num_hidden_layers", p.numHiddenLayers, in: L.layers)
+            try require("predictor.num_attention_heads", p.numAttentionHeads, in: L.heads)
+            try require("predictor.num_key_value_heads", p.numKeyValueHeads, in: L.heads)
+            try require("predictor.head_dim", p.headDim, in: L.headDim)
+            if p.headDim == nil, p.hiddenSize % p.numAttentionHeads != 0 {
+                throw ConfigError("predictor.hidden_size \(p.hiddenSize) is not a multiple of num_attention_heads \(p.numAttentionHeads) (and no head_dim is given)")
+            }
+            try require("predictor.head_dim", p.resolvedHeadDim, in: L.headDim)
+            guard p.resolvedHeadDim % 2 == 0 else { throw ConfigError("predictor.head_dim \(p.resolvedHeadDim) is not even (RoPE rotates pairs)") }
+            try require("predictor.intermediate_size", p.intermediateSize, in: L.intermediate)
+            try require("predictor.rms_norm_eps", p.rmsNormEps, in: L.eps)
+            try require("predictor.vocab_size", p.vocabSize, in: L.vocabulary)
+            try require("predictor.rope_theta", p.ropeTheta, in: L.ropeBase)
+            try require("predictor.max_prompt_tokens", p.maxPromptTokens, in: L.tokens)
+            try require("predictor.pad_token_id", p.padTokenId, in: 0...(p.vocabSize - 1))
+            if let s = p.ropeScaling {
+                try require("predictor.rope_scaling.factor", s.factor, in: L.positive)
+                try require("predictor.rope_scaling.low_freq_factor", s.lowFreqFactor, in: L.positive)
+                try require("predictor.rope_scaling.high_freq_factor", s.highFreqFactor, in: L.positive)
+                try require("predictor.rope_scaling.original_max_position_embeddings", s.originalMaxPositionEmbeddings, in: 1...1e9)
+                guard s.highFreqFactor > s.lowFreqFactor else {
+                    throw ConfigError("predictor.rope_scaling.high_freq_factor \(s.highFreqFactor) is not above low_freq_factor \(s.lowFreqFactor)")
+                }
+            }
+            if let ids = retrievalPromptIds {
+                try require("retrieval_prompt_ids count", ids.count, in: 0...p.maxPromptTokens)
+                for (i, id) in ids.enumerated() { try require("retrieval_prompt_ids[\(i)]", id, in: 0...(p.vocabSize - 1)) }
+            }
+        }
+        if let c = concepts {
+            try require("concepts.count", c.count, in: L.vocabulary)
+            try require("concepts.top_k", c.topK, in: 1...c.count)
+        }
+        try require("text.vocab_size", text.vocabSize, in: L.vocabulary)
+        try require("text.hidden_size", text.hiddenSize, in: L.width)
+        try require("text.num_hidden_layers", text.numHiddenLayers, in: L.layers)
+        try require("text.num_attention_heads", text.numAttentionHeads, in: L.heads)
+        try require("text.intermediate_size", text.intermediateSize, in: L.intermediate)
+        try require("text.max_tokens", text.maxTokens, in: L.tokens)
+        try require("text.dense count", text.dense.count, in: 0...16)
+        for (i, d) in text.dense.enumerated() {
+            try require("text.dense[\(i)].in_features", d.inFeatures, in: L.width)
+            try require("text.dense[\(i)].out_features", d.outFeatures, in: L.width)
+        }
+        // bert
+        try require("text.max_position_embeddings", text.maxPositionEmbeddings, in: L.positions)
+        try require("text.type_vocab_size", text.typeVocabSize, in: 1...1024)
+        try require("text.layer_norm_eps", text.layerNormEps, in: L.eps)
+        if text.family == "bert", text.hiddenSize % text.numAttentionHeads != 0 {
+            throw ConfigError("text.hidden_size \(text.hiddenSize) is not a multiple of num_attention_heads \(text.numAttentionHeads)")
+        }
+        // gemma3
+        try require("text.num_key_value_heads", text.numKeyValueHeads, in: L.heads)
+        try require("text.head_dim", text.headDim, in: L.headDim)
+        try require("text.rms_norm_eps", text.rmsNormEps, in: L.eps)
+        try require("text.rope_theta", text.ropeTheta, in: L.ropeBase)
+        try require("text.rope_local_base_freq", text.ropeLocalBaseFreq, in: L.ropeBase)
+        try require("text.sliding_window", text.slidingWindow, in: L.positions)
+        try require("text.query_pre_attn_scalar", text.queryPreAttnScalar, in: L.positive)
+        if let kv = text.numKeyValueHeads, text.numAttentionHeads % kv != 0 {
+            throw ConfigError("text.num_attention_heads \(text.numAttentionHeads) is not a multiple of num_key_value_heads \(kv)")
+        }
+        if let d = text.headDim, d % 2 != 0 { throw ConfigError("text.head_dim \(d) is not even (RoPE rotates pairs)") }
+        if let types = text.layerTypes, types.count != text.numHiddenLayers {
+            throw ConfigError("text.layer_types has \(types.count) entries for \(text.numHiddenLayers) layers")
         }
     }
 }
