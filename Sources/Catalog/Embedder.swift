@@ -67,13 +67,22 @@ public final class Embedder: Sendable {
     /// Unit query vectors, `queries.count × dimension` flat.
     public func embedQueries(_ queries: [String], workspace: Workspace = Workspace()) throws -> [Float] {
         let ids = queries.map { tokenizer.encode($0, maxLength: bundle.config.text.maxTokens) }
-        return try text.embed(ids, workspace: workspace).scalars
+        return try finite(text.embed(ids, workspace: workspace).scalars)
     }
 
     /// Clip vectors, `clips.count × dimension` flat; throws `CancellationError` once `isCancelled` returns true.
     public func embedClips(_ clips: [Tensor], workspace: Workspace, isCancelled: () -> Bool = { false }) throws -> [Float] {
         guard let model else { preconditionFailure("embedClips needs the whole model; load without textOnly") }
-        return try model.embedClips(clips, prompt: prompt, workspace: workspace, isCancelled: isCancelled).scalars
+        return try finite(model.embedClips(clips, prompt: prompt, workspace: workspace, isCancelled: isCancelled).scalars)
+    }
+
+    /// `vectors`, unless one value is NaN or infinite: such a vector would score `nan` against everything, so the
+    /// model (not the query or the video) is named as the cause.
+    private func finite(_ vectors: [Float]) throws -> [Float] {
+        guard vectors.allSatisfy(\.isFinite) else {
+            throw CatalogError.file(bundle.directory.path, "the model produced a non-finite vector (NaN or infinite weights?)")
+        }
+        return vectors
     }
 }
 
