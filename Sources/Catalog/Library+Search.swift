@@ -23,8 +23,17 @@ public struct MomentQuery: Sendable {
     }
 
     /// Segment hits fetched from the index: many more than `top`, so that moments of several segments and
-    /// several moments per video still leave `top` distinct ones.
-    var hitCount: Int { max(200, 20 * top) }
+    /// several moments per video still leave `top` distinct ones (saturating: any `top` is safe, the index has fewer).
+    var hitCount: Int { max(200, Self.saturating(top, times: 20)) }
+
+    /// Candidate videos rescored in full.
+    var candidateVideos: Int { max(20, Self.saturating(top, times: 3)) }
+
+    /// `max(0, value) × factor`, or `Int.max` where that overflows.
+    static func saturating(_ value: Int, times factor: Int) -> Int {
+        let (product, overflow) = max(0, value).multipliedReportingOverflow(by: factor)
+        return overflow ? Int.max : product
+    }
 }
 
 extension Library {
@@ -62,7 +71,7 @@ extension Library {
                 peaksByVideo[v, default: []].append(SegmentID.index(h.id))
             }
             var out: [Moment] = []
-            for v in order.prefix(max(3 * q.top, 20)) {
+            for v in order.prefix(q.candidateVideos) {
                 guard let record = try video(v, in: txn), record.segments > 0 else { continue }
                 let ids = (0..<record.segments).map { SegmentID.make(video: v, index: $0) }
                 let all = try index.exactSearch(vector, k: ids.count, filter: Set(ids), in: txn)
@@ -90,7 +99,7 @@ extension Library {
             }
             if let minScore = q.minScore { out.removeAll { $0.score < minScore } }
             out.sort { $0.score != $1.score ? $0.score > $1.score : ($0.path, $0.start) < ($1.path, $1.start) }
-            return Array(out.prefix(q.top))
+            return Array(out.prefix(max(0, q.top)))
         }
     }
 

@@ -40,8 +40,27 @@ public struct ClipSpec: Sendable, Codable, Hashable {
         self.std = std
     }
 
-    /// The usual ratio: crop 224 out of a 256 short side.
-    public static func shortSide(forCrop size: Int) -> Int { (size * 256 + 112) / 224 }
+    /// The usual ratio: crop 224 out of a 256 short side (`Int.max` for a size so large the ratio overflows, which
+    /// `validate()` then rejects).
+    public static func shortSide(forCrop size: Int) -> Int {
+        let (scaled, overflow) = size.multipliedReportingOverflow(by: 256)
+        return overflow ? Int.max : (scaled + 112) / 224
+    }
+
+    /// Window length and stride, in seconds: short enough windows to sample at most a few thousand frames a second,
+    /// long enough to be finite grid steps.
+    public static let secondsRange: ClosedRange<Double> = 0.05...3600
+    /// Frames per clip.
+    public static let framesRange: ClosedRange<Int> = 1...1024
+    /// Crop side in pixels.
+    public static let sizeRange: ClosedRange<Int> = 1...4096
+    /// The short side the crop is cut from, in pixels, at most.
+    public static let maxResizeShortSide = 8192
+    /// Floats one clip may take (`frames × 3 × size × size`): 4 GiB.
+    public static let maxFloatsPerClip = 1 << 30
+    /// Samples per second of video (`frames / window`) at most: each is a scaled and converted frame, and more than
+    /// any frame rate only repeats frames (0.05 s windows of 1,024 frames would convert 20,480 a second).
+    public static let maxSamplesPerSecond = 1000.0
 
     /// Seconds between sampled frames.
     public var step: Double { window / Double(frames) }
@@ -51,11 +70,29 @@ public struct ClipSpec: Sendable, Codable, Hashable {
 
     /// Checks the values a clip stream depends on; the message names the bad field.
     public func validate() throws(ClipSpecError) {
-        guard window > 0, window.isFinite else { throw ClipSpecError("window must be a positive number of seconds") }
-        guard stride > 0, stride.isFinite else { throw ClipSpecError("stride must be a positive number of seconds") }
-        guard frames >= 1 else { throw ClipSpecError("frames must be at least 1") }
-        guard size >= 1, size <= 8192 else { throw ClipSpecError("size must be between 1 and 8192 pixels") }
-        guard resizeShortSide >= size else { throw ClipSpecError("resizeShortSide must be at least size") }
+        let seconds = Self.secondsRange, pixels = Self.sizeRange
+        guard seconds.contains(window) else {
+            throw ClipSpecError("window must be between \(seconds.lowerBound) and \(seconds.upperBound) seconds")
+        }
+        guard seconds.contains(stride) else {
+            throw ClipSpecError("stride must be between \(seconds.lowerBound) and \(seconds.upperBound) seconds")
+        }
+        guard Self.framesRange.contains(frames) else {
+            throw ClipSpecError("frames must be between \(Self.framesRange.lowerBound) and \(Self.framesRange.upperBound)")
+        }
+        guard pixels.contains(size) else {
+            throw ClipSpecError("size must be between \(pixels.lowerBound) and \(pixels.upperBound) pixels")
+        }
+        guard resizeShortSide >= size, resizeShortSide <= Self.maxResizeShortSide else {
+            throw ClipSpecError("resizeShortSide must be between size (\(size)) and \(Self.maxResizeShortSide) pixels")
+        }
+        guard Double(frames) / window <= Self.maxSamplesPerSecond else {
+            throw ClipSpecError("frames / window too large: \(frames) frames in \(window) s sample more than \(Int(Self.maxSamplesPerSecond)) frames a second")
+        }
+        // The ranges above keep this product far from overflow: 1024 × 3 × 4096² < 2⁴⁰.
+        guard floatsPerClip <= Self.maxFloatsPerClip else {
+            throw ClipSpecError("frames × size² too large: a clip of \(frames) frames of \(size)×\(size) pixels would take \(floatsPerClip >> 28) GiB (at most \(Self.maxFloatsPerClip >> 28) GiB)")
+        }
         guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
             throw ClipSpecError("mean and std need 3 values each, std positive")
         }

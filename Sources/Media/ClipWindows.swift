@@ -43,6 +43,7 @@ public final class ClipStream {
         sampler = try FrameSampler(
             file: file, rate: 1 / step, phase: step / 2, shortSide: spec.resizeShortSide, crop: spec.size,
             mean: spec.mean, std: spec.std, options: options)
+        // validate() bounds the ratio: at most 3600 s × 1000 samples a second = 3.6 × 10⁶ steps, so it converts to Int.
         strideSteps = max(1, Int((spec.stride / step).rounded()))
         floatsPerFrame = sampler.floatsPerFrame
         ring = [Float](repeating: 0, count: spec.frames * floatsPerFrame)

@@ -51,7 +51,7 @@ final class VideoDecoder {
         do {
             try AVError.check(avcodec_parameters_to_context(context, stream.pointee.codecpar))
             context.pointee.pkt_timebase = tb
-            context.pointee.thread_count = Int32(max(0, threads))
+            context.pointee.thread_count = Int32(min(max(0, threads), 256))  // FFmpeg caps it lower still
             context.pointee.thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE
             if skipNonReference { context.pointee.skip_frame = AVDISCARD_NONREF }
             try AVError.check(avcodec_open2(context, decoder, nil))

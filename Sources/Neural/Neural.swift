@@ -17,12 +17,15 @@ public enum Neural {
         return n > 0 ? n : defaultThreads
     }
 
-    /// Sets the worker count for all later kernel calls (process-wide).
+    /// Worker threads at most: a larger request is clamped (each worker is a thread with its own stack).
+    public static let maxThreads = 256
+
+    /// Sets the worker count for all later kernel calls (process-wide), clamped to 1...`maxThreads`.
     public static func setThreads(_ count: Int) {
-        configuredThreads.store(max(1, count), ordering: .relaxed)
+        configuredThreads.store(min(max(1, count), maxThreads), ordering: .relaxed)
     }
 
-    static let defaultThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    static let defaultThreads = min(max(1, ProcessInfo.processInfo.activeProcessorCount), maxThreads)
 
     /// The kernel set OpenBLAS picked when it loaded, e.g. `Haswell`.
     public static var blasCore: String { vj_blas_core_name().map { String(cString: $0) } ?? "unknown" }

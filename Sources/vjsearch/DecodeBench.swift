@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import Neural
 
 /// Hidden `decode-bench`: decode, sample, scale, crop and convert to float as fast as possible and
 /// print the rate, for `Tools/bench/decode`.
@@ -10,11 +11,17 @@ struct DecodeBench: ParsableCommand {
         shouldDisplay: false)
 
     @Argument var file: String
-    @Option(help: "Samples per second; 0 takes every frame.") var fps: Double = 0
-    @Option var threads: Int = 0
-    @Option var size: Int = 224
+    @Option(help: "Samples per second, 0-1000; 0 takes every frame.") var fps: Double = 0
+    @Option(help: "Decoder threads, 0-256 (0: automatic).") var threads: Int = 0
+    @Option(help: "Crop size in pixels, 1-4096.") var size: Int = 224
     @Option(help: "Skip non-reference frames: auto, on or off.") var skip: String = "auto"
     @Flag(help: "Never seek.") var noSeek = false
+
+    func validate() throws {
+        if !(0...1000).contains(fps) { throw ValidationError("--fps must be between 0 and 1000") }
+        try OptionCheck.count(threads, "--threads", in: 0...Neural.maxThreads)
+        try OptionCheck.count(size, "--size", in: ClipSpec.sizeRange, unit: " pixels")
+    }
 
     func run() throws {
         let skipNonReference: Bool? = switch skip { case "on": true; case "off": false; default: nil }

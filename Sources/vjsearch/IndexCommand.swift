@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Neural
 import Watch
 
 /// `vjsearch index PATH…`: scan, embed and store; incremental and resumable.
@@ -26,10 +27,10 @@ struct IndexCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var threads: ThreadOptions
 
-    @Option(help: "Clip window in seconds (default: the model's).")
+    @Option(help: "Clip window in seconds, 0.05-3600 (default: the model's).")
     var window: Double?
 
-    @Option(help: "Seconds between window starts (default: the model's).")
+    @Option(help: "Seconds between window starts, 0.05-3600 (default: the model's).")
     var stride: Double?
 
     @Flag(help: "Make a new library readable by other users (folder 755, files 644); by default only you can read it (700, 600), since it reveals what you watch and search for.")
@@ -44,17 +45,21 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary as one JSON object (with the time split between decoding, embedding and storing).")
     var json = false
 
-    @Option(help: ArgumentHelp("Clips per model call.", visibility: .hidden))
+    @Option(help: ArgumentHelp("Clips per model call, 1-4096.", visibility: .hidden))
     var batch = 8
 
-    @Option(help: ArgumentHelp("Decoder threads (default: --threads).", visibility: .hidden))
+    @Option(help: ArgumentHelp("Decoder threads, 0-256 (0: automatic; default: --threads).", visibility: .hidden))
     var decodeThreads: Int?
 
     func validate() throws {
-        if let window, !(window > 0) { throw ValidationError("--window must be a positive number of seconds") }
-        if let stride, !(stride > 0) { throw ValidationError("--stride must be a positive number of seconds") }
-        if batch < 1 { throw ValidationError("--batch must be at least 1") }
+        try OptionCheck.seconds(window, "--window")
+        try OptionCheck.seconds(stride, "--stride")
+        try OptionCheck.count(batch, "--batch", in: Self.batchRange)
+        try OptionCheck.count(decodeThreads, "--decode-threads", in: 0...Neural.maxThreads)
     }
+
+    /// Clips per model call: each holds `frames × 3 × size²` floats (1.6 M for the default model).
+    static let batchRange = 1...4096
 
     func run() async throws {
         let libraryPath = library.path

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Media
 import Neural
 
 /// `--library DIR`, shared by the library commands.
@@ -67,19 +68,42 @@ struct ModelOptions: ParsableArguments {
 
 /// `--threads N`.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for the model and the decoder (default: all cores).")
+    @Option(help: "Threads for the model and the decoder, 1-256 (default: all cores).")
     var threads: Int?
 
+    /// Worker threads a command may ask for: more only adds stacks and contention (and 10⁵ hangs the start-up).
+    static let range = 1...Neural.maxThreads
+
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try OptionCheck.count(threads, "--threads", in: Self.range)
     }
 
     /// Applies the cap and returns it.
-    func apply() -> Int {
-        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+    func apply() -> Int { Self.apply(threads) }
+
+    /// Sets `threads` (default: all cores, at most `range`'s end) as the model's worker count and returns it.
+    static func apply(_ threads: Int?) -> Int {
+        let n = threads ?? min(ProcessInfo.processInfo.activeProcessorCount, Neural.maxThreads)
         Neural.setThreads(n)
         return n
     }
+}
+
+/// Range checks for option values: a value out of range is a `ValidationError` (exit status 64) whose one line
+/// names the option and the range, never a trap or a hang later on.
+enum OptionCheck {
+    static func count(_ value: Int?, _ option: String, in range: ClosedRange<Int>, unit: String = "") throws {
+        guard let value, !range.contains(value) else { return }
+        throw ValidationError("\(option) must be between \(range.lowerBound) and \(range.upperBound)\(unit)")
+    }
+
+    /// Seconds within `range`; NaN and infinities are out of every range.
+    static func seconds(_ value: Double?, _ option: String, in range: ClosedRange<Double> = ClipSpec.secondsRange) throws {
+        guard let value, !range.contains(value) else { return }
+        throw ValidationError("\(option) must be between \(number(range.lowerBound)) and \(number(range.upperBound)) seconds")
+    }
+
+    static func number(_ value: Double) -> String { String(format: "%g", value) }
 }
 
 /// Runs blocking work (LMDB transactions, FFmpeg, BLAS) on a thread of its own, off the cooperative pool.

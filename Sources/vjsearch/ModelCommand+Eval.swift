@@ -20,14 +20,20 @@ extension ModelCommand {
 
         @Argument(help: "The bundle folder.") var directory: String
         @Argument(help: "The video file.") var video: String
-        @Option(help: "Worker threads for decoding and the model.") var threads = ProcessInfo.processInfo.activeProcessorCount
-        @Option(help: "Clips per model call.") var batch = 16
+        @Option(help: "Worker threads for decoding and the model, 1-256 (default: all cores).") var threads: Int?
+        @Option(help: "Clips per model call, 1-4096.") var batch = 16
         @Option(help: "Write the model input of the first clips to this file.") var dumpInput: String?
-        @Option(help: "How many clips --dump-input writes.") var dumpLimit = 8
+        @Option(help: "How many clips --dump-input writes, 0-100000.") var dumpLimit = 8
+
+        func validate() throws {
+            try OptionCheck.count(threads, "--threads", in: ThreadOptions.range)
+            try OptionCheck.count(batch, "--batch", in: IndexCommand.batchRange)
+            try OptionCheck.count(dumpLimit, "--dump-limit", in: 0...100_000)
+        }
 
         func run() async throws {
             do {
-                Neural.setThreads(threads)
+                let threads = ThreadOptions.apply(self.threads)
                 let embedder = try Embedder(directory: URL(fileURLWithPath: directory))
                 let spec = embedder.clipSpec()
                 let stream = try ClipStream(file: try MediaFile(path: video), spec: spec, options: .init(threads: threads))
@@ -74,11 +80,15 @@ extension ModelCommand {
 
         @Argument(help: "The bundle folder.") var directory: String
         @Option(help: "A file with one text per line; standard input when omitted.") var file: String?
-        @Option(help: "Worker threads for the model.") var threads = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: "Worker threads for the model, 1-256 (default: all cores).") var threads: Int?
+
+        func validate() throws {
+            try OptionCheck.count(threads, "--threads", in: ThreadOptions.range)
+        }
 
         func run() async throws {
             do {
-                Neural.setThreads(threads)
+                _ = ThreadOptions.apply(threads)
                 let embedder = try Embedder(directory: URL(fileURLWithPath: directory), textOnly: true)
                 let data = try file.map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
                     ?? FileHandle.standardInput.readDataToEndOfFile()

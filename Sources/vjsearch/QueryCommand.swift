@@ -23,10 +23,10 @@ struct QueryCommand: AsyncParsableCommand {
     @OptionGroup var library: LibraryOptions
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Moments to print at most.")
+    @Option(help: "Moments to print at most, 1-10000.")
     var top = 10
 
-    @Option(help: "Drop moments scoring below this cosine similarity.")
+    @Option(help: "Drop moments scoring below this cosine similarity, -1 to 1.")
     var minScore: Float?
 
     @Option(name: .customLong("in"), help: ArgumentHelp("Only videos whose path matches this glob (fnmatch).", valueName: "glob"))
@@ -42,7 +42,8 @@ struct QueryCommand: AsyncParsableCommand {
 
     func validate() throws {
         if query.isEmpty { throw ValidationError("the query is empty; say what to look for, e.g. vjsearch query \"a dog runs\"") }
-        if top < 1 { throw ValidationError("--top must be at least 1") }
+        try OptionCheck.count(top, "--top", in: 1...10_000)
+        if let minScore, !(-1...1).contains(minScore) { throw ValidationError("--min-score must be between -1 and 1") }
     }
 
     func run() async throws {

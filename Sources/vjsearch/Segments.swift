@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import Neural
 
 /// `vjsearch segments FILE`: the clip windows the model would see, with their frame times.
 struct Segments: ParsableCommand {
@@ -17,16 +18,16 @@ struct Segments: ParsableCommand {
     @Argument(help: "The video file.")
     var file: String
 
-    @Option(help: "Window length in seconds.")
+    @Option(help: "Window length in seconds, 0.05-3600.")
     var window: Double = ClipSpec.default.window
 
-    @Option(help: "Seconds between window starts.")
+    @Option(help: "Seconds between window starts, 0.05-3600.")
     var stride: Double = ClipSpec.default.stride
 
-    @Option(help: "Frames per clip.")
+    @Option(help: "Frames per clip, 1-1024.")
     var frames: Int = ClipSpec.default.frames
 
-    @Option(help: "Crop size in pixels; the short side is resized to size × 256/224 first.")
+    @Option(help: "Crop size in pixels, 1-4096; the short side is resized to size × 256/224 first.")
     var size: Int = ClipSpec.default.size
 
     @Flag(help: "One JSON object per clip and line.")
@@ -35,7 +36,7 @@ struct Segments: ParsableCommand {
     @Option(help: "Write each clip's frames as PPM images into this directory.")
     var dump: String?
 
-    @Option(help: "Decoder threads (0: automatic).")
+    @Option(help: "Decoder threads, 0-256 (0: automatic).")
     var threads: Int = 0
 
     var spec: ClipSpec {
@@ -43,8 +44,13 @@ struct Segments: ParsableCommand {
     }
 
     func validate() throws {
+        try OptionCheck.seconds(window, "--window")
+        try OptionCheck.seconds(stride, "--stride")
+        try OptionCheck.count(frames, "--frames", in: ClipSpec.framesRange)
+        try OptionCheck.count(size, "--size", in: ClipSpec.sizeRange, unit: " pixels")
+        try OptionCheck.count(threads, "--threads", in: 0...Neural.maxThreads)
+        // What the single ranges leave: a clip too large for memory (--frames 1024 with --size 4096).
         do { try spec.validate() } catch { throw ValidationError(error.description) }
-        guard threads >= 0 else { throw ValidationError("threads must be 0 or more") }
     }
 
     private struct Line: Encodable {

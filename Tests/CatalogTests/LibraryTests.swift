@@ -102,3 +102,19 @@ extension LibraryTests {
         #expect(moments.map(\.path) == ["/v/short.mp4"] && moments.first?.end == 1)
     }
 }
+
+extension LibraryTests {
+    /// `top` sizes the hit count and the candidate list: any value, however large or small, is a bound, never an
+    /// arithmetic overflow (`20 × top` trapped for `top` near `Int.max / 20`).
+    @Test(arguments: [Int.max, Int.max / 20 + 1, 461_168_601_842_738_791, 0, -1, Int.min])
+    func anyTopIsSafe(top: Int) throws {
+        let dir = try TemporaryDirectory()
+        let library = try Library(path: dir.path, model: ("m1", Self.dimension), create: true)
+        try library.commit(path: "/v/short.mp4", fingerprint: Fingerprint(size: 1, hash: 1), mtime: 0, duration: 1,
+                           segments: [Segment(start: 0, end: 1)], vectors: Self.vector(2), replacing: [])
+        for exact in [false, true] {
+            let moments = try library.moments(for: Self.vector(2), MomentQuery(top: top, exact: exact))
+            #expect(moments.count == (top > 0 ? 1 : 0))
+        }
+    }
+}

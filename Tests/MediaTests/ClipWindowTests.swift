@@ -117,6 +117,19 @@ import Testing
         #expect(throws: ClipSpecError.self) { try ClipSpec(stride: -1).validate() }
         #expect(throws: ClipSpecError.self) { try ClipSpec(mean: [0.5]).validate() }
         #expect(ClipSpec.default.resizeShortSide == 256)
+        // Values that overflowed, trapped or sampled without end before they had ranges.
+        for spec in [ClipSpec(window: 1e300), ClipSpec(stride: 1e300), ClipSpec(window: 1e-9), ClipSpec(stride: 1e-9),
+                     ClipSpec(window: .nan), ClipSpec(stride: .infinity), ClipSpec(frames: 100_000_000),
+                     ClipSpec(size: 1 << 62), ClipSpec(size: 4097), ClipSpec(frames: 1024, size: 4096),
+                     ClipSpec(size: 224, resizeShortSide: 100_000), ClipSpec(window: 0.05, frames: 1024)] {
+            #expect(throws: ClipSpecError.self, "\(spec.window) \(spec.stride) \(spec.frames) \(spec.size)") {
+                try spec.validate()
+            }
+        }
+        #expect(ClipSpec.shortSide(forCrop: 1 << 62) == Int.max)
+        #expect(throws: Never.self) { try ClipSpec(window: 2, stride: 3600, frames: 1024, size: 112).validate() }
+        #expect(throws: Never.self) { try ClipSpec(window: 0.05, stride: 0.05, frames: 50, size: 224).validate() }
+        #expect(throws: Never.self) { try ClipSpec(window: 3600, stride: 0.05, frames: 1, size: 4096).validate() }
         #expect(ClipSpec.default.floatsPerClip == 8 * 3 * 224 * 224)
     }
 
