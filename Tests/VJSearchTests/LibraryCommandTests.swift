@@ -139,6 +139,42 @@ import TestSupport
         _ = good
     }
 
+    /// File names may hold any byte but "/" and NUL: an ESC in one must not reach the terminal from the text
+    /// output (it would recolour it, retitle the window or worse); it is printed as `\x1b`. JSON keeps the name.
+    @Test func controlCharactersInFileNamesAreEscapedInTextOutput() throws {
+        let red = try video("\u{1B}[31mred.mp4")
+        let bad = videos.appendingPathComponent("\u{1B}]0;title\u{07}bad.mp4").path
+        try Data("not a video\n".utf8).write(to: URL(fileURLWithPath: bad))
+        let escapedBad = videos.path + "/\\x1b]0;title\\x07bad.mp4"
+        func expectNoRawControls(_ text: String, _ what: String) {
+            #expect(!text.utf8.contains(0x1B) && !text.utf8.contains(0x07), "\(what): \(text.debugDescription)")
+        }
+
+        let r = try vj(["index", videos.path])
+        #expect(r.status == 1)
+        expectNoRawControls(r.stderr, "index")
+        #expect(r.stderrLines.contains { $0.hasPrefix("error: \(escapedBad): ") }, "\(r.stderr.debugDescription)")
+
+        let q = try vj(["query", "coloured bars"])
+        #expect(q.status == 0, "\(q.stderr)")
+        expectNoRawControls(q.stdout, "query")
+        #expect(q.stdout.contains(videos.path + "/\\x1b[31mred.mp4"), "\(q.stdout.debugDescription)")
+        #expect(try moments("coloured bars").first?["path"] as? String == red)
+
+        let s = try vj(["status"])
+        expectNoRawControls(s.stdout, "status")
+        #expect(s.stdout.contains(escapedBad), "\(s.stdout.debugDescription)")
+
+        let p = try CommandLineTests.run(["probe", red, bad], timeout: 30)
+        #expect(p.status == 1)
+        expectNoRawControls(p.stdout + p.stderr, "probe")
+        #expect(p.stdout.hasPrefix(videos.path + "/\\x1b[31mred.mp4  "))
+
+        let g = try CommandLineTests.run(["segments", bad], timeout: 30)
+        #expect(g.status == 1)
+        expectNoRawControls(g.stdout + g.stderr, "segments")
+    }
+
     @Test func anotherModelIsRefusedUntilReindex() throws {
         let a = try video("a.mp4", seconds: 2)
         #expect(try vj(["index", videos.path]).status == 0)
