@@ -81,6 +81,8 @@ public struct StderrLogHandler: LogHandler {
     }
 
     static func format(date: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
+        // Paths in messages and values may hold control characters: escaped, so a file name cannot drive a terminal
+        // or forge a log line.
         var line = "\(timestamp(date)) \(level) \(label): \(message)"
         for key in metadata.keys.sorted() {
             let value = "\(metadata[key]!)"
@@ -89,7 +91,7 @@ public struct StderrLogHandler: LogHandler {
                 : value
             line += " \(key)=\(quoted)"
         }
-        return line
+        return line.escapingControlCharacters
     }
 
     /// `2026-11-29T04:10:00.123Z`.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import JEPA
 
@@ -40,27 +41,8 @@ enum Diagnostics {
         FileHandle.standardError.write(Data((printable(line) + "\n").utf8))
     }
 
-    /// `text` safe to print to a terminal: each control character (C0, DEL, C1; file names may hold any of them)
-    /// becomes `\xHH` with its code point, so an ESC in a file name cannot move the cursor or recolour the
-    /// terminal, and a newline cannot split one line into two. JSON output escapes them on its own.
-    static func printable(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            if isControl(scalar) {
-                out.append(contentsOf: "\\x".unicodeScalars)
-                let hex = String(scalar.value, radix: 16)
-                out.append(contentsOf: (hex.count < 2 ? "0" + hex : hex).unicodeScalars)
-            } else {
-                out.append(scalar)
-            }
-        }
-        return String(out)
-    }
-
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-    }
+    /// `text` safe to print to a terminal (see `String.escapingControlCharacters`).
+    static func printable(_ text: String) -> String { text.escapingControlCharacters }
 }
 
 /// One JSON object per line, keys sorted.

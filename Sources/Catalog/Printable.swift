@@ -1,0 +1,19 @@
+extension String {
+    /// The text safe to print to a terminal: each control character (C0, DEL, C1; file names may hold any of them)
+    /// becomes `\xHH` with its code point, so an ESC in a file name cannot move the cursor or recolour the
+    /// terminal, and a newline cannot split one line into two. JSON output escapes them on its own.
+    public var escapingControlCharacters: String {
+        func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) }
+        guard unicodeScalars.contains(where: isControl) else { return self }
+        var out = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            if isControl(scalar) {
+                let hex = String(scalar.value, radix: 16)
+                out.append(contentsOf: ("\\x" + (hex.count < 2 ? "0" + hex : hex)).unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+}
