@@ -25,6 +25,8 @@ public struct WatchStatus: Codable, Sendable, Equatable {
     public var settling: Int
     public var roots: [String]
     public var inotify: Bool
+    /// Folders with an inotify watch now (nil without inotify): grows as new folders are found.
+    public var watchedFolders: Int?
     public var settleSeconds: Double
     public var rescanSeconds: Double
     /// Seconds since 1970.
@@ -71,6 +73,7 @@ public struct WatchStatus: Codable, Sendable, Equatable {
         case settleSeconds = "settle_seconds", rescanSeconds = "rescan_seconds", startedAt = "started_at"
         case updatedAt = "updated_at", lastScanAt = "last_scan_at", lastError = "last_error"
         case lastErrorAt = "last_error_at", videoSeconds = "video_seconds", busySeconds = "busy_seconds"
+        case watchedFolders = "watched_folders"
     }
 
     /// `indexing /v/a.mp4`, `idle`, …

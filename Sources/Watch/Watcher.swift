@@ -357,6 +357,7 @@ public final class Watcher {
     private func publish() {
         status.queued = queue.count
         status.settling = tracker.count
+        status.watchedFolders = watcher?.watchedFolders
         var comparable = status
         comparable.updatedAt = published?.updatedAt ?? 0
         if comparable == published { return }

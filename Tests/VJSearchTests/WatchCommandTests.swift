@@ -117,8 +117,10 @@ import TestSupport
         let a = try video("a.mp4", seed: 1)
         #expect(try eventually { try searchable() == [a] }, "\(daemon.output)")
 
+        let watched = published()["watched_folders"] as? Int ?? 0
         try FileManager.default.createDirectory(at: videos.appendingPathComponent("later/deeper"), withIntermediateDirectories: true)
-        usleep(200_000)  // let the daemon add its watch before the file appears (a missed file is found by the folder scan too)
+        // The daemon watches both new folders before the file appears in them.
+        #expect(eventually { published()["watched_folders"] as? Int == watched + 2 }, "\(published())")
         let b = try video("later/deeper/b.mp4", seed: 2)
         #expect(try eventually { try searchable() == [a, b] }, "\(daemon.output)")
 
@@ -193,8 +195,9 @@ import TestSupport
         #expect(published()["indexed"] as? Int == 3)
 
         let movedA = videos.appendingPathComponent("elsewhere/a-renamed.mp4").path
+        let watched = published()["watched_folders"] as? Int ?? 0
         try FileManager.default.createDirectory(atPath: videos.appendingPathComponent("elsewhere").path, withIntermediateDirectories: true)
-        usleep(200_000)
+        #expect(eventually { published()["watched_folders"] as? Int == watched + 1 }, "\(published())")
         try FileManager.default.moveItem(atPath: a, toPath: movedA)
         try FileManager.default.removeItem(atPath: b)
         let movedC = videos.appendingPathComponent("sub2/c.mp4").path
