@@ -38,7 +38,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Seconds a file's size and modification time must hold still before it is indexed.")
     var settle = 5.0
 
-    @Option(help: "Seconds between full rescans (the fallback for network mounts and lost events).")
+    @Option(help: "Seconds between full rescans (the fallback for network mounts and lost events), 0.1-86400.")
     var rescan = 600.0
 
     @Option(help: "Lower the daemon's CPU priority by this niceness (0-19).")
@@ -55,8 +55,9 @@ struct WatchCommand: AsyncParsableCommand {
     var noInotify = false
 
     func validate() throws {
-        if !(settle >= 0) { throw ValidationError("--settle must be zero or more seconds") }
-        if !(rescan > 0) { throw ValidationError("--rescan must be a positive number of seconds") }
+        // A day at most: beyond that a wait overflows the timers it is turned into, and means "never" anyway.
+        if !(0...86_400).contains(settle) { throw ValidationError("--settle must be 0 to 86400 seconds") }
+        if !(0.1...86_400).contains(rescan) { throw ValidationError("--rescan must be 0.1 to 86400 seconds") }
         if let nice, !(0...19).contains(nice) { throw ValidationError("--nice must be between 0 and 19") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
     }

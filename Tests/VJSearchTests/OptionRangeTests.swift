@@ -67,6 +67,16 @@ import TestSupport
     }
 
     @Test(arguments: [
+        (["--settle", "1e300"], "--settle must be 0 to 86400 seconds"),
+        (["--settle", "nan"], "--settle must be 0 to 86400 seconds"),
+        (["--rescan", "1e300"], "--rescan must be 0.1 to 86400 seconds"),
+        (["--rescan", "0"], "--rescan must be 0.1 to 86400 seconds"),
+    ])
+    func watchTimes(extra: [String], message: String) throws {
+        try expectUsageError(["watch", "/nonexistent"] + extra, message)
+    }
+
+    @Test(arguments: [
         ["reindex", "--threads", "100000"], ["watch", "/nonexistent", "--threads", "100000"],
         ["model", "embed-texts", "/nonexistent", "--threads", "100000"],
         ["model", "embed-video", "/nonexistent", "/nonexistent.mp4", "--batch", "0"],
