@@ -72,8 +72,9 @@ public final class Library: @unchecked Sendable {
         if !create && !FileManager.default.fileExists(atPath: dataFile) { throw CatalogError.emptyLibrary(path) }
         if create {
             if !FileManager.default.fileExists(atPath: path) {
+                // Owner only at first; a new library's mode is set once it is known to be new (below).
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: shared ? 0o755 : 0o700])
+                                                        attributes: [.posixPermissions: 0o700])
             }
         }
         let environment = try Environment(path: path, create: create, mapSize: 1 << 28, fileMode: shared ? 0o644 : 0o600)

@@ -367,7 +367,6 @@ extension ModelConfig {
         case .efficientnet(let vision):
             guard let concepts else { throw ConfigError("the efficientnet family needs a 'concepts' section") }
             guard concepts.count == vision.numClasses else { throw ConfigError("concepts.count \(concepts.count) differs from vision.num_classes \(vision.numClasses)") }
-            guard (1...concepts.count).contains(concepts.topK) else { throw ConfigError("concepts.top_k \(concepts.topK) is not in 1...\(concepts.count)") }
             guard clip.size == vision.imageSize else { throw ConfigError("clip.size \(clip.size) differs from vision.image_size \(vision.imageSize)") }
             guard clip.mean.count == vision.inChans, clip.std.count == vision.inChans else { throw ConfigError("clip.mean/std need \(vision.inChans) values") }
             guard ["same", "symmetric"].contains(vision.padding) else { throw ConfigError("vision.padding '\(vision.padding)' is not supported (same, symmetric)") }

@@ -36,13 +36,10 @@ enum Diagnostics {
         write("note: \(config.name ?? "this model") knows only synthetic coloured shapes and will not find things in real footage; for real videos use --model objects (`vjsearch model list` shows the models)")
     }
 
-    /// Writes one line to stderr, its control characters escaped (`printable`).
+    /// Writes one line to stderr, its control characters escaped (`String.escapingControlCharacters`).
     static func write(_ line: String) {
-        FileHandle.standardError.write(Data((printable(line) + "\n").utf8))
+        FileHandle.standardError.write(Data((line.escapingControlCharacters + "\n").utf8))
     }
-
-    /// `text` safe to print to a terminal (see `String.escapingControlCharacters`).
-    static func printable(_ text: String) -> String { text.escapingControlCharacters }
 }
 
 /// One JSON object per line, keys sorted.

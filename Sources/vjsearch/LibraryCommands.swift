@@ -29,15 +29,15 @@ struct StatusCommand: AsyncParsableCommand {
             return
         }
         print("""
-            library    \(Diagnostics.printable(status.library))
+            library    \(status.library.escapingControlCharacters)
             model      \(Self.modelLine(status))
             videos     \(status.videos) (\(String(format: "%.2f", status.hours)) hours)
             segments   \(status.segments)
             vectors    \(status.vectors)\(status.healthy ? "" : " (does not match the segments: run `vjsearch verify`)")
             failures   \(status.failures.count)
             """)
-        for f in status.failures { print("  " + Diagnostics.printable("\(f.path): \(f.cause)")) }
-        for line in daemon.lines { print(Diagnostics.printable(line)) }
+        for f in status.failures { print("  " + "\(f.path): \(f.cause)".escapingControlCharacters) }
+        for line in daemon.lines { print(line.escapingControlCharacters) }
     }
 
     /// Name, id, dimensions and domain of the library's model; name and domain from the library's record, else from

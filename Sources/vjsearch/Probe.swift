@@ -30,7 +30,7 @@ struct Probe: ParsableCommand {
     static func line(_ info: MediaInfo) -> String {
         let fps = "\(seconds(info.averageFrameRate, decimals: 2)) fps (real \(seconds(info.realFrameRate, decimals: 2)))"
         return [
-            Diagnostics.printable(info.path), info.container, "\(seconds(info.duration)) s", info.videoCodec,
+            info.path.escapingControlCharacters, info.container, "\(seconds(info.duration)) s", info.videoCodec,
             "\(info.width)x\(info.height)", "rotation \(info.rotation)", fps,
             info.hasAudio ? "audio" : "no audio",
         ].joined(separator: "  ")

@@ -82,7 +82,7 @@ struct QueryCommand: AsyncParsableCommand {
             if json {
                 print(JSONLines.encode(m))
             } else {
-                print(String(format: "%.4f  %@–%@  %@", m.score, timestamp(m.start), timestamp(m.end), Diagnostics.printable(m.path)))
+                print(String(format: "%.4f  %@–%@  %@", m.score, timestamp(m.start), timestamp(m.end), m.path.escapingControlCharacters))
             }
         }
     }

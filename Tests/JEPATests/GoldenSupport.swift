@@ -1,6 +1,7 @@
 import Foundation
 import Neural
 import Testing
+import TestSupport
 @testable import JEPA
 
 /// A golden fixture folder: `config.json`, `model.safetensors`, `io.safetensors`.
@@ -35,28 +36,14 @@ struct Golden {
     }
 }
 
-/// Shape first, then every value within `rel`·|expected| + `abs`; a non-finite value (actual or expected) passes
-/// only when the other is the same infinity or also NaN (a value the reference leaves undefined), so a NaN never
-/// slips through the tolerance arithmetic.
+/// Shape first, then every value within `rel`·|expected| + `abs` (`toleranceMismatch`: NaN never passes the
+/// tolerance arithmetic).
 func expectMatches(_ actual: Tensor, _ expected: Tensor, rel: Float = 1e-4, abs: Float = 2e-5,
                    sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.shape == expected.shape, sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
-    var worst: Float = 0, worstIndex = 0, nonFinite = 0, firstNonFinite = -1
-    for i in 0..<actual.count {
-        let a = actual.scalars[i], e = expected.scalars[i]
-        guard a.isFinite && e.isFinite else {
-            if !(a == e || (a.isNaN && e.isNaN)) { nonFinite += 1; if firstNonFinite < 0 { firstNonFinite = i } }
-            continue
-        }
-        let excess = Swift.abs(a - e) - (abs + rel * Swift.abs(e))
-        if excess > worst { worst = excess; worstIndex = i }
-    }
-    let (a, e) = firstNonFinite >= 0 ? (actual.scalars[firstNonFinite], expected.scalars[firstNonFinite]) : (0, 0)
-    #expect(nonFinite == 0, "\(nonFinite) non-finite mismatches, first at index \(firstNonFinite): \(a) vs \(e)",
-            sourceLocation: sourceLocation)
-    #expect(worst <= 0, "index \(worstIndex): \(actual.scalars[worstIndex]) vs \(expected.scalars[worstIndex])",
-            sourceLocation: sourceLocation)
+    let mismatch = toleranceMismatch(actual.scalars, expected.scalars, rel: Double(rel), abs: Double(abs))
+    #expect(mismatch == nil, "\(mismatch ?? "")", sourceLocation: sourceLocation)
 }
 
 /// The rows of a padded [batch × length × dim] reference that belong to real tokens, stacked.

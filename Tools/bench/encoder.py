@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Encoder benchmark: our Swift engine against PyTorch CPU eager on the same weights and thread count.
 
 Models: a ViT-S-size `vjepa2` X-encoder (hidden 384, 12 layers, 6 heads, 16 frames at 224 px → 8×14×14 tokens) and a

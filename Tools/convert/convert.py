@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Assembles a vjsearch model bundle (config.json, model.safetensors, tokenizer.json, MODEL_CARD.md) from public
 weights.
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Exports a trained stage-2 checkpoint as a vjsearch model bundle (the format `JEPA.ModelBundle` reads).
 
     Tools/train/export.py --config Tools/train/mini.json --work WORK --out Models/vljepa-mini
