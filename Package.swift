@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
-        .testTarget(name: "VJSearchTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["Watch", "TestSupport"]),
     ]
 )

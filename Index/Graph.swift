@@ -36,6 +36,14 @@ struct Meta: Equatable {
     var entry: UInt32
     var maxLevel: Int
     var rngState: UInt64
+    /// Every live slot record holds the CRC-32C of its id and vector (`Flags.checksummed`). Indexes written
+    /// before vjsearch kept checksums lack it until their next write, which adds them all.
+    var checksummed: Bool
+
+    enum Flags {
+        static let checksummed: UInt64 = 1
+        static let known: UInt64 = checksummed
+    }
 
     init(dimension: Int, metric: Metric, parameters: HNSWParameters) {
         self.dimension = dimension
@@ -51,12 +59,13 @@ struct Meta: Equatable {
         entry = Meta.noEntry
         maxLevel = -1
         rngState = 0x9E37_79B9_7F4A_7C15
+        checksummed = true
     }
 
     func encode() -> [UInt64] {
         [Meta.magic, Meta.version, UInt64(dimension), UInt64(metric.rawValue), UInt64(parameters.m),
          UInt64(parameters.efConstruction), UInt64(parameters.ef), UInt64(vectorShift), UInt64(graphShift),
-         UInt64(slotCount), UInt64(liveCount), UInt64(entry), UInt64(bitPattern: Int64(maxLevel)), rngState, 0, 0]
+         UInt64(slotCount), UInt64(liveCount), UInt64(entry), UInt64(bitPattern: Int64(maxLevel)), rngState, checksummed ? Flags.checksummed : 0, 0]
     }
 
     /// Decodes and validates the record; `path` names the file in errors.
@@ -92,6 +101,10 @@ struct Meta: Equatable {
         entry = UInt32(w[11])
         maxLevel = Int(level)
         rngState = w[13]
+        guard w[14] & ~Flags.known == 0 else {
+            throw IndexError.corrupt(path: path, reason: "metadata flags \(w[14]) include ones this build does not know")
+        }
+        checksummed = w[14] & Flags.checksummed != 0
     }
 }
 
@@ -115,7 +128,8 @@ struct Layout {
 
     var vectorChunkBytes: Int { (1 << vectorShift) * dimension * 4 }
     var linkChunkBytes: Int { (1 << graphShift) * (m0 + 1) * 4 }
-    /// Per slot: external id (`UInt64`), level (`UInt32`, `UInt32.max` when free), reserved (`UInt32`).
+    /// Per slot: external id (`UInt64`), level (`UInt32`, `UInt32.max` when free) and the CRC-32C of the id's
+    /// eight little-endian bytes followed by the stored vector (`UInt32`; 0 in indexes without `Meta.checksummed`).
     var slotChunkBytes: Int { (1 << graphShift) * SlotRecord.size }
     func upperWords(level: Int) -> Int { level * (m + 1) }
 
@@ -186,6 +200,8 @@ struct Graph {
     let path: String
     /// Slots the tables hold: searches refuse links beyond it (a damaged file) instead of reading wild memory.
     let slotLimit: Int
+    /// Slot records carry checksums (`Meta.checksummed`).
+    let checksummed: Bool
 
     @inline(__always)
     func vector(_ slot: UInt32) -> UnsafePointer<Float> {
@@ -223,6 +239,30 @@ struct Graph {
     }
 
     func maxDegree(_ layer: Int) -> Int { layer == 0 ? m0 : m }
+
+    /// The CRC-32C of `slot`'s id (eight little-endian bytes) followed by its stored vector.
+    func computedChecksum(_ slot: UInt32) -> UInt32 {
+        var id = id(slot).littleEndian
+        let head = withUnsafeBytes(of: &id) { CRC32C.checksum($0) }
+        return CRC32C.checksum(UnsafeRawBufferPointer(start: vector(slot), count: dimension * 4), continuing: head)
+    }
+
+    /// The checksum the slot record holds.
+    func storedChecksum(_ slot: UInt32) -> UInt32 { slotRecord(slot).load(fromByteOffset: 12, as: UInt32.self) }
+
+    /// Stores the checksum of `slot`'s id and vector in its record, which must be writable (a writer's copy).
+    func seal(_ slot: UInt32) {
+        slotRecord(slot).storeBytes(of: computedChecksum(slot), toByteOffset: 12, as: UInt32.self)
+    }
+
+    /// Whether `slot`'s id and vector still match the checksum in its record (always, in an index without them).
+    func isIntact(_ slot: UInt32) -> Bool { !checksummed || computedChecksum(slot) == storedChecksum(slot) }
+
+    /// Throws when `slot`'s id or vector no longer matches its checksum: a bit changed on disk.
+    func checkIntact(_ slot: UInt32) throws {
+        guard !isIntact(slot) else { return }
+        throw damaged("the vector in slot \(slot) fails its checksum (changed on disk)")
+    }
 
     /// The neighbour count of a links record, checked against the layer's degree.
     @inline(__always)

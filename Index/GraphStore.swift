@@ -118,7 +118,8 @@ final class GraphStore {
             dimension: layout.dimension, metric: layout.metric, m: layout.m, m0: layout.m0,
             vectorShift: layout.vectorShift, graphShift: layout.graphShift,
             vectorChunks: vectorChunks, linkChunks: linkChunks, slotChunks: slotChunks, upper: upper,
-            alignedCopies: alignedCopies, txn: txn!, upperDB: databases.upper.dbi, path: path, slotLimit: boundSlots)
+            alignedCopies: alignedCopies, txn: txn!, upperDB: databases.upper.dbi, path: path, slotLimit: boundSlots,
+            checksummed: meta.checksummed)
     }
 
     // MARK: Writing

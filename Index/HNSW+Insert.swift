@@ -28,9 +28,20 @@ final class Writer {
         candidateCapacity = max(meta.parameters.efConstruction, 4 * index.layout.m0) + 1
         candidates = .allocate(capacity: candidateCapacity)
         self.txn = txn.handle
+        if !meta.checksummed { addChecksums() }
     }
 
     deinit { candidates.deallocate() }
+
+    /// Gives every live slot of an index written before vjsearch kept checksums its checksum, once: the flag
+    /// set here reaches the file with this write.
+    private func addChecksums() {
+        for s in 0..<UInt32(meta.slotCount) where graph.level(s) != SlotRecord.free {
+            _ = store.writableSlot(s)
+            graph.seal(s)
+        }
+        store.updateMeta { $0.checksummed = true }
+    }
 
     var meta: Meta { store.meta }
     var graph: Graph { store.graph }
@@ -97,7 +108,7 @@ final class Writer {
             let record = store.writableSlot(slot)
             record.storeBytes(of: id, as: UInt64.self)
             record.storeBytes(of: UInt32(level), toByteOffset: 8, as: UInt32.self)
-            record.storeBytes(of: 0, toByteOffset: 12, as: UInt32.self)
+            graph.seal(slot)
             store.writableLinks0(slot)[0] = 0
             store.resetUpper(slot, level: level)
             var slotValue = slot.littleEndian

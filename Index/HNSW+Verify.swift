@@ -8,13 +8,17 @@ public struct VerifyReport: Sendable, CustomStringConvertible {
     public var maxLevel = -1
     /// Links on all layers.
     public var links = 0
+    /// Whether every live vector was checked against its checksum (false in an index written before vjsearch kept
+    /// checksums: its next write adds them).
+    public var checksummed = false
     /// Each problem found, in words; empty when the index is sound.
     public var problems: [String] = []
 
     public var isSound: Bool { problems.isEmpty }
 
     public var description: String {
-        var lines = ["nodes \(nodes), slots \(slots), max level \(maxLevel), links \(links)"]
+        var lines = ["nodes \(nodes), slots \(slots), max level \(maxLevel), links \(links)"
+                     + (checksummed ? ", vectors checksummed" : ", no vector checksums")]
         lines += problems.prefix(50).map { "problem: \($0)" }
         if problems.count > 50 { lines.append("… and \(problems.count - 50) more problems") }
         lines.append(isSound ? "index is sound" : "index has \(problems.count) problems")
@@ -25,7 +29,7 @@ public struct VerifyReport: Sendable, CustomStringConvertible {
 extension HNSWIndex {
     /// Checks the whole index in one snapshot: metadata against the records, the id map both ways,
     /// every link (target live, on the right layers, no self-links or duplicates, degree within bounds)
-    /// and that every node is reachable on layer 0 from the entry point. Problems are reported, not thrown;
+    /// every vector against its checksum, and that every node is reachable on layer 0 from the entry point. Problems are reported, not thrown;
     /// errors thrown are those that keep the check from reading the file at all.
     ///
     /// - Complexity: O(slots · m0 + ids).
@@ -44,6 +48,7 @@ extension HNSWIndex {
         }
         report.slots = meta.slotCount
         report.maxLevel = meta.maxLevel
+        report.checksummed = meta.checksummed
         let store = GraphStore(layout: layout, databases: databases, path: environment.path, meta: meta)
         do {
             try store.bind(txn, meta: meta)
@@ -69,6 +74,7 @@ extension HNSWIndex {
                 continue
             }
             topLevel = max(topLevel, Int(level))
+            if !g.isIntact(s) { problem("slot \(s) (id \(g.id(s))): the vector or id fails its checksum (changed on disk)") }
             for layer in 0...Int(level) {
                 let list: UnsafeMutablePointer<UInt32>
                 do {
@@ -165,5 +171,32 @@ extension HNSWIndex {
         }
         report.problems = problems
         return report
+    }
+}
+
+extension HNSWIndex {
+    /// Calls `body` with the id and vector of every live slot whose checksum holds, in slot order, reading only
+    /// the slot records and vectors (never a link), so that an index with a damaged graph still gives up its
+    /// vectors. In an index without checksums every finite vector passes. Returns how many live slots were
+    /// passed over as damaged.
+    ///
+    /// - Complexity: O(slots · d).
+    public func salvage(
+        in txn: borrowing Transaction, _ body: (UInt64, UnsafeBufferPointer<Float>) throws -> Void
+    ) throws -> Int {
+        let meta = try readMeta(txn)
+        let store = GraphStore(layout: layout, databases: databases, path: environment.path, meta: meta)
+        try store.bind(txn, meta: meta)
+        let g = store.graph
+        var damaged = 0
+        for s in 0..<UInt32(meta.slotCount) where g.level(s) != SlotRecord.free {
+            let vector = UnsafeBufferPointer(start: g.vector(s), count: dimension)
+            guard g.level(s) <= 64, g.isIntact(s), vector.allSatisfy(\.isFinite) else {
+                damaged += 1
+                continue
+            }
+            try body(g.id(s), vector)
+        }
+        return damaged
     }
 }

@@ -267,6 +267,7 @@ public final class HNSWIndex: @unchecked Sendable {
         results.reserveCapacity(n)
         for j in 0..<n {
             let c = scratch.sorted[j]
+            try g.checkIntact(c.slot)
             results.append(SearchResult(id: g.id(c.slot), distance: c.distance))
         }
         return results

@@ -24,6 +24,9 @@ public struct LibraryVerification: Sendable {
     public var videos = 0
     public var segments = 0
     public var vectors = 0
+    /// Every vector was checked against its checksum (libraries written before vjsearch kept checksums gain them
+    /// with their next write).
+    public var checksummed = false
     public var isConsistent: Bool { problems.isEmpty }
 }
 
@@ -50,6 +53,7 @@ extension Library {
             var out = LibraryVerification()
             let graph = try index.verify(in: txn)
             out.problems += graph.problems.map { "index: \($0)" }
+            out.checksummed = graph.checksummed
             let all = try videos(in: txn)
             let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             out.videos = all.filter { $0.status == .indexed }.count

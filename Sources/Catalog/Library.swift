@@ -195,10 +195,7 @@ public final class Library: @unchecked Sendable {
             let record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
                                      duration: duration, status: .indexed, segments: segments.count)
             let ids = segments.indices.map { SegmentID.make(video: record.id, index: $0) }
-            for (id, s) in zip(ids, segments) {
-                let raw = [s.start.bitPattern.littleEndian, s.end.bitPattern.littleEndian]
-                try raw.withUnsafeBytes { try txn.put(segmentsDB, key: id, value: $0) }
-            }
+            for (id, s) in zip(ids, segments) { try putSegment(id, s, txn) }
             if !ids.isEmpty { try index.insert(ids: ids, vectors: vectors, in: txn) }
             try put(record, txn)
             return record
@@ -251,8 +248,14 @@ public final class Library: @unchecked Sendable {
         return id
     }
 
-    private func put(_ record: VideoRecord, _ txn: borrowing Transaction) throws {
+    func put(_ record: VideoRecord, _ txn: borrowing Transaction) throws {
         let data = try JSONEncoder().encode(record)
         try data.withUnsafeBytes { try txn.put(videosDB, key: record.id, value: $0) }
+    }
+
+    /// Stores a segment as its start and end, two little-endian `Double`s.
+    func putSegment(_ id: UInt64, _ s: Segment, _ txn: borrowing Transaction) throws {
+        let raw = [s.start.bitPattern.littleEndian, s.end.bitPattern.littleEndian]
+        try raw.withUnsafeBytes { try txn.put(segmentsDB, key: id, value: $0) }
     }
 }

@@ -177,7 +177,8 @@ struct VerifyCommand: AsyncParsableCommand {
             throw reportFailure(error)
         }
         for p in report.problems { Diagnostics.error("\(path): \(p)") }
-        print("\(report.isConsistent ? "consistent" : "INCONSISTENT"): \(report.videos) videos, \(report.segments) segments, \(report.vectors) vectors")
+        let checksums = report.checksummed ? "checksums match" : "no checksums yet (the next write adds them)"
+        print("\(report.isConsistent ? "consistent" : "INCONSISTENT"): \(report.videos) videos, \(report.segments) segments, \(report.vectors) vectors, \(report.isConsistent ? checksums : "run `vjsearch repair` to rebuild the index from the vectors that survive")")
         if !report.isConsistent { throw ExitStatus.someFailed }
     }
 }
@@ -258,5 +259,72 @@ struct ReindexCommand: AsyncParsableCommand {
         guard rename(b, aside) == 0, rename(a, b) == 0, rename(aside, a) == 0 else {
             throw CatalogError.file(b, "cannot replace with \(a): \(String(cString: strerror(errno)))")
         }
+    }
+}
+
+/// `vjsearch repair`: rebuild a damaged library from what survives in it.
+struct RepairCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Rebuild a damaged library's index from the vectors that pass their checksums.",
+        discussion: """
+            For a library that `vjsearch verify` reports damaged (a vector that fails its checksum, a broken \
+            HNSW link, segments and vectors that do not match). A new library is built beside the old one \
+            (<library>.repair) from every video record that reads, each indexed video's segments when all \
+            their vectors pass their checksums, and a fresh HNSW graph over those vectors: no video is decoded \
+            or embedded again. Videos that lost a vector are left out and listed; the next `vjsearch index` \
+            of their folders embeds them again. The two folders are then exchanged in one rename and the old \
+            library is kept as <library>.damaged-<time> until you delete it.
+
+              vjsearch verify || vjsearch repair && vjsearch index ~/Videos
+
+            """ + ExitStatus.discussion)
+
+    @OptionGroup var library: LibraryOptions
+
+    @Flag(help: "Wait for another run writing to the library instead of exiting with status 75.")
+    var wait = false
+
+    func run() async throws {
+        let libraryPath = library.path
+        let wait = self.wait
+        if let pid = WatchLock.holder(library: libraryPath) {
+            Diagnostics.error("\(libraryPath): a vjsearch watch daemon (pid \(pid)) keeps this library up to date; stop it before repairing, then restart it")
+            throw ExitStatus.locked
+        }
+        let (report, aside): (RepairReport, String)
+        do {
+            (report, aside) = try await onThread {
+                let lock = try LibraryLock(library: libraryPath, wait: wait)
+                defer { withExtendedLifetime(lock) {} }
+                let damaged = try Library(path: libraryPath, model: nil, create: false)
+                let staging = libraryPath + ".repair"
+                try? FileManager.default.removeItem(atPath: staging)
+                let mode = (try? FileManager.default.attributesOfItem(atPath: libraryPath)[.posixPermissions] as? Int) ?? 0o700
+                let report = try damaged.rebuild(into: staging, shared: mode & 0o005 != 0) { done, total in
+                    guard stderrIsTerminal else { return }
+                    FileHandle.standardError.write(Data("\r\u{1B}[Krepair: \(done)/\(total) vectors re-linked".utf8))
+                }
+                if stderrIsTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                try ReindexCommand.exchange(staging, libraryPath)
+                let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
+                let aside = libraryPath + ".damaged-" + stamp
+                guard rename(staging, aside) == 0 else {
+                    throw CatalogError.file(staging, "cannot rename to \(aside): \(String(cString: strerror(errno)))")
+                }
+                return (report, aside)
+            }
+        } catch {
+            throw reportFailure(error)
+        }
+        print("repaired: \(report.videos) videos, \(report.segments) segments and vectors kept; \(report.failures) failure records kept")
+        if report.damagedVectors > 0 { print("dropped \(report.damagedVectors) vectors that fail their checksums") }
+        if report.orphanVectors > 0 { print("dropped \(report.orphanVectors) vectors of no kept segment") }
+        if report.unreadableRecords > 0 { print("dropped \(report.unreadableRecords) unreadable catalog records") }
+        if !report.reembed.isEmpty {
+            print("\(report.reembed.count) videos lost vectors and were left out; `vjsearch index` on their folders embeds them again:")
+            for path in report.reembed { print("  \(path.escapingControlCharacters)") }
+        }
+        print("the damaged library is kept as \(aside.escapingControlCharacters); delete it when you are satisfied")
     }
 }

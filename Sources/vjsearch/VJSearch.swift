@@ -12,7 +12,7 @@ struct VJSearch: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             IndexCommand.self, WatchCommand.self, QueryCommand.self, StatusCommand.self, RemoveCommand.self, VerifyCommand.self,
-            ReindexCommand.self, Probe.self, Segments.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
+            RepairCommand.self, ReindexCommand.self, Probe.self, Segments.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
         ])
 
     static func main() async {

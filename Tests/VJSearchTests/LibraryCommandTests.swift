@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import Testing
 import TestSupport
@@ -317,5 +318,51 @@ import TestSupport
         #expect(vector.count == 24)
         #expect(byText.stdout == byIDs.stdout)
         #expect(try CommandLineTests.run(["model", "embed", model]).status == 64)
+    }
+
+    @Test func verifyFindsAFlippedBitInAVectorAndRepairRebuildsWithoutIt() throws {
+        let a = try video("a.mp4", seed: 0), b = try video("b.mp4", seed: 1)
+        _ = try video("c.mp4", seed: 2)
+        #expect(try vj(["index", videos.path]).status == 0)
+        // The first vector of b, as stored: read in-process, then the process lets the library go.
+        let victim: [Float] = try {
+            let library = try Library(path: library, model: nil, create: false)
+            let id = try #require(try library.videos().first { $0.path == b }).id
+            var vector: [Float] = []
+            _ = try library.environment.read { txn in
+                try library.index.salvage(in: txn) { found, v in if found == SegmentID.make(video: id, index: 0) { vector = Array(v) } }
+            }
+            return vector
+        }()
+        try #require(victim.count > 0)
+        #expect(try Damage.flip(vector: victim, in: URL(fileURLWithPath: library + "/data.mdb")) > 0)
+
+        var r = try vj(["verify"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("fails its checksum"), "\(r.stderr)")
+        #expect(r.stdout.contains("run `vjsearch repair`"), "\(r.stdout)")
+        // A search never returns the damaged vector: it answers without it or names the damage, and never crashes.
+        r = try vj(["query", "red ball", "--top", "20"])
+        #expect(r.status == 0 || (r.stderr.contains("fails its checksum") && r.stderr.contains("run `vjsearch verify`")), "\(r.status) \(r.stderr) \(r.stdout)")
+
+        r = try vj(["repair"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("repaired: 2 videos"), "\(r.stdout)")
+        #expect(r.stdout.contains("dropped 1 vectors that fail their checksums"), "\(r.stdout)")
+        #expect(r.stdoutLines.contains("  \(b)"), "\(r.stdout)")
+        let parent = URL(fileURLWithPath: library).deletingLastPathComponent().path
+        let aside = try FileManager.default.contentsOfDirectory(atPath: parent)
+            .filter { $0.hasPrefix(URL(fileURLWithPath: library).lastPathComponent + ".damaged-") }
+        #expect(aside.count == 1, "the damaged library is kept beside the repaired one")
+        r = try vj(["verify"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("consistent: 2 videos"), "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("checksums match"))
+
+        // The next index run embeds only the video that lost a vector.
+        r = try vj(["index", videos.path, "--json"])
+        #expect(try counts(r) == ["indexed": 1, "relinked": 0, "unchanged": 2, "skipped_failed": 0, "failed": 0, "pruned": 0])
+        #expect(try vj(["verify"]).stdout.hasPrefix("consistent: 3 videos"))
+        let found = try moments("red ball", ["--top", "20"])
+        #expect(found.contains { $0["path"] as? String == a }, "\(found)")
     }
 }
