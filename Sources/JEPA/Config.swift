@@ -139,7 +139,7 @@ public struct EfficientNetConfig: Codable, Sendable, Equatable {
     public var headChannels: Int
     public var numClasses: Int
     /// `same` (TensorFlow's: for stride 2 the extra row and column go at the bottom and right) or `symmetric`.
-    public var padding: String
+    public var padding: ConvPadding
     public var stages: [Stage]
 
     /// A run of MBConv blocks: the first has `stride`, the rest stride 1 and `out_channels` in and out.
@@ -205,7 +205,7 @@ public struct VisionConfig: Codable, Sendable, Equatable {
     public var inChans: Int
     public var layerNormEps: Float
     public var qkvBias: Bool
-    public var hiddenAct: String
+    public var hiddenAct: ActivationName
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
     public var mlpSize: Int { Int(Double(hiddenSize) * mlpRatio) }
@@ -214,7 +214,10 @@ public struct VisionConfig: Codable, Sendable, Equatable {
 
 /// Llama 3 RoPE frequency scaling (`rope_scaling` with `rope_type: "llama3"`).
 public struct RopeScaling: Codable, Sendable, Equatable {
-    public var ropeType: String
+    public var ropeType: RopeType
+
+    public enum RopeType: String, ConfigName { case llama3 }
+
     public var factor: Double
     public var lowFreqFactor: Double
     public var highFreqFactor: Double
@@ -223,7 +226,10 @@ public struct RopeScaling: Codable, Sendable, Equatable {
 
 /// The predictor, family `llama`, plus VL-JEPA's choices around it.
 public struct PredictorConfig: Codable, Sendable, Equatable {
-    public var family: String
+    public var family: Family
+
+    public enum Family: String, ConfigName { case llama }
+
     public var hiddenSize: Int
     public var numHiddenLayers: Int
     public var numAttentionHeads: Int
@@ -234,7 +240,7 @@ public struct PredictorConfig: Codable, Sendable, Equatable {
     public var vocabSize: Int
     public var ropeTheta: Double
     public var ropeScaling: RopeScaling?
-    public var hiddenAct: String
+    public var hiddenAct: ActivationName
     public var attentionBias: Bool
     public var mlpBias: Bool
     /// Whether Llama's final RMSNorm (`norm.weight`) runs before pooling (open-vljepa: yes).
@@ -260,20 +266,27 @@ public struct DenseSpec: Codable, Sendable, Equatable {
     public var inFeatures: Int
     public var outFeatures: Int
     public var bias: Bool
-    /// `identity` or `tanh`.
-    public var activation: String
+    public var activation: Activation
+
+    public enum Activation: String, ConfigName { case identity, tanh }
 }
 
 /// The Y-encoder: family `bert` or `gemma3`, then pooling, optional dense layers and the projector.
 public struct TextConfig: Codable, Sendable, Equatable {
-    public var family: String
+    public var family: Family
+
+    public enum Family: String, ConfigName { case bert, gemma3 }
+
     public var vocabSize: Int
     public var hiddenSize: Int
     public var numHiddenLayers: Int
     public var numAttentionHeads: Int
     public var intermediateSize: Int
     /// Pooling over the non-pad tokens; only `mean` is defined.
-    public var pooling: String
+    public var pooling: Pooling
+
+    public enum Pooling: String, ConfigName { case mean }
+
     public var dense: [DenseSpec]
     public var maxTokens: Int
     /// Whether `y_encoder.projector` maps the pooled text into the shared space (absent: yes). Without it the
@@ -284,7 +297,7 @@ public struct TextConfig: Codable, Sendable, Equatable {
     public var outputWidth: Int { dense.last?.outFeatures ?? hiddenSize }
 
     // bert
-    public var hiddenAct: String?
+    public var hiddenAct: ActivationName?
     public var maxPositionEmbeddings: Int?
     public var typeVocabSize: Int?
     public var layerNormEps: Float?
@@ -292,11 +305,17 @@ public struct TextConfig: Codable, Sendable, Equatable {
     // gemma3
     public var numKeyValueHeads: Int?
     public var headDim: Int?
-    public var hiddenActivation: String?
+    public var hiddenActivation: ActivationName?
     public var rmsNormEps: Float?
     public var ropeTheta: Double?
     public var ropeLocalBaseFreq: Double?
-    public var layerTypes: [String]?
+    public var layerTypes: [LayerType]?
+
+    /// Gemma 3's attention per layer: a sliding window or the whole sequence.
+    public enum LayerType: String, ConfigName {
+        case slidingAttention = "sliding_attention"
+        case fullAttention = "full_attention"
+    }
     /// As written in Hugging Face's config.json; with bidirectional attention the window is `w / 2 + 1`, exclusive.
     public var slidingWindow: Int?
     public var useBidirectionalAttention: Bool?
@@ -308,6 +327,60 @@ public struct TextConfig: Codable, Sendable, Equatable {
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// A closed set of names in `config.json`, decoded into an enum: an unknown name is a `ConfigError` naming the
+/// field (in its JSON spelling) and the names this build knows, and the rest of the engine switches over cases.
+/// Encoding writes the name back unchanged, so a bundle's computed id does not depend on these types.
+public protocol ConfigName: RawRepresentable, CaseIterable, Codable, Sendable where RawValue == String {}
+
+extension ConfigName {
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(rawValue: name) else {
+            let choices = Self.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigError("\(jsonField(decoder.codingPath)) '\(name)' is not supported (\(choices))")
+        }
+        self = value
+    }
+}
+
+extension ConvPadding: ConfigName {}
+
+/// A Hugging Face activation name (`hidden_act`), with the aliases `Activation(huggingFace:)` accepts; the name
+/// itself is kept, so that the config re-encodes as it was written.
+public struct ActivationName: Codable, Sendable, Equatable {
+    public let name: String
+    public let activation: Activation
+
+    public init(from decoder: any Decoder) throws {
+        name = try decoder.singleValueContainer().decode(String.self)
+        guard let activation = Activation(huggingFace: name) else {
+            throw ConfigError("\(jsonField(decoder.codingPath)) '\(name)' is not supported")
+        }
+        self.activation = activation
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+}
+
+/// A decoding path as the JSON spells it: `text.layer_types[2]`.
+func jsonField(_ path: [any CodingKey]) -> String {
+    var out = ""
+    for key in path {
+        if let index = key.intValue {
+            out += "[\(index)]"
+            continue
+        }
+        let snake = key.stringValue.reduce(into: "") { s, c in
+            if c.isUppercase { s += "_" + c.lowercased() } else { s.append(c) }
+        }
+        out += (out.isEmpty ? "" : ".") + snake
+    }
+    return out
 }
 
 /// Throws unless `value` lies in `range`, naming the JSON field and the range. NaN lies in no range.
@@ -347,38 +420,30 @@ enum ConfigLimits {
 }
 
 extension ModelConfig {
-    /// Checks every number against `ConfigLimits`, then the relations between fields that the networks rely on.
-    /// Messages name the field in its JSON spelling.
+    /// Checks every number against `ConfigLimits`, then the relations between fields that the networks rely on
+    /// (names were checked by decoding, see `ConfigName`). Messages name the field in its JSON spelling.
     public func validate() throws {
         try validateRanges()
-        guard ["bert", "gemma3"].contains(text.family) else { throw ConfigError("text.family '\(text.family)' is not supported (bert, gemma3)") }
         switch vision {
         case .vjepa2(let vision):
             guard let predictor else { throw ConfigError("the vjepa2 family needs a 'predictor' section") }
             guard retrievalPrompt != nil || retrievalPromptIds != nil else { throw ConfigError("the vjepa2 family needs a 'retrieval_prompt'") }
-            guard predictor.family == "llama" else { throw ConfigError("predictor.family '\(predictor.family)' is not supported (llama)") }
             guard vision.hiddenSize % vision.numAttentionHeads == 0 else { throw ConfigError("vision.hidden_size is not a multiple of num_attention_heads") }
             guard predictor.numAttentionHeads % predictor.numKeyValueHeads == 0 else { throw ConfigError("predictor heads are not a multiple of key/value heads") }
             guard clip.size == vision.cropSize else { throw ConfigError("clip.size \(clip.size) differs from vision.crop_size \(vision.cropSize)") }
             guard clip.mean.count == vision.inChans, clip.std.count == vision.inChans else { throw ConfigError("clip.mean/std need \(vision.inChans) values") }
-            guard Activation(huggingFace: vision.hiddenAct) != nil, Activation(huggingFace: predictor.hiddenAct) != nil else {
-                throw ConfigError("unknown activation in vision or predictor")
-            }
         case .efficientnet(let vision):
             guard let concepts else { throw ConfigError("the efficientnet family needs a 'concepts' section") }
             guard concepts.count == vision.numClasses else { throw ConfigError("concepts.count \(concepts.count) differs from vision.num_classes \(vision.numClasses)") }
             guard clip.size == vision.imageSize else { throw ConfigError("clip.size \(clip.size) differs from vision.image_size \(vision.imageSize)") }
             guard clip.mean.count == vision.inChans, clip.std.count == vision.inChans else { throw ConfigError("clip.mean/std need \(vision.inChans) values") }
-            guard ["same", "symmetric"].contains(vision.padding) else { throw ConfigError("vision.padding '\(vision.padding)' is not supported (same, symmetric)") }
         }
         guard text.projector != false || text.outputWidth == sharedDim else {
             throw ConfigError("text without a projector gives \(text.outputWidth) dimensions, not shared_dim \(sharedDim)")
         }
-        guard text.pooling == "mean" else { throw ConfigError("text.pooling '\(text.pooling)' is not supported (mean)") }
         var width = text.hiddenSize
         for (i, d) in text.dense.enumerated() {
             guard d.inFeatures == width else { throw ConfigError("text.dense[\(i)].in_features \(d.inFeatures) should be \(width)") }
-            guard ["identity", "tanh"].contains(d.activation) else { throw ConfigError("text.dense[\(i)].activation '\(d.activation)' is not supported") }
             width = d.outFeatures
         }
     }
@@ -482,7 +547,7 @@ extension ModelConfig {
         try require("text.max_position_embeddings", text.maxPositionEmbeddings, in: L.positions)
         try require("text.type_vocab_size", text.typeVocabSize, in: 1...1024)
         try require("text.layer_norm_eps", text.layerNormEps, in: L.eps)
-        if text.family == "bert", text.hiddenSize % text.numAttentionHeads != 0 {
+        if text.family == .bert, text.hiddenSize % text.numAttentionHeads != 0 {
             throw ConfigError("text.hidden_size \(text.hiddenSize) is not a multiple of num_attention_heads \(text.numAttentionHeads)")
         }
         // gemma3

@@ -49,9 +49,7 @@ public final class EfficientNet: Sendable {
                   (1...4).contains(stage.stride), (1...64).contains(stage.expandRatio), (1...limit).contains(stage.outChannels)
             else { throw ConfigError("vision.stages[\(i)]: repeats, an odd kernel ≤ 15, stride ≤ 4, expand_ratio ≤ 64 or out_channels out of range") }
         }
-        guard let padding = ConvPadding(rawValue: config.padding) else {
-            throw ConfigError("vision.padding '\(config.padding)' is not supported (same, symmetric)")
-        }
+        let padding = config.padding
         self.config = config
         let p = prefix
         stem = Conv2D(weight: try binder.take("\(p)stem.weight", shape: [config.stemChannels, config.inChans, 3, 3]),

@@ -40,17 +40,13 @@ public final class LlamaStack: Sendable {
         }
         norm = config.finalNorm ? try binder.take("\(prefix)norm.weight", shape: [h]) : nil
         if let s = config.ropeScaling {
-            guard s.ropeType == "llama3" else { throw ConfigError("predictor.rope_scaling.rope_type '\(s.ropeType)' is not supported (llama3)") }
             rope = RoPE(inverseFrequencies: RoPE.llama3Frequencies(
                 base: config.ropeTheta, dim: d, factor: s.factor, lowFrequencyFactor: s.lowFreqFactor,
                 highFrequencyFactor: s.highFreqFactor, originalContext: s.originalMaxPositionEmbeddings))
         } else {
             rope = RoPE(inverseFrequencies: RoPE.defaultFrequencies(base: config.ropeTheta, dim: d))
         }
-        guard let act = Activation(huggingFace: config.hiddenAct) else {
-            throw ConfigError("predictor.hidden_act '\(config.hiddenAct)' is not supported")
-        }
-        activation = act
+        activation = config.hiddenAct.activation
     }
 
     public var parameterCount: Int {

@@ -22,11 +22,10 @@ struct BertBackbone: TextBackbone {
     init(config: TextConfig, binder: ParameterBinder, prefix p: String) throws {
         self.config = config
         guard let maxPositions = config.maxPositionEmbeddings, let types = config.typeVocabSize,
-              let eps = config.layerNormEps, let actName = config.hiddenAct
+              let eps = config.layerNormEps, let act = config.hiddenAct
         else { throw ConfigError("text: bert needs max_position_embeddings, type_vocab_size, layer_norm_eps, hidden_act") }
-        guard let act = Activation(huggingFace: actName) else { throw ConfigError("text.hidden_act '\(actName)' is not supported") }
         self.eps = eps
-        activation = act
+        activation = act.activation
         let h = config.hiddenSize
         words = try binder.takeEmbedding("\(p)embeddings.word_embeddings.weight", shape: [config.vocabSize, h])
         positions = try binder.take("\(p)embeddings.position_embeddings.weight", shape: [maxPositions, h])

@@ -30,15 +30,14 @@ struct Gemma3Backbone: TextBackbone {
     init(config: TextConfig, binder: ParameterBinder, prefix p: String) throws {
         self.config = config
         guard let kvHeads = config.numKeyValueHeads, let headDim = config.headDim, let eps = config.rmsNormEps,
-              let actName = config.hiddenActivation, let global = config.ropeTheta, let local = config.ropeLocalBaseFreq,
+              let act = config.hiddenActivation, let global = config.ropeTheta, let local = config.ropeLocalBaseFreq,
               let types = config.layerTypes, let slidingWindow = config.slidingWindow, let qScalar = config.queryPreAttnScalar
         else {
             throw ConfigError("text: gemma3 needs num_key_value_heads, head_dim, rms_norm_eps, hidden_activation, rope_theta, rope_local_base_freq, layer_types, sliding_window, query_pre_attn_scalar")
         }
         guard config.useBidirectionalAttention == true else { throw ConfigError("text: gemma3 must set use_bidirectional_attention (causal text models are not embedding models)") }
         guard types.count == config.numHiddenLayers else { throw ConfigError("text.layer_types has \(types.count) entries for \(config.numHiddenLayers) layers") }
-        guard let act = Activation(huggingFace: actName) else { throw ConfigError("text.hidden_activation '\(actName)' is not supported") }
-        activation = act
+        activation = act.activation
         self.eps = eps
         self.headDim = headDim
         self.kvHeads = kvHeads
@@ -49,10 +48,9 @@ struct Gemma3Backbone: TextBackbone {
         let h = config.hiddenSize, heads = config.numAttentionHeads, bias = config.attentionBias ?? false
         embedTokens = try binder.takeEmbedding("\(p)embed_tokens.weight", shape: [config.vocabSize, h])
         layers = try types.enumerated().map { i, type in
-            guard type == "sliding_attention" || type == "full_attention" else { throw ConfigError("text.layer_types[\(i)] '\(type)' is not supported") }
             let l = "\(p)layers.\(i)."
             return Layer(
-                sliding: type == "sliding_attention",
+                sliding: type == .slidingAttention,
                 inputNorm: try binder.take("\(l)input_layernorm.weight", shape: [h]),
                 postAttentionNorm: try binder.take("\(l)post_attention_layernorm.weight", shape: [h]),
                 preFeedforwardNorm: try binder.take("\(l)pre_feedforward_layernorm.weight", shape: [h]),

@@ -21,12 +21,11 @@ public final class TextEncoder: Sendable {
     public init(config: TextConfig, sharedDim: Int?, binder: ParameterBinder) throws {
         self.config = config
         switch config.family {
-        case "bert": backbone = try BertBackbone(config: config, binder: binder, prefix: "y_encoder.model.")
-        case "gemma3": backbone = try Gemma3Backbone(config: config, binder: binder, prefix: "y_encoder.model.")
-        default: throw ConfigError("text.family '\(config.family)' is not supported (bert, gemma3)")
+        case .bert: backbone = try BertBackbone(config: config, binder: binder, prefix: "y_encoder.model.")
+        case .gemma3: backbone = try Gemma3Backbone(config: config, binder: binder, prefix: "y_encoder.model.")
         }
         dense = try config.dense.enumerated().map { i, d in
-            (try binder.linear("y_encoder.dense.\(i)", in: d.inFeatures, out: d.outFeatures, bias: d.bias), d.activation == "tanh")
+            (try binder.linear("y_encoder.dense.\(i)", in: d.inFeatures, out: d.outFeatures, bias: d.bias), d.activation == .tanh)
         }
         let projects = config.projector ?? true
         projector = try sharedDim.flatMap { dim in

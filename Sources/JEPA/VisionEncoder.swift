@@ -49,10 +49,7 @@ public final class VisionEncoder: Sendable {
                 fc2: try binder.linear("\(l)mlp.fc2", in: config.mlpSize, out: h, bias: true))
         }
         finalNorm = try norm("\(p)layernorm")
-        guard let act = Activation(huggingFace: config.hiddenAct) else {
-            throw ConfigError("vision.hidden_act '\(config.hiddenAct)' is not supported")
-        }
-        activation = act
+        activation = config.hiddenAct.activation
         let grid = config.grid
         rope = RoPE3D(headDim: config.headDim, gridHeight: grid, gridWidth: grid,
                       maxPosition: max(grid, config.framesPerClip / config.tubeletSize, 1024))

@@ -7,7 +7,7 @@ import CKernels
 // GEMM, per vector in the depthwise kernel) and splits its work over `Neural.threads` workers.
 
 /// How a convolution pads its input.
-public enum ConvPadding: String, Sendable {
+public enum ConvPadding: String, Sendable, CaseIterable {
     /// TensorFlow's `SAME`: ⌈n / stride⌉ outputs; the total padding max((out − 1)·stride + k − n, 0) is split with the
     /// smaller half before (top, left) and the rest after (bottom, right).
     case same

@@ -173,12 +173,30 @@ import TestSupport
     @Test func invalidConfigsNameTheProblem() throws {
         let (dir, _) = try editedBundle { _ in }
         var object = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.file("config.json"))) as! [String: Any]
+        let valid = object
         var text = object["text"] as! [String: Any]
         text["family"] = "t5"
         object["text"] = text
         try JSONSerialization.data(withJSONObject: object).write(to: dir.file("config.json"))
         #expect(throws: BundleError(path: dir.file("config.json").path, reason: "text.family 't5' is not supported (bert, gemma3)")) {
             try ModelBundle(directory: dir.url)
+        }
+        // Every closed set of names is checked while decoding, naming the field as the JSON spells it.
+        let names: [(section: String, key: String, value: Any, reason: String)] = [
+            ("predictor", "hidden_act", "mish", "predictor.hidden_act 'mish' is not supported"),
+            ("predictor", "family", "mistral", "predictor.family 'mistral' is not supported (llama)"),
+            ("vision", "hidden_act", "tanhh", "vision.hidden_act 'tanhh' is not supported"),
+            ("text", "pooling", "cls", "text.pooling 'cls' is not supported (mean)"),
+        ]
+        for (section, key, value, reason) in names {
+            var edited = valid
+            var part = edited[section] as! [String: Any]
+            part[key] = value
+            edited[section] = part
+            try JSONSerialization.data(withJSONObject: edited).write(to: dir.file("config.json"))
+            #expect(throws: BundleError(path: dir.file("config.json").path, reason: reason)) {
+                try ModelBundle(directory: dir.url)
+            }
         }
         object.removeValue(forKey: "shared_dim")
         try JSONSerialization.data(withJSONObject: object).write(to: dir.file("config.json"))

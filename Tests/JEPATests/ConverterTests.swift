@@ -74,7 +74,7 @@ import Testing
         // --llama-layers picks the last N of the folder's 4 layers.
         #expect(gemma.numHiddenLayers == 2)
         #expect(try Converted("convert-hf-bert").bundle.config.predictor?.numHiddenLayers == 3)
-        #expect(gemma.ropeScaling?.ropeType == "llama3")
+        #expect(gemma.ropeScaling?.ropeType == .llama3)
         #expect(gemma.finalNorm && gemma.pool == .allNonPad)
         // open-vljepa's clip length and padding lengths come from best.pt's own data section.
         let openVLJEPA = try Converted("convert-open-vljepa").bundle.config

@@ -28,7 +28,7 @@ import TestSupport
         let fixtures = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
         let io = try SafeTensorsFile(url: fixtures.appendingPathComponent("efficientnet/io.safetensors"))
         let config = try decodeVision(Self.lite0)
-        #expect(io.metadata["padding"] == config.padding)
+        #expect(io.metadata["padding"] == config.padding.rawValue)
         let binder = ParameterBinder(file: try SafeTensorsFile(url: Self.weights))
         let net = try EfficientNet(config: config, binder: binder)
         try binder.finish(prefixes: ["x_encoder."])
@@ -153,9 +153,10 @@ import TestSupport
         config = try decodeVision(Self.tiny)
         config.stages[1].expandRatio = 1 << 40
         #expect(throws: ConfigError.self) { _ = try Self.load(config, [:]) }
-        config = try decodeVision(Self.tiny)
-        config.padding = "valid"
-        #expect(throws: ConfigError.self) { _ = try Self.load(config, [:]) }
+        // An unknown padding is refused by decoding, naming the field and the choices.
+        #expect(throws: ConfigError("padding 'valid' is not supported (same, symmetric)")) {
+            _ = try decodeVision(Self.tiny.replacingOccurrences(of: "\"same\"", with: "\"valid\""))
+        }
     }
 
     @Test func cancellationIsPolledBeforeEachBlock() throws {
