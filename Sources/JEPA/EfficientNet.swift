@@ -155,7 +155,7 @@ public final class EfficientNet: Sendable {
 
         init(_ plan: Plan, images: Int, workspace: Workspace) {
             let sizes = [plan.activation, plan.hidden, plan.depthwise, plan.pooled, plan.logits].map { images * $0 }
-            x = workspace.buffer(0, count: sizes.reduce(0, +))
+            x = workspace.buffer(.residual, count: sizes.reduce(0, +))
             hidden = x + sizes[0]
             depthwise = hidden + sizes[1]
             pooled = depthwise + sizes[2]

@@ -73,14 +73,9 @@ public final class LlamaStack: Sendable {
         let rows = segments.last?.upperBound ?? 0
         let longest = segments.map(\.count).max() ?? 0
         let inter = config.intermediateSize
-        let t = workspace.buffer(1, count: rows * max(h, heads * d))
-        let q = workspace.buffer(2, count: rows * heads * d)
-        let k = workspace.buffer(3, count: rows * kvHeads * d)
-        let v = workspace.buffer(4, count: rows * kvHeads * d)
-        let a = workspace.buffer(5, count: rows * heads * d)
-        let g = workspace.buffer(6, count: rows * inter)
-        let u = workspace.buffer(7, count: rows * inter)
-        let scores = workspace.scratch(8, count: Kernels.attentionScratch(length: longest, kvHeads: kvHeads, headDim: d))
+        let (t, q, k, v, a, g, u, scores) = GatedBlockBuffers(
+            workspace, rows: rows, longest: longest, width: h, heads: heads, kvHeads: kvHeads, headDim: d, intermediate: inter
+        ).all
         let (cos, sin) = rope.tables(positions: 0..<longest)
         let pairs = rope.inverseFrequencies.count
         let scale = 1 / Float(d).squareRoot()
@@ -108,7 +103,7 @@ public final class LlamaStack: Sendable {
         let h = config.hiddenSize
         let segments = VLJEPA.segments(sequences.map(\.count))
         let rows = segments.last?.upperBound ?? 0
-        let x = workspace.buffer(0, count: rows * h)
+        let x = workspace.buffer(.residual, count: rows * h)
         for (s, ids) in zip(segments, sequences) { try embed(ids, into: x + s.lowerBound * h) }
         run(x, segments: segments, workspace: workspace)
         return Tensor(shape: [rows, h], scalars: Array(UnsafeBufferPointer(start: x, count: rows * h)))
@@ -149,7 +144,7 @@ public final class Predictor: Sendable {
         let nv = clips == 0 ? 0 : visualTokens.count / visProj.inFeatures / clips
         let length = nv + prompt.count
         let segments = VLJEPA.segments([Int](repeating: length, count: clips))
-        let x = workspace.buffer(0, count: clips * length * h)
+        let x = workspace.buffer(.residual, count: clips * length * h)
         visualTokens.scalars.withUnsafeBufferPointer { vis in
             for b in 0..<clips {
                 visProj(vis.baseAddress! + b * nv * visProj.inFeatures, rows: nv, into: x + b * length * h)
@@ -157,7 +152,7 @@ public final class Predictor: Sendable {
         }
         for b in 0..<clips { try stack.embed(prompt, into: x + (b * length + nv) * h) }
         stack.run(x, segments: segments, workspace: workspace)
-        let pooled = workspace.buffer(1, count: clips * h)
+        let pooled = workspace.buffer(.pooled, count: clips * h)
         let first = config.pool == .allNonPad ? 0 : nv
         for b in 0..<clips {
             Kernels.maskedMean(x + (b * length + first) * h, rows: length - first, dim: h, into: pooled + b * h)

@@ -22,3 +22,31 @@ enum SegmentAttention {
                           scores: scores)
     }
 }
+
+/// The buffers of a pre-norm block with grouped-query attention and a gated MLP (the Llama predictor, Gemma 3),
+/// for `rows` tokens in segments of at most `longest`, in their `Workspace.Slot`s.
+struct GatedBlockBuffers {
+    /// The normed stream, and the attention projection's output before it is added back.
+    let hidden: UnsafeMutablePointer<Float>
+    let query, key, value, attended: UnsafeMutablePointer<Float>
+    let gate, up: UnsafeMutablePointer<Float>
+    let scores: UnsafeMutableBufferPointer<Float>
+
+    init(_ workspace: Workspace, rows: Int, longest: Int, width h: Int, heads: Int, kvHeads: Int, headDim d: Int,
+         intermediate: Int) {
+        hidden = workspace.buffer(.hidden, count: rows * max(h, heads * d))
+        query = workspace.buffer(.query, count: rows * heads * d)
+        key = workspace.buffer(.key, count: rows * kvHeads * d)
+        value = workspace.buffer(.value, count: rows * kvHeads * d)
+        attended = workspace.buffer(.attended, count: rows * heads * d)
+        gate = workspace.buffer(.gate, count: rows * intermediate)
+        up = workspace.buffer(.up, count: rows * intermediate)
+        scores = workspace.scratch(.scores, count: Kernels.attentionScratch(length: longest, kvHeads: kvHeads, headDim: d))
+    }
+
+    /// `(hidden, query, key, value, attended, gate, up, scores)`, for the short names of the block loops.
+    var all: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+              UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutableBufferPointer<Float>) {
+        (hidden, query, key, value, attended, gate, up, scores)
+    }
+}

@@ -60,7 +60,7 @@ struct BertBackbone: TextBackbone {
         let segments = VLJEPA.segments(sequences.map(\.count))
         let rows = segments.last?.upperBound ?? 0
         let longest = segments.map(\.count).max() ?? 0
-        let x = workspace.buffer(0, count: rows * h)
+        let x = workspace.buffer(.residual, count: rows * h)
         for (s, ids) in zip(segments, sequences) {
             guard ids.count <= positions.shape[0] else {
                 throw ConfigError("text of \(ids.count) tokens exceeds max_position_embeddings \(positions.shape[0])")
@@ -73,12 +73,12 @@ struct BertBackbone: TextBackbone {
             }
         }
         Kernels.layerNorm(x, rows: rows, dim: h, weight: embeddingNorm.0.pointer, bias: embeddingNorm.1.pointer, eps: eps, into: x)
-        let t = workspace.buffer(1, count: rows * max(h, config.intermediateSize))
-        let q = workspace.buffer(2, count: rows * h)
-        let k = workspace.buffer(3, count: rows * h)
-        let v = workspace.buffer(4, count: rows * h)
-        let a = workspace.buffer(5, count: rows * h)
-        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: longest, kvHeads: heads, headDim: d))
+        let t = workspace.buffer(.hidden, count: rows * max(h, config.intermediateSize))
+        let q = workspace.buffer(.query, count: rows * h)
+        let k = workspace.buffer(.key, count: rows * h)
+        let v = workspace.buffer(.value, count: rows * h)
+        let a = workspace.buffer(.attended, count: rows * h)
+        let scores = workspace.scratch(.scores, count: Kernels.attentionScratch(length: longest, kvHeads: heads, headDim: d))
         let scale = 1 / Float(d).squareRoot()
         for layer in layers {
             layer.query(x, rows: rows, into: q)

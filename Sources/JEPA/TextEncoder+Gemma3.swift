@@ -81,7 +81,7 @@ struct Gemma3Backbone: TextBackbone {
         let rows = segments.last?.upperBound ?? 0
         let longest = segments.map(\.count).max() ?? 0
         let inter = config.intermediateSize
-        let x = workspace.buffer(0, count: rows * h)
+        let x = workspace.buffer(.residual, count: rows * h)
         let embedScale = Float(Double(h).squareRoot())
         for (s, ids) in zip(segments, sequences) {
             for (i, id) in ids.enumerated() {
@@ -90,14 +90,9 @@ struct Gemma3Backbone: TextBackbone {
                 embedTokens.copyRow(id, scale: embedScale, into: row)
             }
         }
-        let t = workspace.buffer(1, count: rows * max(h, heads * d))
-        let q = workspace.buffer(2, count: rows * heads * d)
-        let k = workspace.buffer(3, count: rows * kvHeads * d)
-        let v = workspace.buffer(4, count: rows * kvHeads * d)
-        let a = workspace.buffer(5, count: rows * heads * d)
-        let g = workspace.buffer(6, count: rows * inter)
-        let u = workspace.buffer(7, count: rows * inter)
-        let scores = workspace.scratch(8, count: Kernels.attentionScratch(length: longest, kvHeads: kvHeads, headDim: d))
+        let (t, q, k, v, a, g, u, scores) = GatedBlockBuffers(
+            workspace, rows: rows, longest: longest, width: h, heads: heads, kvHeads: kvHeads, headDim: d, intermediate: inter
+        ).all
         let globalTables = globalRoPE.tables(positions: 0..<longest)
         let localTables = localRoPE.tables(positions: 0..<longest)
         let pairs = d / 2

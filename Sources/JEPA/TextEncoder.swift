@@ -52,8 +52,8 @@ public final class TextEncoder: Sendable {
         let h = backbone.hiddenSize
         let x = try backbone.run(sequences, workspace: workspace)
         let widest = max(h, config.dense.map(\.outFeatures).max() ?? 0)
-        var current = workspace.buffer(9, count: sequences.count * widest)
-        var next = workspace.buffer(10, count: sequences.count * widest)
+        var current = workspace.buffer(.pooled, count: sequences.count * widest)
+        var next = workspace.buffer(.pooledNext, count: sequences.count * widest)
         for (b, s) in VLJEPA.segments(sequences.map(\.count)).enumerated() {
             Kernels.maskedMean(x + s.lowerBound * h, rows: s.count, dim: h, into: current + b * h)
         }

@@ -85,9 +85,9 @@ public final class VisionEncoder: Sendable {
         let n = tokenCount(frames: frames)
         let rows = clips.count * n
         let h = config.hiddenSize
-        let x = workspace.buffer(0, count: rows * h)
+        let x = workspace.buffer(.residual, count: rows * h)
         let cols = patch.inFeatures
-        let patches = workspace.buffer(1, count: rows * cols)
+        let patches = workspace.buffer(.hidden, count: rows * cols)
         for (b, clip) in clips.enumerated() {
             var pixels = clip.scalars
             var t = frames
@@ -110,11 +110,11 @@ public final class VisionEncoder: Sendable {
              isCancelled: () -> Bool) throws {
         let h = config.hiddenSize, heads = config.numAttentionHeads, d = config.headDim
         let rows = clips * n
-        let t = workspace.buffer(1, count: rows * max(h, config.mlpSize))
-        let qkv = workspace.buffer(2, count: rows * 3 * h)
+        let t = workspace.buffer(.hidden, count: rows * max(h, config.mlpSize))
+        let qkv = workspace.buffer(.query, count: rows * 3 * h)
         let q = qkv, k = qkv + h, v = qkv + 2 * h  // column blocks of [rows × 3h]
-        let a = workspace.buffer(5, count: rows * h)
-        let scores = workspace.scratch(6, count: Kernels.attentionScratch(length: n, kvHeads: heads, headDim: d))
+        let a = workspace.buffer(.attended, count: rows * h)
+        let scores = workspace.scratch(.scores, count: Kernels.attentionScratch(length: n, kvHeads: heads, headDim: d))
         let scale = 1 / Float(d).squareRoot()
         for layer in layers {
             if isCancelled() { throw CancellationError() }
