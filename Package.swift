@@ -5,6 +5,7 @@
 //   Media (CFFmpeg) ─┐
 //   JEPA → Neural (CBLAS, CKernels) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
 //   VectorIndex (Index/, CLMDB) ─┘
+// Under them all, SystemCall: a failed system call as swift-system's Errno with the call and the file.
 import PackageDescription
 
 // VectorIndex: the HNSW distance kernels need AVX2/FMA codegen to match hnswlib (built with -march=native)
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // System libraries: a module map and one prefixed shim header each.
@@ -53,13 +55,16 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
         .target(name: "CFFmpegLoader", dependencies: ["CFFmpeg"]),
 
+        // Failed system calls: swift-system's `Errno` with the call and the file, the one errno shape of every module.
+        .target(name: "SystemCall", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+
         // Wrapper modules.
-        .target(name: "Media", dependencies: ["CFFmpeg", "CFFmpegLoader"]),
+        .target(name: "Media", dependencies: ["CFFmpeg", "CFFmpegLoader", "SystemCall"]),
         // The AVX2 GEMM kernel of attention; optimised in debug builds too, so that tests stay quick.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "Neural", dependencies: ["CBLAS", "CKernels"], swiftSettings: neuralSettings),
+        .target(name: "Neural", dependencies: ["CBLAS", "CKernels", "SystemCall"], swiftSettings: neuralSettings),
         .target(name: "JEPA", dependencies: ["Neural"]),
-        .target(name: "VectorIndex", dependencies: ["CLMDB"], path: "Index", swiftSettings: vectorIndexSettings),
+        .target(name: "VectorIndex", dependencies: ["CLMDB", "SystemCall"], path: "Index", swiftSettings: vectorIndexSettings),
         .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex"]),
         // The ingestion daemon: inotify watching, settling, the work queue and the published state.
         .target(

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Glibc
+import SystemCall
 
 /// A libav return code (a negative `AVERROR`), described with `av_strerror`.
 public struct AVError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -48,6 +49,11 @@ public struct MediaError: Error, Equatable, Sendable, CustomStringConvertible {
         case truncatedOrCorrupt(String)
         /// Any other libav failure.
         case library(AVError)
+        /// An output file exists as something written files must not go through: a symbolic link, or a file with
+        /// other hard links.
+        case refusedToOverwrite
+        /// A system call on the file failed (other than for a missing file or a denied permission).
+        case system(Errno)
         /// FFmpeg's shared libraries could not be opened (the reason from the dynamic loader).
         case ffmpegUnavailable(String)
 
@@ -63,6 +69,8 @@ public struct MediaError: Error, Equatable, Sendable, CustomStringConvertible {
             case .unsupportedCodec(let name): return "unsupported video codec '\(name)'"
             case .truncatedOrCorrupt(let detail): return "truncated or corrupt data: \(detail)"
             case .library(let error): return error.description
+            case .system(let errno): return errno.sentence
+            case .refusedToOverwrite: return "exists and is not a plain file with one name (a symbolic link, a folder, a hard link); not overwritten"
             case .ffmpegUnavailable(let why): return "cannot load FFmpeg (install libavformat, libavcodec, libswscale): \(why)"
             }
         }

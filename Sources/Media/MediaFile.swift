@@ -1,6 +1,7 @@
 import CFFmpeg
 import CFFmpegLoader
 import Glibc
+import SystemCall
 
 /// An opened media file: the demuxer (`AVFormatContext`) and its chosen video stream.
 ///
@@ -109,7 +110,7 @@ public final class MediaFile {
             let reason: MediaError.Reason = switch errno {
             case ENOENT, ENOTDIR: .notFound
             case EACCES: .permissionDenied
-            default: .library(AVError(vj_averror(errno)))
+            default: .system(Errno(rawValue: errno))
             }
             throw MediaError(path: path, reason: reason)
         }
@@ -132,7 +133,7 @@ public final class MediaFile {
         case EACCES, EPERM: return .permissionDenied
         default: break
         }
-        guard let file = fopen(path, "rb") else { return .library(error) }
+        guard let file = fopen(path, "rb") else { return .system(Errno(rawValue: errno)) }
         defer { fclose(file) }
         let probeSize = 64 * 1024
         let padding = Int(AVPROBE_PADDING_SIZE)

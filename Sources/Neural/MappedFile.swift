@@ -1,4 +1,5 @@
 import Foundation
+import SystemCall
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,10 +18,10 @@ public final class MappedFile: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw NeuralError.io(path: path, operation: "open", errno: errno) }
+        guard fd >= 0 else { throw NeuralError.io(SystemCallError("open", path: path)) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw NeuralError.io(path: path, operation: "stat", errno: errno) }
+        guard fstat(fd, &info) == 0 else { throw NeuralError.io(SystemCallError("fstat", path: path)) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw NeuralError.notRegularFile(path: path) }
         size = Int(info.st_size)
         if size == 0 {
@@ -29,7 +30,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let address, address != MAP_FAILED else {
-            throw NeuralError.io(path: path, operation: "mmap", errno: errno)
+            throw NeuralError.io(SystemCallError("mmap", path: path))
         }
         base = UnsafeRawPointer(address)
     }

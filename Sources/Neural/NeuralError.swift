@@ -1,7 +1,9 @@
+import SystemCall
+
 /// Errors from loading weights and validating tensor shapes; each names the file or tensor and the cause.
 public enum NeuralError: Error, Equatable, CustomStringConvertible {
-    /// The file could not be opened, stat'ed or mapped (`errno` is the C error number).
-    case io(path: String, operation: String, errno: Int32)
+    /// The file could not be opened, stat'ed or mapped.
+    case io(SystemCallError)
     /// The path names a FIFO, device, socket or folder, not a file.
     case notRegularFile(path: String)
     /// The safetensors file is malformed.
@@ -17,8 +19,8 @@ public enum NeuralError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .io(path, operation, errno):
-            return "\(path): \(operation) failed (errno \(errno))"
+        case let .io(error):
+            return error.description
         case let .notRegularFile(path):
             return "\(path): is not a regular file"
         case let .malformed(path, reason):

@@ -120,6 +120,27 @@ import TestSupport
         #expect(first.count == 13 + 64 * 64 * 3)
     }
 
+    @Test func dumpNeverWritesThroughAPlantedLink() throws {
+        let dir = try TemporaryDirectory()
+        let dump = dir.file("dump")
+        try FileManager.default.createDirectory(at: dump, withIntermediateDirectories: true)
+        let victim = dir.file("victim.txt")
+        try Data("keep me".utf8).write(to: victim)
+        let planted = dump.appendingPathComponent("clip00001-frame00.ppm").path
+        try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: victim.path)
+        // An older dump of another name is replaced, as a re-run expects.
+        try Data("old".utf8).write(to: dump.appendingPathComponent("clip00000-frame00.ppm"))
+
+        let r = try Self.run(["segments", Self.sample, "--frames", "4", "--size", "64", "--dump", dump.path])
+        #expect(r.status == 1)
+        #expect(r.stderrLines == ["error: \(planted): exists and is not a plain file with one name (a symbolic link, a folder, a hard link); not overwritten"],
+                "\(r.stderr)")
+        #expect(try String(contentsOf: victim, encoding: .utf8) == "keep me")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: planted) == victim.path)
+        let replaced = try Data(contentsOf: dump.appendingPathComponent("clip00000-frame00.ppm"))
+        #expect(replaced.starts(with: Data("P6\n64 64\n255\n".utf8)))
+    }
+
     @Test func segmentsOfABadFile() throws {
         let dir = try TemporaryDirectory()
         let empty = dir.file("empty.mp4").path

@@ -85,8 +85,8 @@ public final class Tokenizer: Sendable {
             data = try MappedFile.contents(path: url.path)
         } catch NeuralError.notRegularFile {
             throw TokenizerError(.unreadable, file: name, "is not a regular file")
-        } catch NeuralError.io(_, let operation, let code) {
-            throw TokenizerError(.unreadable, file: name, "cannot read: \(operation) failed (\(String(cString: strerror(code))))")
+        } catch NeuralError.io(let failure) {
+            throw TokenizerError(.unreadable, file: name, "cannot read: \(failure.cause)")
         } catch {
             throw TokenizerError(.unreadable, file: name, "cannot read: \(error)")
         }
