@@ -1,3 +1,5 @@
+import SystemCall
+
 /// Errors above LMDB that name the thing at fault and the cause.
 public enum IndexError: Error, CustomStringConvertible, Equatable {
     /// The path does not exist.
@@ -14,8 +16,9 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
     case dimensionMismatch(expected: Int, found: Int)
     /// An argument is out of range.
     case invalidArgument(String)
-    /// The environment's files could not be written (a full disk, an I/O error, no permission).
-    case storage(path: String, reason: String)
+    /// The environment's files could not be opened or written (a full disk, an I/O error, no permission), with
+    /// what that means for the data when it needs saying.
+    case storage(path: String, errno: Errno, detail: String? = nil)
 
     public var description: String {
         switch self {
@@ -27,7 +30,7 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
         case .dimensionMismatch(let expected, let found):
             return "vector has \(found) components, the index holds \(expected)"
         case .invalidArgument(let message): return message
-        case .storage(let path, let reason): return "\(path): \(reason)"
+        case .storage(let path, let errno, let detail): return "\(path): \(errno.sentence)" + (detail.map { "; \($0)" } ?? "")
         }
     }
 }

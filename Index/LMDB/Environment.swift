@@ -1,4 +1,5 @@
 import CLMDB
+import SystemCall
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -54,7 +55,7 @@ public final class Environment: @unchecked Sendable {
             guard create else { throw IndexError.missing(path: path) }
             let directoryMode = fileMode | ((fileMode & 0o444) >> 2)
             guard mkdir(path, directoryMode) == 0 || errno == EEXIST else {
-                throw IndexError.storage(path: path, reason: String(cString: strerror(errno)))
+                throw IndexError.storage(path: path, errno: Errno(rawValue: errno))
             }
         } else if !isDirectory {
             throw IndexError.notADirectory(path: path)
@@ -66,13 +67,13 @@ public final class Environment: @unchecked Sendable {
         if !Self.exists(path + "/data.mdb", isDirectory: &isDirectory) || !Self.exists(path + "/lock.mdb", isDirectory: &isDirectory) {
             // LMDB maps a new lock file after sizing it; on a full file system touching those pages raises SIGBUS.
             if let free = Self.freeBytes(path), free < Self.minimumFreeBytes {
-                throw IndexError.storage(path: path, reason: "no space left on device (\(free) bytes free)")
+                throw IndexError.storage(path: path, errno: .noSpace, detail: "\(free) bytes free, a new library needs \(Self.minimumFreeBytes)")
             }
         }
 
         var env: OpaquePointer?
         try LMDBError.check(mdb_env_create(&env))
-        guard let env else { throw LMDBError(code: ENOMEM) }
+        guard let env else { throw IndexError.storage(path: path, errno: .noMemory) }
         do {
             try LMDBError.check(mdb_env_set_mapsize(env, mapSize))
             try LMDBError.check(mdb_env_set_maxdbs(env, MDB_dbi(maxDatabases)))
@@ -83,7 +84,7 @@ public final class Environment: @unchecked Sendable {
             if rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED {
                 throw IndexError.corrupt(path: path + "/data.mdb", reason: "\(LMDBError(code: rc))")
             }
-            if rc > 0 { throw IndexError.storage(path: path, reason: String(cString: strerror(rc))) }
+            if rc > 0 { throw IndexError.storage(path: path, errno: Errno(rawValue: rc)) }
             try LMDBError.check(rc)
             try Self.checkSize(env, file: path + "/data.mdb")
         } catch {
@@ -213,10 +214,8 @@ public final class Environment: @unchecked Sendable {
     /// A system error from writing the files, naming the environment; a full file system is said as such (LMDB
     /// reports some writes that ran out of space as `EIO`).
     func storageError(errno code: Int32) -> IndexError {
-        if code == ENOSPC || code == EDQUOT || (code == EIO && (Self.freeBytes(path) ?? .max) < Self.minimumFreeBytes) {
-            return .storage(path: path, reason: "no space left on device; nothing of the failed write was stored")
-        }
-        return .storage(path: path, reason: "\(String(cString: strerror(code))); nothing of the failed write was stored")
+        let full = code == ENOSPC || code == EDQUOT || (code == EIO && (Self.freeBytes(path) ?? .max) < Self.minimumFreeBytes)
+        return .storage(path: path, errno: full ? .noSpace : Errno(rawValue: code), detail: "nothing of the failed write was stored")
     }
 
     /// Below this much free space, a new environment is not created and an I/O error is taken for a full disk.
@@ -245,6 +244,8 @@ public final class Environment: @unchecked Sendable {
                 try withExclusiveLockFromShared { try LMDBError.check(mdb_env_set_mapsize(handle, 0)) }
                 continue
             }
+            // A system error (no permission on the lock file, say) names the library; LMDB's own codes stay its own.
+            if rc > 0 { throw IndexError.storage(path: path, errno: Errno(rawValue: rc)) }
             try LMDBError.check(rc)
             return txn!
         }
@@ -267,7 +268,9 @@ public final class Environment: @unchecked Sendable {
         transactionLock.lockExclusive()
         defer { transactionLock.unlock() }
         mapGeneration &+= 1
-        try LMDBError.check(mdb_env_set_mapsize(handle, mapSize * 2))
+        let rc = mdb_env_set_mapsize(handle, mapSize * 2)
+        if rc > 0 { throw IndexError.storage(path: path, errno: Errno(rawValue: rc), detail: "cannot grow the map") }
+        try LMDBError.check(rc)
     }
 
     // MARK: Pooled readers

@@ -2,7 +2,8 @@ import CLMDB
 
 /// A non-zero LMDB return code, described by `mdb_strerror`.
 ///
-/// This is the only error type over LMDB's C API; everything above it uses domain errors.
+/// This is the only error type over LMDB's C API; everything above it uses domain errors. The environment turns
+/// system errors (positive codes) into `IndexError.storage`, which names the library and carries an `Errno`.
 public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The LMDB (negative, `MDB_*`) or system (`errno`) code.
     public let code: Int32

@@ -44,4 +44,21 @@ import TestSupport
         found = try modes(library)
         #expect(found[""] == 0o755 && found["data.mdb"] == 0o644, "\(found.mapValues { String($0, radix: 8) })")
     }
+
+    @Test func anotherUserWhoCannotWriteTheLibraryIsToldWhichOne() throws {
+        let r = try CommandLineTests.run(["index", videos.path, "--library", library, "--model", model, "--shared"])
+        #expect(r.status == 0, "\(r.stderr)")
+        // Another user: as root, the query runs as `nobody`; otherwise the owner takes away its own write bits.
+        var prefix: [String] = []
+        if getuid() == 0 {
+            prefix = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        } else {
+            for name in try FileManager.default.contentsOfDirectory(atPath: library) { chmod(library + "/" + name, 0o444) }
+            chmod(library, 0o555)
+        }
+        defer { chmod(library, 0o755) }
+        let q = try CommandLineTests.run(["query", "red", "--library", library, "--model", model], prefix: prefix)
+        #expect(q.status == 1)
+        #expect(q.stderrLines == ["error: \(library): permission denied"], "\(q.stderr)")
+    }
 }
