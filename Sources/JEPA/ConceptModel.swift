@@ -43,9 +43,9 @@ public final class ConceptModel: ClipModel {
         var frames: [Int] = []
         var pixels: [Float] = []
         pixels.reserveCapacity(clips.reduce(0) { $0 + $1.count })
-        for (i, clip) in clips.enumerated() {
+        for clip in clips {
             guard clip.rank == 4, Array(clip.shape.dropFirst()) == image, clip.shape[0] >= 1 else {
-                throw ConfigError("clip \(i) has shape \(clip.shape); expected [frames ≥ 1, \(image.map(String.init).joined(separator: ", "))]")
+                throw ModelInputError.shape(found: clip.shape, expected: "[frames ≥ 1, \(image.map(String.init).joined(separator: ", "))] (as clip 0)")
             }
             frames.append(clip.shape[0])
             pixels += clip.scalars

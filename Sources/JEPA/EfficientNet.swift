@@ -107,7 +107,7 @@ public final class EfficientNet: Sendable {
                  trace: ((String, Tensor) -> Void)?) throws -> Tensor {
         let c = config.inChans, s = config.imageSize
         guard images.rank == 4, images.shape[1] == c, images.shape[2] == s, images.shape[3] == s else {
-            throw ConfigError("images shape \(images.shape) is not [images, \(c), \(s), \(s)]")
+            throw ModelInputError.shape(found: images.shape, expected: "[images, \(c), \(s), \(s)]")
         }
         let n = images.shape[0]
         guard n > 0 else { return Tensor(zeros: [0, config.numClasses]) }

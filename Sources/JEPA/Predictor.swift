@@ -60,7 +60,7 @@ public final class LlamaStack: Sendable {
     func embed(_ ids: [Int], into out: UnsafeMutablePointer<Float>) throws {
         let h = config.hiddenSize
         for (r, id) in ids.enumerated() {
-            guard id >= 0, id < config.vocabSize else { throw ConfigError("token id \(id) outside the vocabulary of \(config.vocabSize)") }
+            guard id >= 0, id < config.vocabSize else { throw ModelInputError.tokenOutsideVocabulary(id: id, size: config.vocabSize) }
             embedTokens.copyRow(id, into: out + r * h)
         }
     }
@@ -135,10 +135,10 @@ public final class Predictor: Sendable {
     /// attention and pooling and come last, so they change nothing.
     public func predict(visualTokens: Tensor, clips: Int, prompt: [Int], workspace: Workspace) throws -> Tensor {
         guard prompt.count <= config.maxPromptTokens else {
-            throw ConfigError("prompt has \(prompt.count) tokens, more than max_prompt_tokens \(config.maxPromptTokens)")
+            throw ModelInputError.textLength(tokens: prompt.count, limit: 0...config.maxPromptTokens, what: "prompt")
         }
         if config.pool == .promptNonPad && prompt.isEmpty {
-            throw ConfigError("predictor.pool is prompt_non_pad, so the prompt needs at least one token")
+            throw ModelInputError.textLength(tokens: 0, limit: 1...config.maxPromptTokens, what: "prompt (predictor.pool is prompt_non_pad)")
         }
         let h = config.hiddenSize
         let nv = clips == 0 ? 0 : visualTokens.count / visProj.inFeatures / clips

@@ -63,10 +63,10 @@ struct BertBackbone: TextBackbone {
         let x = workspace.buffer(.residual, count: rows * h)
         for (s, ids) in zip(segments, sequences) {
             guard ids.count <= positions.shape[0] else {
-                throw ConfigError("text of \(ids.count) tokens exceeds max_position_embeddings \(positions.shape[0])")
+                throw ModelInputError.textLength(tokens: ids.count, limit: 1...positions.shape[0], what: "text")
             }
             for (i, id) in ids.enumerated() {
-                guard id >= 0, id < config.vocabSize else { throw ConfigError("token id \(id) outside the vocabulary of \(config.vocabSize)") }
+                guard id >= 0, id < config.vocabSize else { throw ModelInputError.tokenOutsideVocabulary(id: id, size: config.vocabSize) }
                 let row = x + (s.lowerBound + i) * h
                 words.copyRow(id, into: row)
                 for c in 0..<h { row[c] += tokenType.pointer[c] + positions.pointer[i * h + c] }

@@ -85,7 +85,7 @@ struct Gemma3Backbone: TextBackbone {
         let embedScale = Float(Double(h).squareRoot())
         for (s, ids) in zip(segments, sequences) {
             for (i, id) in ids.enumerated() {
-                guard id >= 0, id < config.vocabSize else { throw ConfigError("token id \(id) outside the vocabulary of \(config.vocabSize)") }
+                guard id >= 0, id < config.vocabSize else { throw ModelInputError.tokenOutsideVocabulary(id: id, size: config.vocabSize) }
                 let row = x + (s.lowerBound + i) * h
                 embedTokens.copyRow(id, scale: embedScale, into: row)
             }

@@ -47,7 +47,7 @@ public final class TextEncoder: Sendable {
     /// Query vectors [sequences × shared]; each sequence holds its real tokens only (no padding).
     public func embed(_ sequences: [[Int]], workspace: Workspace) throws -> Tensor {
         for s in sequences where s.isEmpty || s.count > config.maxTokens {
-            throw ConfigError("text of \(s.count) tokens; the Y-encoder takes 1 to \(config.maxTokens)")
+            throw ModelInputError.textLength(tokens: s.count, limit: 1...config.maxTokens, what: "text")
         }
         let h = backbone.hiddenSize
         let x = try backbone.run(sequences, workspace: workspace)

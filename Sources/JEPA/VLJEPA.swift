@@ -71,7 +71,7 @@ extension ClipConfig {
         let plane = size * size
         var out = [Float](repeating: 0, count: frames.count * 3 * plane)
         for (t, frame) in frames.enumerated() {
-            guard frame.count == 3 * plane else { throw ConfigError("frame \(t) has \(frame.count) bytes, expected \(3 * plane)") }
+            guard frame.count == 3 * plane else { throw ModelInputError.frameSize(frame: t, bytes: frame.count, expected: 3 * plane) }
             for c in 0..<3 {
                 let scale = 1 / (255 * std[c]), shift = mean[c] / std[c]
                 let base = (t * 3 + c) * plane

@@ -79,7 +79,7 @@ public final class VisionEncoder: Sendable {
         for clip in clips {
             guard clip.shape.count == 4, clip.shape[1] == c, clip.shape[2] == s, clip.shape[3] == s,
                   clip.shape[0] == first.shape[0], clip.shape[0] > 0
-            else { throw ConfigError("clip shape \(clip.shape) is not [\(first.shape[0]), \(c), \(s), \(s)]") }
+            else { throw ModelInputError.shape(found: clip.shape, expected: "[\(first.shape[0]), \(c), \(s), \(s)]") }
         }
         let frames = first.shape[0]
         let n = tokenCount(frames: frames)

@@ -244,18 +244,21 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(help: "OpenBLAS threads.") var threads = 2
         @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
 
-        func run() async throws {
+        func validate() throws {
             guard (1...1024).contains(clips), (1...4096).contains(queries), (1...4096).contains(queryTokens),
                   (1...1024).contains(threads), (1...1000).contains(repeats) else {
-                throw ModelCommand.fail(ConfigError("--clips, --queries, --query-tokens, --threads or --repeats out of range"))
+                throw ValidationError("--clips 1-1024, --queries 1-4096, --query-tokens 1-4096, --threads 1-1024, --repeats 1-1000")
             }
+        }
+
+        func run() async throws {
             Neural.setThreads(threads)
             let bundle = try ModelBundle(directory: URL(fileURLWithPath: directory))
             if case .efficientnet(let config) = bundle.config.vision {
                 do { return try benchEfficientNet(bundle, config) } catch { throw ModelCommand.fail(error) }
             }
             guard case .vjepa2(let v) = bundle.config.vision, let model = try bundle.load() as? VLJEPA else {
-                throw ModelCommand.fail(ConfigError("\(directory): bench times vjepa2 and efficientnet bundles only"))
+                throw ModelCommand.fail(BundleError(path: directory, reason: "bench times vjepa2 and efficientnet bundles only"))
             }
             var rng = SystemRandomNumberGenerator()
             let clip = Tensor(shape: [v.framesPerClip, v.inChans, v.cropSize, v.cropSize],
@@ -281,7 +284,7 @@ struct ModelCommand: AsyncParsableCommand {
             try binder.finish(prefixes: ["x_encoder."])
             let (images, overflow) = clips.multipliedReportingOverflow(by: bundle.config.clip.frames)
             guard !overflow, (1...4096).contains(images) else {
-                throw ConfigError("--clips \(clips) × clip.frames \(bundle.config.clip.frames) is not in 1...4096 images")
+                throw ValidationError("--clips \(clips) × clip.frames \(bundle.config.clip.frames) is not in 1...4096 images")
             }
             let count = images * config.inChans * config.imageSize * config.imageSize
             var rng = SystemRandomNumberGenerator()

@@ -55,10 +55,15 @@ import TestSupport
         let golden = try Golden("vljepa-tiny-bert")  // pools over prompt tokens only
         let model = try ModelBundle(directory: golden.directory).load()
         let clip = clips(try golden.tensor("pixel_values_videos"))[0]
-        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: []) }
-        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: [Int](repeating: 1, count: 17)) }
-        #expect(throws: ConfigError.self) { try model.embedClips([clip], prompt: [64]) }
-        #expect(throws: ConfigError.self) { try model.embedTexts([[]]) }
+        // Input problems are the request's, not the bundle's: ModelInputError, not ConfigError.
+        #expect(throws: ModelInputError.textLength(tokens: 0, limit: 1...16, what: "prompt (predictor.pool is prompt_non_pad)")) {
+            try model.embedClips([clip], prompt: [])
+        }
+        #expect(throws: ModelInputError.textLength(tokens: 17, limit: 0...16, what: "prompt")) {
+            try model.embedClips([clip], prompt: [Int](repeating: 1, count: 17))
+        }
+        #expect(throws: ModelInputError.tokenOutsideVocabulary(id: 64, size: 64)) { try model.embedClips([clip], prompt: [64]) }
+        #expect(throws: ModelInputError.textLength(tokens: 0, limit: 1...16, what: "text")) { try model.embedTexts([[]]) }
         #expect(try model.embedClips([], prompt: [1]).shape == [0, 24])
     }
 
@@ -211,7 +216,7 @@ import TestSupport
         let t = try spec.tensor(fromRGB: [[255, 0, 51]])
         #expect(t.shape == [1, 3, 1, 1])
         #expect(zip(t.scalars, [1, -1, 0.2] as [Float]).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
-        #expect(throws: ConfigError.self) { try spec.tensor(fromRGB: [[1, 2]]) }
+        #expect(throws: ModelInputError.frameSize(frame: 0, bytes: 2, expected: 3)) { try spec.tensor(fromRGB: [[1, 2]]) }
     }
 }
 

@@ -80,6 +80,6 @@ import Testing
         // The same frame once or twice: the same mean probabilities, the same vector.
         #expect(cosine(Array(out.scalars[..<384]), Array(out.scalars[384...])) > 0.9999)
         #expect(try model.embedClips([], prompt: []).shape == [0, 384])
-        #expect(throws: ConfigError.self) { try model.embedClips([Tensor(shape: [1, 3, 64, 64], scalars: [Float](repeating: 0, count: 3 * 64 * 64))], prompt: []) }
+        #expect(throws: ModelInputError.self) { try model.embedClips([Tensor(shape: [1, 3, 64, 64], scalars: [Float](repeating: 0, count: 3 * 64 * 64))], prompt: []) }
     }
 }

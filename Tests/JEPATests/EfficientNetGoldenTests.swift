@@ -140,8 +140,9 @@ import TestSupport
         let config = try decodeVision(Self.tiny)
         let net = try Self.load(config, Self.weights(config))
         for shape in [[2, 3, 20, 21], [2, 1, 20, 20], [3, 20, 20]] {
-            let error = #expect(throws: ConfigError.self) { _ = try net.logits(Tensor(zeros: shape), workspace: Workspace()) }
-            #expect(error?.description == "images shape \(shape) is not [images, 3, 20, 20]")
+            #expect(throws: ModelInputError.shape(found: shape, expected: "[images, 3, 20, 20]")) {
+                _ = try net.logits(Tensor(zeros: shape), workspace: Workspace())
+            }
         }
         #expect(try net.logits(Tensor(zeros: [0, 3, 20, 20]), workspace: Workspace()).shape == [0, 5])
     }
