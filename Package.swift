@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "Neural", dependencies: ["CBLAS", "CKernels", "SystemCall"], swiftSettings: neuralSettings),
         .target(name: "JEPA", dependencies: ["Neural"]),
         .target(name: "VectorIndex", dependencies: ["CLMDB", "SystemCall"], path: "Index", swiftSettings: vectorIndexSettings),
-        .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex"]),
+        .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex", "SystemCall"]),
         // The ingestion daemon: inotify watching, settling, the work queue and the published state.
         .target(
             name: "Watch",

@@ -1,7 +1,11 @@
+import SystemCall
+
 /// Errors a user can act on, each naming the file or library and the cause.
 public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// A file could not be read or examined.
-    case file(String, String)
+    /// A system call on a video, a library file or the lock failed.
+    case system(SystemCallError)
+    /// Moving a library folder into place failed.
+    case rename(from: String, to: String, errno: Errno)
     /// The library was built with another model; its vectors cannot be mixed with this one's.
     case modelMismatch(library: String, stored: String, requested: String)
     /// Another process holds the library's write lock.
@@ -10,12 +14,19 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case emptyLibrary(String)
     /// The library's stored data is not what this version writes.
     case incompatible(library: String, reason: String)
-    /// Anything else, already described.
-    case other(String)
+    /// A model bundle without its `tokenizer.json`.
+    case tokenizerMissing(path: String)
+    /// The model gave a NaN or infinite vector: its weights are damaged or it cannot take this input.
+    case nonFiniteVector(model: String)
+    /// A video cut into more segments than a library keeps per video.
+    case tooManySegments(path: String, count: Int, limit: Int)
+    /// The library changed while `repair` read it (nothing was replaced).
+    case changedDuringRepair(library: String, read: Int, expected: Int)
 
     public var description: String {
         switch self {
-        case .file(let path, let cause): "\(path): \(cause)"
+        case .system(let error): error.description
+        case .rename(let from, let to, let errno): "\(to): cannot replace with \(from): \(errno.sentence)"
         case .modelMismatch(let library, let stored, let requested):
             "\(library): the library was built with model \(stored), not \(requested); "
                 + "run `vjsearch reindex --model DIR` to re-embed it with the new model, or pass the old model with --model"
@@ -23,7 +34,11 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(library): another `vjsearch` is writing to this library; wait for it, or pass --wait"
         case .emptyLibrary(let library): "\(library): the library is empty; index videos with `vjsearch index PATH…`"
         case .incompatible(let library, let reason): "\(library): \(reason)"
-        case .other(let message): message
+        case .tokenizerMissing(let path): "\(path): missing: a model bundle needs its tokenizer.json"
+        case .nonFiniteVector(let model): "\(model): the model produced a non-finite vector (NaN or infinite weights?)"
+        case .tooManySegments(let path, let count, let limit): "\(path): \(count) segments, more than \(limit) per video"
+        case .changedDuringRepair(let library, let read, let expected):
+            "\(library): the library changed during the repair (\(read) of \(expected) vectors read); run it again"
         }
     }
 }

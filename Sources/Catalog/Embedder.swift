@@ -29,7 +29,7 @@ public final class Embedder: Sendable {
         let bundle = try ModelBundle(directory: directory)
         self.bundle = bundle
         guard FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) else {
-            throw CatalogError.file(bundle.tokenizerURL.path, "missing: a model bundle needs its tokenizer.json")
+            throw CatalogError.tokenizerMissing(path: bundle.tokenizerURL.path)
         }
         if textOnly {
             // A cold query's two loads overlap: the tokenizer parses on another thread while the weights convert.
@@ -80,7 +80,7 @@ public final class Embedder: Sendable {
     /// model (not the query or the video) is named as the cause.
     private func finite(_ vectors: [Float]) throws -> [Float] {
         guard vectors.allSatisfy(\.isFinite) else {
-            throw CatalogError.file(bundle.directory.path, "the model produced a non-finite vector (NaN or infinite weights?)")
+            throw CatalogError.nonFiniteVector(model: bundle.directory.path)
         }
         return vectors
     }

@@ -1,3 +1,4 @@
+import SystemCall
 import Foundation
 
 /// A video file's content identity: its size plus a hash of sampled blocks.
@@ -19,10 +20,10 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
     /// Fingerprints the regular file at `path`.
     public init(path: String) throws(CatalogError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .file(path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .system(SystemCallError("open", path: path)) }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .file(path, String(cString: strerror(errno))) }
+        guard fstat(fd, &st) == 0 else { throw .system(SystemCallError("fstat", path: path)) }
         let size = UInt64(st.st_size)
         let block = UInt64(Self.blockSize)
         var offsets: [UInt64] = [0]
@@ -34,7 +35,7 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
         var buffer = [UInt8](repeating: 0, count: Self.blockSize)
         for offset in offsets {
             let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Self.blockSize, off_t(offset)) }
-            guard n >= 0 else { throw .file(path, String(cString: strerror(errno))) }
+            guard n >= 0 else { throw .system(SystemCallError("pread", path: path)) }
             hasher.mix(offset)
             buffer.withUnsafeBytes { hasher.mix(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }

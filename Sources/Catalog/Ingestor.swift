@@ -347,7 +347,7 @@ public final class Ingestor {
         switch error {
         case let e as MediaError: return e.reason.description
         case let e as CatalogError:
-            if case .file(_, let cause) = e { return cause }
+            if case .system(let failure) = e { return failure.cause }
             return e.description
         default:
             let text = "\(error)"

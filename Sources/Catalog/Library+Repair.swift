@@ -109,7 +109,7 @@ extension Library {
         }
         try flush()
         guard inserted == keptSegments.count else {
-            throw CatalogError.other("\(path): the library changed during the repair (\(inserted) of \(keptSegments.count) vectors read); run it again")
+            throw CatalogError.changedDuringRepair(library: path, read: inserted, expected: keptSegments.count)
         }
         return report
     }

@@ -188,7 +188,7 @@ public final class Library: @unchecked Sendable {
                        segments: [Segment], vectors: [Float], replacing: [UInt64]) throws -> VideoRecord {
         precondition(vectors.count == segments.count * meta.dimension, "one vector per segment")
         guard segments.count < SegmentID.perVideo else {
-            throw CatalogError.file(path, "\(segments.count) segments, more than \(SegmentID.perVideo) per video")
+            throw CatalogError.tooManySegments(path: path, count: segments.count, limit: SegmentID.perVideo)
         }
         return try environment.write { txn in
             try removeVideos(replacing, txn)

@@ -1,3 +1,4 @@
+import SystemCall
 import Foundation
 
 /// The one-writer lock of a library: an exclusive `flock` on `<library>/index.lock`, released when the process
@@ -12,13 +13,13 @@ public final class LibraryLock {
                                                 attributes: [.posixPermissions: 0o700])
         let file = library + "/index.lock"
         fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CatalogError.file(file, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw CatalogError.system(SystemCallError("open", path: file)) }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }
             let code = errno
             close(fd)
             if code == EWOULDBLOCK { throw CatalogError.locked(library: library) }
-            throw CatalogError.file(file, String(cString: strerror(code)))
+            throw CatalogError.system(SystemCallError("flock", path: file, errno: Errno(rawValue: code)))
         }
     }
 

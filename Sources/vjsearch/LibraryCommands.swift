@@ -1,3 +1,4 @@
+import SystemCall
 import ArgumentParser
 import Catalog
 import Foundation
@@ -251,13 +252,13 @@ struct ReindexCommand: AsyncParsableCommand {
             let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
             if renameat2(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0 { return }
             if errno != EINVAL && errno != ENOSYS {
-                throw CatalogError.file(b, "cannot exchange with \(a): \(String(cString: strerror(errno)))")
+                throw CatalogError.rename(from: a, to: b, errno: Errno(rawValue: errno))
             }
         }
         let aside = b + ".old"
         try? FileManager.default.removeItem(atPath: aside)
         guard rename(b, aside) == 0, rename(a, b) == 0, rename(aside, a) == 0 else {
-            throw CatalogError.file(b, "cannot replace with \(a): \(String(cString: strerror(errno)))")
+            throw CatalogError.rename(from: a, to: b, errno: Errno(rawValue: errno))
         }
     }
 }
@@ -310,7 +311,7 @@ struct RepairCommand: AsyncParsableCommand {
                 let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
                 let aside = libraryPath + ".damaged-" + stamp
                 guard rename(staging, aside) == 0 else {
-                    throw CatalogError.file(staging, "cannot rename to \(aside): \(String(cString: strerror(errno)))")
+                    throw CatalogError.rename(from: staging, to: aside, errno: Errno(rawValue: errno))
                 }
                 return (report, aside)
             }

@@ -45,7 +45,7 @@ import TestSupport
             t["y_encoder.projector.bias"]!.scalars[0] = value
             t["predictor.out_proj.bias"]!.scalars[0] = value
         }
-        let expected = CatalogError.file(dir.url.path, "the model produced a non-finite vector (NaN or infinite weights?)")
+        let expected = CatalogError.nonFiniteVector(model: dir.url.path)
         for textOnly in [false, true] {
             let embedder = try Embedder(directory: dir.url, textOnly: textOnly)
             #expect(throws: expected) { try embedder.embedQuery("red ball") }

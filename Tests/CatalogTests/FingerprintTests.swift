@@ -1,4 +1,5 @@
 import Foundation
+import SystemCall
 import Testing
 import TestSupport
 @testable import Catalog
@@ -47,8 +48,9 @@ import TestSupport
     }
 
     @Test func missingFileNamesPathAndCause() throws {
-        #expect(throws: CatalogError.file("/nonexistent/x.mp4", "No such file or directory")) {
+        let error = #expect(throws: CatalogError.system(SystemCallError("open", path: "/nonexistent/x.mp4", errno: .noSuchFileOrDirectory))) {
             try Fingerprint(path: "/nonexistent/x.mp4")
         }
+        #expect(error?.description == "/nonexistent/x.mp4: no such file or directory")
     }
 }
