@@ -186,15 +186,6 @@ public final class Ingestor {
         return report
     }
 
-    /// What the decode thread sends.
-    enum Item: @unchecked Sendable {
-        /// Clips of job `job`, in order, with their tensors.
-        case clips(job: Int, clips: [Clip], tensors: [Tensor], decodeSeconds: Double)
-        /// Job `job` decoded completely.
-        case end(job: Int, duration: Double, decodeSeconds: Double)
-        case failed(job: Int, cause: String, decodeSeconds: Double)
-    }
-
     private func embed(_ jobs: [Job], _ report: inout IndexReport, start: ContinuousClock.Instant) throws {
         guard !jobs.isEmpty else { return }
         let queue = BoundedQueue<Item>(capacity: options.queueDepth)
@@ -300,48 +291,6 @@ public final class Ingestor {
         }
     }
 
-    /// Decodes one file into clip batches on the decode thread.
-    private static func decode(path: String, job: Int, spec: ClipSpec, options: FrameSampler.Options, batch: Int,
-                               into queue: BoundedQueue<Item>) {
-        let clock = ContinuousClock()
-        var busy = Duration.zero
-        do {
-            var t0 = clock.now
-            let file = try MediaFile(path: path)
-            let stream = try ClipStream(file: file, spec: spec, options: options)
-            let shape = [spec.frames, 3, spec.size, spec.size]
-            var buffer = [Float](repeating: 0, count: stream.floatsPerClip)
-            var clips: [Clip] = []
-            var tensors: [Tensor] = []
-            var lastEnd = 0.0
-            while let clip = try buffer.withUnsafeMutableBufferPointer({ b throws(MediaError) in try stream.next(into: b) }) {
-                clips.append(clip)
-                tensors.append(Tensor(shape: shape, scalars: buffer))
-                lastEnd = max(lastEnd, clip.frameTimes.last ?? clip.end)
-                if clips.count == batch {
-                    busy += clock.now - t0
-                    guard queue.push(.clips(job: job, clips: clips, tensors: tensors, decodeSeconds: seconds(busy))) else { return }
-                    busy = .zero
-                    clips = []
-                    tensors = []
-                    t0 = clock.now
-                }
-            }
-            if !clips.isEmpty {
-                busy += clock.now - t0
-                guard queue.push(.clips(job: job, clips: clips, tensors: tensors, decodeSeconds: seconds(busy))) else { return }
-                busy = .zero
-                t0 = clock.now
-            }
-            let end = stream.sampler.endTime
-            let duration = end > 0 ? end : (file.info.duration ?? lastEnd)
-            busy += clock.now - t0
-            _ = queue.push(.end(job: job, duration: duration, decodeSeconds: seconds(busy)))
-        } catch {
-            _ = queue.push(.failed(job: job, cause: cause(error, path: path), decodeSeconds: seconds(busy)))
-        }
-    }
-
     /// A one-line cause without the path (the report names the file).
     static func cause(_ error: Error, path: String) -> String {
         switch error {
@@ -357,50 +306,5 @@ public final class Ingestor {
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
-}
-
-/// A blocking FIFO of at most `capacity` items between two threads; `close` wakes both sides.
-final class BoundedQueue<Element>: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var items: [Element] = []
-    private var closed = false
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = max(1, capacity) }
-
-    var isClosed: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return closed
-    }
-
-    /// Waits for room; false when the queue was closed (the consumer is gone).
-    func push(_ item: Element) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.count >= capacity && !closed { condition.wait() }
-        if closed { return false }
-        items.append(item)
-        condition.broadcast()
-        return true
-    }
-
-    /// Waits for an item; nil once closed and drained.
-    func pop() -> Element? {
-        condition.lock()
-        defer { condition.unlock() }
-        while items.isEmpty && !closed { condition.wait() }
-        if items.isEmpty { return nil }
-        let item = items.removeFirst()
-        condition.broadcast()
-        return item
-    }
-
-    func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
     }
 }
