@@ -6,7 +6,7 @@ import Neural
 // the queue between the two threads.
 extension Ingestor {
     /// What the decode thread sends.
-    enum Item: @unchecked Sendable {
+    enum Item: Sendable {
         /// Clips of job `job`, in order, with their tensors.
         case clips(job: Int, clips: [Clip], tensors: [Tensor], decodeSeconds: Double)
         /// Job `job` decoded completely.
