@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import Neural
+import Synchronization
 
 // The decode side of `Ingestor`'s pipeline: what the decode thread sends, how it cuts a file into batches, and
 // the queue between the two threads.
@@ -29,6 +30,7 @@ extension Ingestor {
             var tensors: [Tensor] = []
             var lastEnd = 0.0
             while let clip = try buffer.withUnsafeMutableBufferPointer({ b throws(MediaError) in try stream.next(into: b) }) {
+                if queue.isClosed { return }
                 clips.append(clip)
                 tensors.append(Tensor(shape: shape, scalars: buffer))
                 lastEnd = max(lastEnd, clip.frameTimes.last ?? clip.end)
@@ -100,4 +102,31 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// Threads that their starter can wait out (Foundation's `Thread` has no join): `join()` returns once every thread
+/// started here has returned from its body.
+final class ThreadGroup: Sendable {
+    private let running = DispatchGroup()
+    private let count = Atomic<Int>(0)
+
+    /// Threads started here whose body has not returned (a test observable, like `WorkerPool.helperCount`).
+    var alive: Int { count.load(ordering: .acquiring) }
+
+    /// Runs `body` on a new thread named `name` with a stack of `stackSize` bytes.
+    func start(name: String, stackSize: Int, _ body: @escaping @Sendable () -> Void) {
+        running.enter()
+        count.add(1, ordering: .relaxed)
+        let thread = Thread { [self] in
+            body()
+            count.subtract(1, ordering: .releasing)
+            running.leave()
+        }
+        thread.name = name
+        thread.stackSize = stackSize
+        thread.start()
+    }
+
+    /// Waits until every thread started here has ended.
+    func join() { running.wait() }
 }

@@ -60,9 +60,10 @@ public struct IndexProgress: Sendable {
 /// Plan: unchanged files (same path, size and mtime) are skipped; a file whose fingerprint matches a video whose
 /// path vanished is re-linked; anything else is embedded. Pipeline: a decode thread cuts clips and feeds batches
 /// through a bounded queue to the calling thread, which embeds them and, at the end of each video, commits the
-/// video's record, segments and vectors in one write transaction. A crash loses at most the video in flight, and
-/// so does cancellation: `isCancelled` is checked between files while planning, before each batch is embedded and
-/// between the X-encoder's layers (the video in flight is then abandoned).
+/// video's record, segments and vectors in one write transaction; the decode thread has ended when `run` returns.
+/// A crash loses at most the video in flight, and so does cancellation: `isCancelled` is checked between files
+/// while planning, before each batch is embedded and between the X-encoder's layers (the video in flight is then
+/// abandoned).
 public final class Ingestor {
     public struct Options: Sendable {
         /// Codec threads for the decoder (the embedder's are `Neural.threads`).
@@ -91,6 +92,9 @@ public final class Ingestor {
     let options: Options
     let progress: (@Sendable (IndexProgress) -> Void)?
     let isCancelled: @Sendable () -> Bool
+    /// Test seams: the decode threads of this ingestor, and a hook each runs as it winds down (after its last item).
+    let decodeThreads = ThreadGroup()
+    var decodeThreadWillEnd: (@Sendable () -> Void)?
 
     /// `isCancelled` is polled on the calling thread; once it returns true the run stops at the next check and
     /// returns a report with `cancelled` set.
@@ -193,17 +197,19 @@ public final class Ingestor {
         let decodeOptions = FrameSampler.Options(threads: options.decodeThreads)
         let batch = max(1, options.batch)
         let paths = jobs.map(\.path)
-        let decoder = Thread {
+        let willEnd = decodeThreadWillEnd
+        decodeThreads.start(name: "vjsearch-decode", stackSize: 8 << 20) {
             for (j, path) in paths.enumerated() {
-                if queue.isClosed { return }
+                if queue.isClosed { break }
                 Self.decode(path: path, job: j, spec: spec, options: decodeOptions, batch: batch, into: queue)
             }
             queue.close()
+            willEnd?()
         }
-        decoder.name = "vjsearch-decode"
-        decoder.stackSize = 8 << 20
-        decoder.start()
-        defer { queue.close() }
+        defer {
+            queue.close()  // wakes a decoder blocked on a full queue; it stops at its next clip, push or file
+            decodeThreads.join()  // then nothing of this run touches FFmpeg after it returns
+        }
 
         let clock = ContinuousClock()
         let workspace = Workspace()
@@ -236,7 +242,8 @@ public final class Ingestor {
                 if j != current { current = j }
                 if failedJob == j { continue }
                 if isCancelled() {
-                    // Abandon the video in flight: nothing of it was written; `defer` stops the decode thread.
+                    // Abandon the video in flight: nothing of it was written; `defer` stops the decode thread and
+                    // waits for it.
                     report.cancelled = true
                     return
                 }
