@@ -4,8 +4,37 @@ import Testing
 import TestSupport
 @testable import Catalog
 
-/// The ingestor in this process, over the tiny model fixture and a small generated video.
+/// The ingestor in this process, over the tiny model fixture (1 s windows every 0.5 s) and small generated videos.
 @Suite struct IngestorTests {
+    /// A temporary folder with `videos/` holding one test-pattern video per entry of `seconds` (`a.mp4`, `b.mp4`, …)
+    /// and a library for `embedder`.
+    struct Setup {
+        let dir: TemporaryDirectory
+        let videos: URL
+        let paths: [String]
+        let library: Library
+
+        init(seconds: [Double], embedder: Embedder) throws {
+            let dir = try TemporaryDirectory(), videos = dir.file("videos")
+            try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
+            let paths = seconds.indices.map { videos.appendingPathComponent("\(["a", "b", "c"][$0]).mp4").path }
+            for (path, seconds) in zip(paths, seconds) {
+                try Tool.run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                                        "testsrc=size=64x48:rate=10:duration=\(seconds)",
+                                        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path])
+            }
+            (self.dir, self.videos, self.paths) = (dir, videos, paths)
+            library = try Library(path: dir.file("library").path, model: embedder.identity, create: true)
+        }
+    }
+
+    /// The progress calls of a run, in order.
+    final class ProgressLog: Sendable {
+        private let calls = Mutex<[IndexProgress]>([])
+        var all: [IndexProgress] { calls.withLock { $0 } }
+        func record(_ p: IndexProgress) { calls.withLock { $0.append(p) } }
+    }
+
     /// A run waits for its decode thread to end before it returns, whether it finished or was cancelled mid-file
     /// (when the decoder may be blocked on a full queue or still inside FFmpeg). The decoder is held for a moment
     /// as it winds down, so a run that did not wait for it would return with the thread still alive.
@@ -13,32 +42,85 @@ import TestSupport
     func decodeThreadHasEndedWhenRunReturns(cancelled: Bool) throws {
         let bundle = try EmbedderTests.bundle { _ in }
         let embedder = try Embedder(directory: bundle.url)
-        let dir = try TemporaryDirectory()
-        let videos = dir.file("videos")
-        try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
-        // 6 s at 1 s windows every 0.5 s: 11 clips, one per batch.
-        try Tool.run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=6",
-                                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-                                videos.appendingPathComponent("a.mp4").path])
-        let library = try Library(path: dir.file("library").path, model: embedder.identity, create: true)
+        let setup = try Setup(seconds: [6], embedder: embedder)  // 11 clips, one per batch
         // Polls: 1 while planning, then about 3 a batch (before it and between the X-encoder's layers): the 8th
         // comes in the third batch.
         let polls = Atomic<Int>(0)
-        let ingestor = Ingestor(library: library, embedder: embedder, options: .init(batch: 1, queueDepth: 1),
+        let ingestor = Ingestor(library: setup.library, embedder: embedder, options: .init(batch: 1, queueDepth: 1),
                                 isCancelled: { cancelled && polls.add(1, ordering: .relaxed).newValue >= 8 })
         ingestor.decodeThreadWillEnd = { Thread.sleep(forTimeInterval: 0.2) }
 
-        let report = try ingestor.run([videos.path])
+        let report = try ingestor.run([setup.videos.path])
 
         #expect(ingestor.decodeThreads.alive == 0)
         #expect(report.cancelled == cancelled)
         if cancelled {
             #expect(report.clips > 0 && report.clips < 11, "cancelled mid-file")
             #expect(report.indexed == 0 && report.failed.isEmpty)
-            #expect(try library.videos().isEmpty, "nothing of the video in flight is written")
+            #expect(try setup.library.videos().isEmpty, "nothing of the video in flight is written")
         } else {
             #expect(report.indexed == 1 && report.clips == 11)
-            #expect(try library.videos().map(\.status) == [.indexed])
+            #expect(try setup.library.videos().map(\.status) == [.indexed])
         }
+    }
+
+    /// Each video is committed whole, its clips gathered over several batches in order, no segment past its end;
+    /// progress ends with every file and byte done.
+    @Test func eachVideoIsCommittedWithItsClipsInOrder() throws {
+        let bundle = try EmbedderTests.bundle { _ in }
+        let embedder = try Embedder(directory: bundle.url)
+        let setup = try Setup(seconds: [2.3, 3], embedder: embedder)
+        let log = ProgressLog()
+        let ingestor = Ingestor(library: setup.library, embedder: embedder, options: .init(batch: 2, queueDepth: 1),
+                                progress: log.record)
+
+        let report = try ingestor.run([setup.videos.path])
+
+        #expect(report.indexed == 2 && report.failed.isEmpty && !report.cancelled)
+        let videos = try setup.library.videos().sorted { $0.path < $1.path }
+        #expect(videos.map(\.path) == setup.paths)
+        #expect(videos.allSatisfy { $0.status == .indexed && $0.segments > 2 })
+        #expect(report.clips == videos.map(\.segments).reduce(0, +))
+        #expect(abs(report.videoSeconds - videos.map(\.duration).reduce(0, +)) < 1e-9)
+        let status = try setup.library.status()
+        #expect(status.segments == report.clips && status.vectors == report.clips)
+        for video in videos {
+            let segments = try setup.library.environment.read { txn in
+                try (0..<UInt64(video.segments)).map { try setup.library.segment(video.id << 20 | $0, in: txn)! }
+            }
+            #expect(segments.first?.start == 0 && segments.map(\.start) == segments.map(\.start).sorted())
+            #expect(segments.allSatisfy { $0.start < $0.end && $0.end <= video.duration }, "\(segments), \(video.duration)")
+        }
+        let last = try #require(log.all.last)
+        #expect(last.filesDone == 2 && last.filesTotal == 2 && last.clips == report.clips)
+        #expect(last.bytesDone == last.bytesTotal && last.bytesTotal > 0)
+    }
+
+    /// A video whose embedding fails is recorded as failed with the model's error at its first batch; the rest of
+    /// its batches are skipped, and the next video is embedded (and fails) on its own.
+    @Test func anEmbeddingFailureIsRecordedAndTheRestOfTheVideoSkipped() throws {
+        let bundle = try EmbedderTests.bundle { t in t["predictor.out_proj.bias"]!.scalars[0] = .nan }
+        let embedder = try Embedder(directory: bundle.url)
+        let setup = try Setup(seconds: [3, 2], embedder: embedder)
+        let log = ProgressLog()
+        let ingestor = Ingestor(library: setup.library, embedder: embedder, options: .init(batch: 1, queueDepth: 1),
+                                progress: log.record)
+
+        let report = try ingestor.run([setup.videos.path])
+
+        let model = CatalogError.file(embedder.bundle.directory.path,
+                                      "the model produced a non-finite vector (NaN or infinite weights?)")
+        let failures = setup.paths.map { IndexReport.Failure(path: $0, cause: "embedding failed: \(model)") }
+        #expect(report.failed == failures)
+        #expect(report.indexed == 0 && report.clips == 0 && report.videoSeconds == 0 && !report.cancelled)
+        #expect(try setup.library.status().failures.sorted { $0.path < $1.path } == failures)
+        #expect(try setup.library.videos().allSatisfy { $0.status == .failed && $0.segments == 0 })
+        let last = try #require(log.all.last)
+        #expect(last.filesDone == 2 && last.bytesDone == last.bytesTotal)
+        #expect(log.all.map(\.filesDone) == log.all.map(\.filesDone).sorted())
+
+        // Unchanged, they are not tried again.
+        let again = try Ingestor(library: setup.library, embedder: embedder).run([setup.videos.path])
+        #expect(again.skippedFailed == failures && again.failed.isEmpty)
     }
 }
