@@ -13,6 +13,19 @@ extension Ingestor {
         /// Job `job` decoded completely.
         case end(job: Int, duration: Double, decodeSeconds: Double)
         case failed(job: Int, cause: String, decodeSeconds: Double)
+
+        var job: Int {
+            switch self {
+            case .clips(let job, _, _, _), .end(let job, _, _), .failed(let job, _, _): job
+            }
+        }
+
+        /// The decode thread's busy seconds since its previous item.
+        var decodeSeconds: Double {
+            switch self {
+            case .clips(_, _, _, let seconds), .end(_, _, let seconds), .failed(_, _, let seconds): seconds
+            }
+        }
     }
 
     /// Decodes one file into clip batches on the decode thread.

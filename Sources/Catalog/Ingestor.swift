@@ -108,14 +108,6 @@ public final class Ingestor {
         self.isCancelled = isCancelled
     }
 
-    /// A file to embed.
-    struct Job: Sendable {
-        var path: String
-        var fingerprint: Fingerprint
-        var mtime: Double
-        var replacing: [UInt64]
-    }
-
     /// Scans `roots` and brings the library up to date. Runs on the calling thread (the library's writer).
     public func run(_ roots: [String]) throws -> IndexReport {
         let clock = ContinuousClock()
@@ -215,17 +207,15 @@ public final class Ingestor {
         let workspace = Workspace()
         let bytesTotal = jobs.reduce(UInt64(0)) { $0 + $1.fingerprint.size }
         var bytesDone: UInt64 = 0
-        var segments: [Segment] = []
-        var vectors: [Float] = []
-        var current = -1
-        var failedJob = -1
-        var lastProgress = clock.now
+        // Items come in job order and a job ends with its last item (or earlier, when embedding fails), so those
+        // of job `done` go to `job` and those of a job before it are the rest of a video whose embedding failed.
         var done = 0
-        func finishFile() {
+        var job = jobs[0]
+        var lastProgress = clock.now
+        func finish() {
+            bytesDone += job.fingerprint.size
             done += 1
-            bytesDone += jobs[current].fingerprint.size
-            segments = []
-            vectors = []
+            if done < jobs.count { job = jobs[done] }
         }
         func showProgress(_ r: IndexReport) {
             guard let progress else { return }
@@ -236,11 +226,10 @@ public final class Ingestor {
                                    elapsed: Self.seconds(now - start), bytesDone: bytesDone, bytesTotal: bytesTotal))
         }
         while let item = queue.pop() {
+            report.decodeSeconds += item.decodeSeconds
+            guard item.job == done else { continue }  // the rest of a video whose embedding failed
             switch item {
-            case .clips(let j, let clips, let tensors, let decodeSeconds):
-                report.decodeSeconds += decodeSeconds
-                if j != current { current = j }
-                if failedJob == j { continue }
+            case .clips(_, let clips, let tensors, _):
                 if isCancelled() {
                     // Abandon the video in flight: nothing of it was written; `defer` stops the decode thread and
                     // waits for it.
@@ -249,50 +238,24 @@ public final class Ingestor {
                 }
                 let t0 = clock.now
                 do {
-                    vectors += try embedder.embedClips(tensors, workspace: workspace, isCancelled: isCancelled)
-                    segments += clips.map { Segment(start: $0.start, end: $0.end) }
+                    try job.add(clips, vectors: embedder.embedClips(tensors, workspace: workspace, isCancelled: isCancelled))
                     report.clips += clips.count
                 } catch is CancellationError {
                     report.cancelled = true  // stopped inside the batch: the video in flight is abandoned
                     return
                 } catch {
-                    failedJob = j
-                    let cause = "embedding failed: \(error)"
-                    report.failed.append(.init(path: jobs[j].path, cause: cause))
-                    try library.recordFailure(path: jobs[j].path, fingerprint: jobs[j].fingerprint, mtime: jobs[j].mtime,
-                                              cause: cause, replacing: jobs[j].replacing)
-                    finishFile()
+                    try job.fail(cause: "embedding failed: \(error)", in: library, &report)
+                    finish()
                 }
                 report.embedSeconds += Self.seconds(clock.now - t0)
-            case .end(let j, let duration, let decodeSeconds):
-                report.decodeSeconds += decodeSeconds
-                current = j
-                if failedJob == j { continue }
-                let job = jobs[j]
+            case .end(_, let duration, _):
                 let t0 = clock.now
-                if segments.isEmpty {
-                    let cause = "no video frames could be decoded"
-                    report.failed.append(.init(path: job.path, cause: cause))
-                    try library.recordFailure(path: job.path, fingerprint: job.fingerprint, mtime: job.mtime, cause: cause,
-                                              replacing: job.replacing)
-                } else {
-                    let clamped = segments.map { Segment(start: $0.start, end: duration > $0.start ? min($0.end, duration) : $0.end) }
-                    try library.commit(path: job.path, fingerprint: job.fingerprint, mtime: job.mtime, duration: duration,
-                                       segments: clamped, vectors: vectors, replacing: job.replacing)
-                    report.indexed += 1
-                    report.videoSeconds += duration
-                }
+                try job.commit(duration: duration, to: library, &report)
                 report.storeSeconds += Self.seconds(clock.now - t0)
-                finishFile()
-            case .failed(let j, let cause, let decodeSeconds):
-                report.decodeSeconds += decodeSeconds
-                current = j
-                if failedJob == j { continue }
-                let job = jobs[j]
-                report.failed.append(.init(path: job.path, cause: cause))
-                try library.recordFailure(path: job.path, fingerprint: job.fingerprint, mtime: job.mtime, cause: cause,
-                                          replacing: job.replacing)
-                finishFile()
+                finish()
+            case .failed(_, let cause, _):
+                try job.fail(cause: cause, in: library, &report)
+                finish()
             }
             showProgress(report)
         }
