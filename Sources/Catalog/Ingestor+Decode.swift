@@ -28,6 +28,24 @@ extension Ingestor {
         }
     }
 
+    /// Starts the decode thread (one of `decodeThreads`): it decodes `jobs` in order into `queue` and closes it at
+    /// the end, or stops early once the queue is closed.
+    func startDecoding(_ jobs: [Job], into queue: BoundedQueue<Item>) {
+        let spec = embedder.clipSpec(window: options.window, stride: options.stride)
+        let decodeOptions = FrameSampler.Options(threads: options.decodeThreads)
+        let batch = max(1, options.batch)
+        let paths = jobs.map(\.path)
+        let willEnd = decodeThreadWillEnd
+        decodeThreads.start(name: "vjsearch-decode", stackSize: 8 << 20) {
+            for (j, path) in paths.enumerated() {
+                if queue.isClosed { break }
+                Self.decode(path: path, job: j, spec: spec, options: decodeOptions, batch: batch, into: queue)
+            }
+            queue.close()
+            willEnd?()
+        }
+    }
+
     /// Decodes one file into clip batches on the decode thread.
     static func decode(path: String, job: Int, spec: ClipSpec, options: FrameSampler.Options, batch: Int,
                                into queue: BoundedQueue<Item>) {

@@ -185,19 +185,7 @@ public final class Ingestor {
     private func embed(_ jobs: [Job], _ report: inout IndexReport, start: ContinuousClock.Instant) throws {
         guard !jobs.isEmpty else { return }
         let queue = BoundedQueue<Item>(capacity: options.queueDepth)
-        let spec = embedder.clipSpec(window: options.window, stride: options.stride)
-        let decodeOptions = FrameSampler.Options(threads: options.decodeThreads)
-        let batch = max(1, options.batch)
-        let paths = jobs.map(\.path)
-        let willEnd = decodeThreadWillEnd
-        decodeThreads.start(name: "vjsearch-decode", stackSize: 8 << 20) {
-            for (j, path) in paths.enumerated() {
-                if queue.isClosed { break }
-                Self.decode(path: path, job: j, spec: spec, options: decodeOptions, batch: batch, into: queue)
-            }
-            queue.close()
-            willEnd?()
-        }
+        startDecoding(jobs, into: queue)
         defer {
             queue.close()  // wakes a decoder blocked on a full queue; it stops at its next clip, push or file
             decodeThreads.join()  // then nothing of this run touches FFmpeg after it returns
