@@ -12,7 +12,7 @@ extension Ingestor {
         case clips(job: Int, clips: [Clip], tensors: [Tensor], decodeSeconds: Double)
         /// Job `job` decoded completely.
         case end(job: Int, duration: Double, decodeSeconds: Double)
-        case failed(job: Int, cause: String, decodeSeconds: Double)
+        case failed(job: Int, failure: VideoFailure, decodeSeconds: Double)
 
         var job: Int {
             switch self {
@@ -85,7 +85,7 @@ extension Ingestor {
             busy += clock.now - t0
             _ = queue.push(.end(job: job, duration: duration, decodeSeconds: seconds(busy)))
         } catch {
-            _ = queue.push(.failed(job: job, cause: cause(error, path: path), decodeSeconds: seconds(busy)))
+            _ = queue.push(.failed(job: job, failure: VideoFailure(error), decodeSeconds: seconds(busy)))
         }
     }
 }

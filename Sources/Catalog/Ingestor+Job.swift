@@ -31,7 +31,7 @@ extension Ingestor {
         /// (the last window may reach past it); a video without clips is recorded as failed instead.
         func commit(duration: Double, to library: Library, _ report: inout IndexReport) throws {
             guard !segments.isEmpty else {
-                return try fail(cause: "no video frames could be decoded", in: library, &report)
+                return try fail(.noFrames, in: library, &report)
             }
             let clamped = segments.map { Segment(start: $0.start, end: duration > $0.start ? min($0.end, duration) : $0.end) }
             try library.commit(path: path, fingerprint: fingerprint, mtime: mtime, duration: duration, segments: clamped,
@@ -40,10 +40,10 @@ extension Ingestor {
             report.videoSeconds += duration
         }
 
-        /// Records the video as failed with `cause` (not retried until the file changes).
-        func fail(cause: String, in library: Library, _ report: inout IndexReport) throws {
-            report.failed.append(.init(path: path, cause: cause))
-            try library.recordFailure(path: path, fingerprint: fingerprint, mtime: mtime, cause: cause, replacing: replacing)
+        /// Records the video as failed (not retried until the file changes).
+        func fail(_ failure: VideoFailure, in library: Library, _ report: inout IndexReport) throws {
+            report.failed.append(.init(path: path, cause: failure.description))
+            try library.recordFailure(path: path, fingerprint: fingerprint, mtime: mtime, failure: failure, replacing: replacing)
         }
     }
 }

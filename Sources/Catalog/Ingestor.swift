@@ -133,7 +133,7 @@ public final class Ingestor {
             let old = byPath[c.path]
             if let old, old.size == c.size, old.mtime == c.mtime {
                 if old.status == .failed {
-                    report.skippedFailed.append(.init(path: c.path, cause: old.error ?? "failed"))
+                    report.skippedFailed.append(.init(path: c.path, cause: old.failure?.description ?? "failed"))
                 } else {
                     report.unchanged += 1
                 }
@@ -143,14 +143,14 @@ public final class Ingestor {
             do {
                 fingerprint = try Fingerprint(path: c.path)
             } catch {
-                report.failed.append(.init(path: c.path, cause: Self.cause(error, path: c.path)))
+                report.failed.append(.init(path: c.path, cause: VideoFailure(error).description))
                 continue
             }
             if let old, old.fingerprint == fingerprint {
                 // Touched, not changed: keep the vectors (or the failure), remember the new mtime.
                 try library.relink(old.id, to: c.path, mtime: c.mtime, replacing: [])
                 if old.status == .failed {
-                    report.skippedFailed.append(.init(path: c.path, cause: old.error ?? "failed"))
+                    report.skippedFailed.append(.init(path: c.path, cause: old.failure?.description ?? "failed"))
                 } else {
                     report.unchanged += 1
                 }
@@ -232,7 +232,7 @@ public final class Ingestor {
                     report.cancelled = true  // stopped inside the batch: the video in flight is abandoned
                     return
                 } catch {
-                    try job.fail(cause: "embedding failed: \(error)", in: library, &report)
+                    try job.fail(.embedding("\(error)"), in: library, &report)
                     finish()
                 }
                 report.embedSeconds += Self.seconds(clock.now - t0)
@@ -241,24 +241,11 @@ public final class Ingestor {
                 try job.commit(duration: duration, to: library, &report)
                 report.storeSeconds += Self.seconds(clock.now - t0)
                 finish()
-            case .failed(_, let cause, _):
-                try job.fail(cause: cause, in: library, &report)
+            case .failed(_, let failure, _):
+                try job.fail(failure, in: library, &report)
                 finish()
             }
             showProgress(report)
-        }
-    }
-
-    /// A one-line cause without the path (the report names the file).
-    static func cause(_ error: Error, path: String) -> String {
-        switch error {
-        case let e as MediaError: return e.reason.description
-        case let e as CatalogError:
-            if case .system(let failure) = e { return failure.cause }
-            return e.description
-        default:
-            let text = "\(error)"
-            return text.hasPrefix(path + ": ") ? String(text.dropFirst(path.count + 2)) : text
         }
     }
 

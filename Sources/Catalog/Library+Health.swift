@@ -41,7 +41,7 @@ extension Library {
                 library: path, modelID: meta.modelID, dimension: meta.dimension, modelName: meta.modelName,
                 domain: meta.domain, videos: indexed.count,
                 hours: indexed.reduce(0) { $0 + $1.duration } / 3600, segments: segments, vectors: vectors,
-                failures: all.filter { $0.status == .failed }.map { .init(path: $0.path, cause: $0.error ?? "failed") },
+                failures: all.filter { $0.status == .failed }.map { .init(path: $0.path, cause: $0.failure?.description ?? "failed") },
                 healthy: segments == vectors)
         }
     }

@@ -203,12 +203,12 @@ public final class Library: @unchecked Sendable {
     }
 
     /// Remembers a file that failed, with its fingerprint, replacing `replacing`.
-    public func recordFailure(path: String, fingerprint: Fingerprint, mtime: Double, cause: String,
+    public func recordFailure(path: String, fingerprint: Fingerprint, mtime: Double, failure: VideoFailure,
                               replacing: [UInt64]) throws {
         try environment.write { txn in
             try removeVideos(replacing, txn)
             let record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
-                                     duration: 0, status: .failed, error: cause, segments: 0)
+                                     duration: 0, status: .failed, failure: failure, segments: 0)
             try put(record, txn)
         }
     }

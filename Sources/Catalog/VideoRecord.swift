@@ -3,7 +3,7 @@ public struct VideoRecord: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
         /// Segments and vectors are in the library.
         case indexed
-        /// Indexing failed; `error` says why. Kept with the fingerprint so that an unchanged file is not retried.
+        /// Indexing failed; `failure` says why. Kept with the fingerprint so that an unchanged file is not retried.
         case failed
     }
 
@@ -19,15 +19,48 @@ public struct VideoRecord: Codable, Sendable, Equatable {
     /// Seconds, as decoded.
     public var duration: Double
     public var status: Status
-    /// One-line cause of the last failure.
-    public var error: String?
+    /// Why the last attempt failed.
+    public var failure: VideoFailure?
     /// Number of segments (ids `id << 20 | 0 ..< segments`).
     public var segments: Int
+
+    private enum CodingKeys: String, CodingKey {
+        case id, path, size, hash, mtime, duration, status, failure, segments
+        /// A failure's words, as vjsearch stored them before failures had kinds.
+        case error
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(UInt64.self, forKey: .id)
+        path = try c.decode(String.self, forKey: .path)
+        size = try c.decode(UInt64.self, forKey: .size)
+        hash = try c.decode(UInt64.self, forKey: .hash)
+        mtime = try c.decode(Double.self, forKey: .mtime)
+        duration = try c.decode(Double.self, forKey: .duration)
+        status = try c.decode(Status.self, forKey: .status)
+        failure = try c.decodeIfPresent(VideoFailure.self, forKey: .failure)
+            ?? c.decodeIfPresent(String.self, forKey: .error).map(VideoFailure.described)
+        segments = try c.decode(Int.self, forKey: .segments)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(path, forKey: .path)
+        try c.encode(size, forKey: .size)
+        try c.encode(hash, forKey: .hash)
+        try c.encode(mtime, forKey: .mtime)
+        try c.encode(duration, forKey: .duration)
+        try c.encode(status, forKey: .status)
+        try c.encodeIfPresent(failure, forKey: .failure)
+        try c.encode(segments, forKey: .segments)
+    }
 
     public var fingerprint: Fingerprint { Fingerprint(size: size, hash: hash) }
 
     public init(id: UInt64, path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
-                status: Status, error: String? = nil, segments: Int) {
+                status: Status, failure: VideoFailure? = nil, segments: Int) {
         self.id = id
         self.path = path
         self.size = fingerprint.size
@@ -35,7 +68,7 @@ public struct VideoRecord: Codable, Sendable, Equatable {
         self.mtime = mtime
         self.duration = duration
         self.status = status
-        self.error = error
+        self.failure = failure
         self.segments = segments
     }
 }

@@ -108,13 +108,13 @@ import TestSupport
 
         let report = try ingestor.run([setup.videos.path])
 
-        let model = CatalogError.file(embedder.bundle.directory.path,
-                                      "the model produced a non-finite vector (NaN or infinite weights?)")
+        let model = CatalogError.nonFiniteVector(model: embedder.bundle.directory.path)
         let failures = setup.paths.map { IndexReport.Failure(path: $0, cause: "embedding failed: \(model)") }
         #expect(report.failed == failures)
         #expect(report.indexed == 0 && report.clips == 0 && report.videoSeconds == 0 && !report.cancelled)
         #expect(try setup.library.status().failures.sorted { $0.path < $1.path } == failures)
         #expect(try setup.library.videos().allSatisfy { $0.status == .failed && $0.segments == 0 })
+        #expect(try setup.library.videos().allSatisfy { $0.failure == .embedding(model.description) })
         let last = try #require(log.all.last)
         #expect(last.filesDone == 2 && last.bytesDone == last.bytesTotal)
         #expect(log.all.map(\.filesDone) == log.all.map(\.filesDone).sorted())

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Catalog
+import Media
+import SystemCall
 
 /// The library's records, segments and vectors without a model: unit vectors chosen by the test.
 @Suite struct LibraryTests {
@@ -40,7 +42,7 @@ import TestSupport
         status = try library.status()
         #expect(status.videos == 2 && status.segments == 3 && status.vectors == 3)
         try library.recordFailure(path: "/v/bad.mp4", fingerprint: Fingerprint(size: 5, hash: 5), mtime: 1,
-                                  cause: "not a media file", replacing: [])
+                                  failure: .media("not a media file"), replacing: [])
         #expect(try library.status().failures == [.init(path: "/v/bad.mp4", cause: "not a media file")])
         try library.remove([b.id])
         let report = try library.verify()
@@ -115,6 +117,31 @@ extension LibraryTests {
         for exact in [false, true] {
             let moments = try library.moments(for: Self.vector(2), MomentQuery(top: top, exact: exact))
             #expect(moments.count == (top > 0 ? 1 : 0))
+        }
+    }
+}
+
+/// Failure records: typed, and still readable as written by a vjsearch before failures had kinds.
+@Suite struct VideoFailureTests {
+    @Test func aRecordWithTheOldErrorStringStillReads() throws {
+        let old = #"{"id":3,"path":"/v/x.mp4","size":5,"hash":9,"mtime":1,"duration":0,"status":"failed","error":"not a media file","segments":0}"#
+        let record = try JSONDecoder().decode(VideoRecord.self, from: Data(old.utf8))
+        #expect(record.failure == .described("not a media file"))
+        #expect(record.failure?.description == "not a media file")
+        // Written back, it keeps its kind and words under the new key only.
+        let again = try JSONDecoder().decode(VideoRecord.self, from: JSONEncoder().encode(record))
+        #expect(again == record)
+        #expect(!String(decoding: try JSONEncoder().encode(record), as: UTF8.self).contains("\"error\""))
+    }
+
+    @Test func errorsBecomeFailuresByKind() throws {
+        let missing = VideoFailure(CatalogError.system(SystemCallError("open", path: "/v/x.mp4", errno: .noSuchFileOrDirectory)))
+        #expect(missing == .system(call: "open", errno: Errno.noSuchFileOrDirectory.rawValue))
+        #expect(missing.description == "no such file or directory")
+        #expect(VideoFailure(MediaError(path: "/v/x.mp4", reason: .notMediaFile)) == .media("not a media file"))
+        #expect(VideoFailure(CatalogError.tooManySegments(path: "/v/x.mp4", count: 9, limit: 8)) == .tooManySegments(count: 9, limit: 8))
+        for failure: VideoFailure in [.noFrames, .embedding("x"), .notIndexable("y"), missing, .tooManySegments(count: 2, limit: 1)] {
+            #expect(try JSONDecoder().decode(VideoFailure.self, from: JSONEncoder().encode(failure)) == failure)
         }
     }
 }

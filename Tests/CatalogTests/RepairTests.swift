@@ -26,7 +26,7 @@ import TestSupport
         let b = try library.commit(path: "/v/b.mp4", fingerprint: Fingerprint(size: 2, hash: 2), mtime: 1, duration: 3,
                                    segments: L.segments(2), vectors: (3..<5).flatMap { L.vector($0, tilt: 0.1 * Float($0 + 1)) }, replacing: [])
         try library.recordFailure(path: "/v/bad.mp4", fingerprint: Fingerprint(size: 5, hash: 5), mtime: 1,
-                                  cause: "not a media file", replacing: [])
+                                  failure: .media("not a media file"), replacing: [])
         let victim = try Self.stored(SegmentID.make(video: b.id, index: 1), in: library)
         // The test's vectors differ enough that the pattern cannot straddle two of them.
         #expect(try Damage.flip(vector: victim, in: URL(fileURLWithPath: path + "/data.mdb")) > 0)
