@@ -25,12 +25,15 @@ public final class Embedder: Sendable {
                       domain: bundle.config.domain)
     }
 
-    public init(directory: URL, textOnly: Bool = false) throws {
+    /// Loads the bundle in `directory`. `isCancelled` is polled between the steps (config, tokenizer, weights);
+    /// once it returns true the load throws `CancellationError`.
+    public init(directory: URL, textOnly: Bool = false, isCancelled: () -> Bool = { false }) throws {
         let bundle = try ModelBundle(directory: directory)
         self.bundle = bundle
         guard FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) else {
             throw CatalogError.tokenizerMissing(path: bundle.tokenizerURL.path)
         }
+        if isCancelled() { throw CancellationError() }
         if textOnly {
             // A cold query's two loads overlap: the tokenizer parses on another thread while the weights convert.
             let tokenizerURL = bundle.tokenizerURL
@@ -41,6 +44,7 @@ public final class Embedder: Sendable {
             model = nil
         } else {
             tokenizer = try Tokenizer.load(contentsOf: bundle.tokenizerURL)
+            if isCancelled() { throw CancellationError() }
             let model = try bundle.load()
             self.model = model
             text = model.text

@@ -4,18 +4,22 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// The daemon as a swift-service-lifecycle `Service`: runs a `Watcher` on a thread of its own (LMDB's writer,
-/// FFmpeg and BLAS stay off the cooperative pool), turns SIGHUP into a rescan, and graceful shutdown or
-/// cancellation into `WatchControl.requestStop()`.
+/// The daemon as a swift-service-lifecycle `Service`. On a thread of its own (LMDB's writer, FFmpeg and BLAS stay
+/// off the cooperative pool) it takes the daemon's presence lock (`WatchLock`), loads the model and runs a
+/// `Watcher`. SIGHUP becomes a rescan; graceful shutdown or cancellation becomes `WatchControl.requestStop()`, which
+/// a model load heeds between its steps and the watcher between files (and the X-encoder's layers).
 public struct WatchService: Service, CustomStringConvertible {
+    /// Loads the model, polling `isStopping` between its steps and throwing `CancellationError` once it is true.
+    public typealias ModelLoader = @Sendable (_ isStopping: () -> Bool) throws -> Embedder
+
     let configuration: Watcher.Configuration
-    let embedder: Embedder
+    let loadModel: ModelLoader
     let logger: Logger
     public let control: WatchControl
 
-    public init(configuration: Watcher.Configuration, embedder: Embedder, logger: Logger) throws {
+    public init(configuration: Watcher.Configuration, logger: Logger, loadModel: @escaping ModelLoader) throws {
         self.configuration = configuration
-        self.embedder = embedder
+        self.loadModel = loadModel
         self.logger = logger
         control = try WatchControl()
     }
@@ -23,22 +27,52 @@ public struct WatchService: Service, CustomStringConvertible {
     /// How swift-service-lifecycle's log lines name the service.
     public var description: String { "WatchService(roots: \(configuration.roots), library: \(configuration.library))" }
 
+    /// Returns once stopped (also when stopped while the model loads); throws what keeps the daemon from starting
+    /// (another daemon on the library, a bad model) or ends it (see `Watcher.run`).
     public func run() async throws {
-        let control = self.control
-        let (configuration, embedder, logger) = (self.configuration, self.embedder, self.logger)
+        let (configuration, loadModel, control, logger) = (self.configuration, self.loadModel, self.control, self.logger)
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
+                // Trapped before the model loads: a SIGHUP then asks for the scan that starting makes anyway.
+                let hangups = await UnixSignalsSequence(trapping: .sighup)
                 group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) { control.requestRescan() }
+                    for await _ in hangups { control.requestRescan() }
                 }
                 try await Self.onThread {
-                    try Watcher(configuration: configuration, embedder: embedder, control: control, logger: logger).run()
+                    try Self.serve(configuration: configuration, loadModel: loadModel, control: control, logger: logger)
                 }
                 group.cancelAll()
             }
         } onCancelOrGracefulShutdown: {
             logger.info("shutting down")
             control.requestStop()
+        }
+    }
+
+    /// The daemon's thread: the presence lock, the model, then the watcher until it is stopped.
+    static func serve(configuration: Watcher.Configuration, loadModel: ModelLoader, control: WatchControl,
+                      logger: Logger) throws {
+        let presence = try WatchLock(library: configuration.library)
+        defer { withExtendedLifetime(presence) {} }
+        let embedder: Embedder
+        do {
+            logger.debug("loading the model")
+            embedder = try loadModel { control.isStopping }
+            if control.isStopping { throw CancellationError() }
+        } catch is CancellationError {
+            logger.info("stopped before starting", metadata: ["cause": "signal while loading"])
+            return
+        }
+        logger.info("starting", metadata: [
+            "pid": "\(getpid())", "library": "\(configuration.library)", "model": "\(embedder.modelID)",
+            "roots": "\(configuration.roots)", "settle": "\(configuration.settle)", "rescan": "\(configuration.rescan)",
+            "threads": "\(configuration.ingest.decodeThreads)",
+        ])
+        do {
+            try Watcher(configuration: configuration, embedder: embedder, control: control, logger: logger).run()
+        } catch {
+            logger.critical("stopped by an error", metadata: ["cause": "\(error)"])
+            throw error
         }
     }
 

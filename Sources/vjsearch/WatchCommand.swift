@@ -3,7 +3,6 @@ import Catalog
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 import Watch
 
 /// `vjsearch watch PATH…`: the ingestion daemon.
@@ -69,80 +68,31 @@ struct WatchCommand: AsyncParsableCommand {
         if let nice, nice > 0, setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) != 0 {
             Diagnostics.warning("cannot set niceness \(nice): \(String(cString: strerror(errno)))")
         }
-        // From here on SIGTERM/SIGINT stop the daemon gracefully, also while the model is still loading.
-        let stop = StopRequest(signals: [SIGTERM, SIGINT])
         let libraryPath = library.path
         let n = threads.apply()
         let roots = paths.map(LibraryOptions.absolute)
         let inotify = !noInotify && ProcessInfo.processInfo.environment["VJSEARCH_WATCH_INOTIFY"] != "0"
-        let lock: WatchLock
-        let embedder: Embedder
+        let configuration = Watcher.Configuration(
+            roots: roots, library: libraryPath, settle: settle, rescan: rescan, inotify: inotify,
+            ingest: Ingestor.Options(decodeThreads: n), shared: shared)
+        let model = self.model
         do {
-            lock = try WatchLock(library: libraryPath)
-            let creating = !FileManager.default.fileExists(atPath: libraryPath + "/data.mdb")
-            let directory = try model.directory(library: libraryPath)
-            embedder = try await onThread { try Embedder(directory: directory) }
-            if creating { Diagnostics.noteDomain(embedder.bundle.config) }
+            // Runs inside the service, after it took the presence lock: a stop signal while loading ends it cleanly.
+            let service = try WatchService(configuration: configuration, logger: logger) { isStopping in
+                let creating = !FileManager.default.fileExists(atPath: libraryPath + "/data.mdb")
+                let embedder = try Embedder(directory: try model.directory(library: libraryPath), isCancelled: isStopping)
+                if creating { Diagnostics.noteDomain(embedder.bundle.config) }
+                return embedder
+            }
+            // From here on SIGTERM and SIGINT stop the daemon gracefully, also while the model is still loading.
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         } catch WatchError.alreadyRunning(_, let pid) {
             Diagnostics.error("\(libraryPath): a vjsearch watch daemon\(pid.map { " (pid \($0))" } ?? "") already keeps this library up to date")
             throw ExitStatus.locked
         } catch {
             throw reportFailure(error)
-        }
-        defer { withExtendedLifetime((lock, stop)) {} }
-        logger.info("starting", metadata: [
-            "pid": "\(getpid())", "library": "\(libraryPath)", "model": "\(embedder.modelID)", "roots": "\(roots)",
-            "settle": "\(settle)", "rescan": "\(rescan)", "threads": "\(n)",
-        ])
-        let configuration = Watcher.Configuration(
-            roots: roots, library: libraryPath, settle: settle, rescan: rescan, inotify: inotify,
-            ingest: Ingestor.Options(decodeThreads: n), shared: shared)
-        do {
-            let service = try WatchService(configuration: configuration, embedder: embedder, logger: logger)
-            // Stop signals reach the group through `stop` (which has caught them since start-up), not its own handlers.
-            let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
-            guard stop.hand(to: group) else {
-                logger.info("stopped before starting", metadata: ["cause": "signal while loading"])
-                return
-            }
-            try await group.run()
-        } catch {
-            logger.critical("stopped by an error", metadata: ["cause": "\(error)"])
-            throw reportFailure(error)
-        }
-    }
-}
-
-/// Catches stop signals from the daemon's first moment: before the service group runs (while the model loads) a
-/// signal is remembered, afterwards it is passed on as a graceful shutdown. Without it, a SIGTERM during start-up
-/// would kill the process by the default action instead of ending it with status 0.
-final class StopRequest: @unchecked Sendable {  // `sources` is set once in init; `state` is locked
-    private let state = Mutex<(requested: Bool, group: ServiceGroup?)>((false, nil))
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(signals: [Int32]) {
-        for number in signals {
-            signal(number, SIG_IGN)  // delivered to the dispatch source instead of the default action
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.requested() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func requested() {
-        let group = state.withLock { s -> ServiceGroup? in
-            s.requested = true
-            return s.group
-        }
-        if let group { Task { await group.triggerGracefulShutdown() } }
-    }
-
-    /// From now on a signal shuts `group` down gracefully. Returns false when a stop was already requested.
-    func hand(to group: ServiceGroup) -> Bool {
-        state.withLock { s in
-            s.group = group
-            return !s.requested
         }
     }
 }

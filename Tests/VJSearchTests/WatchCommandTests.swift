@@ -146,6 +146,21 @@ import TestSupport
         #expect(daemon.output.contains("stopped before starting"), "\(daemon.output)")
     }
 
+    /// SIGINT as soon as the daemon says it is loading the model (the bundled model takes most of a second in a debug
+    /// build): it stops before starting, with status 0, and neither creates the library nor starts watching.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: QualityTests.model.appendingPathComponent("config.json").path)))
+    func aStopSignalledDuringTheModelLoadIsHeeded() throws {
+        let daemon = try Daemon([videos.path, "--library", library, "--model", QualityTests.model.path, "--threads", "1",
+                                 "--log-level", "debug"], log: dir.file("load-stop.log"))
+        #expect(eventually(interval: 0.01) { daemon.output.contains("vjsearch.watch: loading the model") }, "\(daemon.output)")
+        daemon.signal(SIGINT)
+        #expect(daemon.exitStatus() == 0, "\(daemon.output)")
+        let output = daemon.output
+        #expect(output.contains("stopped before starting"), "\(output)")
+        #expect(!output.contains("vjsearch.watch: starting") && !output.contains("vjsearch.watch: watching"), "\(output)")
+        #expect(!FileManager.default.fileExists(atPath: library + "/data.mdb"))
+    }
+
     @Test func aFileWrittenSlowlyIsIndexedOnlyWhenComplete() throws {
         let source = dir.file("source.mp4").path
         try LibraryFixtures.video(source, seconds: 3, seed: 1)
