@@ -97,6 +97,6 @@ let package = Package(
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "TestSupport"]),
-        .testTarget(name: "WatchTests", dependencies: ["Watch", "TestSupport"]),
+        .testTarget(name: "WatchTests", dependencies: ["Watch", "Catalog", "TestSupport"]),
     ]
 )

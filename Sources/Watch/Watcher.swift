@@ -38,6 +38,11 @@ public final class WatchControl: Sendable {
 /// each queued file is brought up to date by `Ingestor` (embedded, re-linked after a move, or found unchanged).
 /// Deleted and moved-away paths are purged from the catalog once the moves they may belong to had time to settle
 /// and be re-linked. The library's writer lock is held only while indexing or purging, never while idle.
+///
+/// The library is opened once, at the start, and serves every scan, cycle and catalog read (LMDB wants one
+/// environment per file in a process; each access is a short transaction of its own). It is reopened, with a
+/// warning, only when its `data.mdb` is no longer the file opened: the folder was replaced (a `reindex` or `repair`
+/// forced past the daemon, a restore from a backup) or removed.
 public final class Watcher {
     public struct Configuration: Sendable {
         /// Absolute, standardised folders or files.
@@ -72,6 +77,9 @@ public final class Watcher {
     /// Paths deleted or moved away → when; purged after `purgeDelay`.
     private var gone: [String: Double] = [:]
     private var watcher: DirectoryWatcher?
+    private var library: Library?
+    /// The device and inode of the `data.mdb` that `library` opened.
+    private var libraryFile: FileID?
     private var status: WatchStatus
     private var published: WatchStatus?
     private let origin = ContinuousClock.now
@@ -167,12 +175,34 @@ public final class Watcher {
         logger.info("stopped", metadata: ["indexed": "\(status.indexed)", "queued": "\(queue.count)"])
     }
 
-    /// Creates the library or checks that it was built with this model. False when stopped while waiting.
+    /// Opens (creating it if need be) the library and checks that it was built with this model. False when stopped
+    /// while waiting for the writer lock.
     private func prepareLibrary() throws -> Bool {
         guard let lock = try acquireLock() else { return false }
         defer { withExtendedLifetime(lock) {} }
-        _ = try Library(path: configuration.library, model: embedder.identity, create: true, shared: configuration.shared)
+        _ = try openLibrary(create: true)
         return true
+    }
+
+    /// The open library; reopened when its data file was replaced or removed since it was opened. Nil when there is
+    /// no library and `create` is false (creating one takes the writer lock).
+    private func openLibrary(create: Bool) throws -> Library? {
+        let file = FileID(path: configuration.library + "/data.mdb")
+        if let library, file == libraryFile { return library }
+        if library != nil {
+            logger.warning(file == nil ? "the library was removed; it is made again for the next file indexed"
+                                       : "the library was replaced; reopening it",
+                           metadata: ["path": "\(configuration.library)"])
+            // Closed before another opens: two environments on one file in a process break LMDB's locks.
+            library = nil
+            libraryFile = nil
+        }
+        guard create || file != nil else { return nil }
+        let opened = try Library(path: configuration.library, model: embedder.identity, create: create,
+                                 shared: configuration.shared)
+        library = opened
+        libraryFile = FileID(path: configuration.library + "/data.mdb")
+        return opened
     }
 
     /// Takes the writer lock, waiting (and saying so) while another process holds it; nil when asked to stop.
@@ -210,7 +240,7 @@ public final class Watcher {
         for p in problems where reportedProblems.insert(p.path + p.cause).inserted {
             logger.warning("cannot scan", metadata: ["path": "\(p.path)", "cause": "\(p.cause)"])
         }
-        let catalog = (try? Library(path: configuration.library, model: nil, create: false).videos()) ?? []
+        let catalog = (try? openLibrary(create: false)?.videos()) ?? []
         let byPath = Dictionary(catalog.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         let t = now
         var changed = 0
@@ -296,7 +326,7 @@ public final class Watcher {
     private func work() throws {
         guard let lock = try acquireLock() else { return }
         defer { withExtendedLifetime(lock) {} }
-        let library = try Library(path: configuration.library, model: embedder.identity, create: true, shared: configuration.shared)
+        guard let library = try openLibrary(create: true) else { return }
         while !control.isStopping, let path = queue.pop() {
             try index(path, library)
         }
@@ -392,6 +422,20 @@ public final class Watcher {
         guard let type = best?.type else { return nil }
         let network: Set<String> = ["nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "9p", "afs", "glusterfs", "lustre"]
         return network.contains(type) || type.hasPrefix("fuse.") ? type : nil
+    }
+
+    /// A file's identity: replacing a file (or the folder holding it) gives the new one another inode.
+    struct FileID: Equatable {
+        let device: UInt64
+        let inode: UInt64
+
+        /// Nil when `path` does not exist.
+        init?(path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
     }
 
     static func isDirectory(_ path: String) -> Bool {
