@@ -3,6 +3,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import JEPA
+import VectorIndex
 import Watch
 
 /// `vjsearch status`: what the library holds.
@@ -160,17 +161,61 @@ struct RemoveCommand: AsyncParsableCommand {
     }
 }
 
-/// `vjsearch verify`: catalog and index integrity.
+/// `vjsearch verify`: the pages of the library's file, then catalog and index integrity.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check the HNSW graph, that segments and vectors match one to one, and that every video's segments exist.",
-        discussion: "Exit status 0 when the library is consistent, 1 when not.\n\n" + ExitStatus.discussion)
+        abstract: "Check the library's file page by page, the HNSW graph, that segments and vectors match one to one, and that every video's segments exist.",
+        discussion: """
+            First every page of data.mdb that the library uses is checked without trusting it: page numbers, headers, \
+            node offsets and sizes, key order, overflow runs, cycles, and that each page is either in use or free. \
+            When that finds damage, the library is not opened (a damaged file can crash LMDB); it must then be \
+            rebuilt or restored from a backup. Otherwise the catalog and the index are checked. --deep also reads \
+            every byte of the large values (vectors and links, most of the file), so that disk read errors show.
+
+            Examples:
+              vjsearch verify
+              vjsearch verify --deep --library ~/backups/vjsearch
+
+            Exit status 0 when the library is consistent, 1 when not.
+
+            """ + ExitStatus.discussion)
 
     @OptionGroup var library: LibraryOptions
 
+    @Flag(help: "Also read every byte of the large values (most of the file), so that disk read errors show.")
+    var deep = false
+
+    /// The trees `vjsearch reindex` reads from the old library (it opens the catalog and the index and lists the
+    /// videos); damage elsewhere does not stop it.
+    static let readByReindex: Set = ["meta pages", "main database", "catalog.meta", "catalog.videos", "hnsw.meta"]
+
     func run() async throws {
         let path = library.path
+        let file = path + "/data.mdb"
+        let deep = self.deep
+        var pages: LMDBFileReport?
+        do {
+            if FileManager.default.fileExists(atPath: file) {
+                pages = try await onThread { try LMDBFileCheck.check(path: file, readEveryByte: deep) }
+            }
+        } catch {
+            throw reportFailure(error)
+        }
+        if let pages {
+            for p in pages.problems { Diagnostics.error("\(file): \(p)") }
+            if pages.problemCount > pages.problems.count {
+                Diagnostics.error("\(file): … \(pages.problemCount) problems in all")
+            }
+            if pages.isDamaged {
+                let remedy = Set(pages.damaged).isDisjoint(with: Self.readByReindex)
+                    ? "rebuild it with `vjsearch reindex` (the list of videos it reads is intact)"
+                    : "move it aside and index the videos into a new library"
+                print("INCONSISTENT: \(file) is damaged in \(pages.damaged.joined(separator: ", ")), so the library was "
+                      + "not opened; \(remedy), or restore it from a backup")
+                throw ExitStatus.someFailed
+            }
+        }
         let report: LibraryVerification
         do {
             report = try await onThread { try Library(path: path, model: nil, create: false).verify() }
@@ -178,9 +223,13 @@ struct VerifyCommand: AsyncParsableCommand {
             throw reportFailure(error)
         }
         for p in report.problems { Diagnostics.error("\(path): \(p)") }
+        let consistent = report.isConsistent && pages?.isClean != false
         let checksums = report.checksummed ? "checksums match" : "no checksums yet (the next write adds them)"
-        print("\(report.isConsistent ? "consistent" : "INCONSISTENT"): \(report.videos) videos, \(report.segments) segments, \(report.vectors) vectors, \(report.isConsistent ? checksums : "run `vjsearch repair` to rebuild the index from the vectors that survive")")
-        if !report.isConsistent { throw ExitStatus.someFailed }
+        print("\(consistent ? "consistent" : "INCONSISTENT"): \(report.videos) videos, \(report.segments) segments, "
+              + "\(report.vectors) vectors, "
+              + (consistent ? checksums : "run `vjsearch repair` to rebuild the library from what survives")
+              + (pages.map { "; pages: \($0.pagesVisited) checked" } ?? ""))
+        if !consistent { throw ExitStatus.someFailed }
     }
 }
 

@@ -248,6 +248,52 @@ import TestSupport
         #expect(answered >= 1)
     }
 
+    /// `verify` walks the pages of data.mdb before it opens the library: a page that would crash LMDB is reported,
+    /// naming the page, and the library is not opened. Here the main database's root becomes a page appended to the
+    /// file, holding one node whose key lies past the end of the file: `status`, which trusts LMDB, dies of SIGBUS on it.
+    @Test func verifyWalksThePagesAndDoesNotOpenADamagedFile() throws {
+        _ = try video("a.mp4")
+        #expect(try vj(["index", videos.path]).status == 0)
+        for deep in [[], ["--deep"]] {
+            let r = try vj(["verify"] + deep)
+            #expect(r.status == 0, "\(r.stderr)")
+            let pages = r.stdout.split(separator: "; pages: ").last.flatMap { Int($0.prefix { $0.isNumber }) }
+            #expect(r.stdout.hasPrefix("consistent: 1 videos") && r.stdout.hasSuffix(" checked\n") && pages ?? 0 > 10,
+                    "\(r.stdout)")
+        }
+
+        let file = library + "/data.mdb"
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        func store<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            withUnsafeBytes(of: value.littleEndian) { for (k, b) in $0.enumerated() { bytes[offset + k] = b } }
+        }
+        func transaction(_ meta: Int) -> UInt64 {
+            (0..<8).reduce(0) { $0 | UInt64(bytes[meta * 4096 + 144 + $1]) << (8 * UInt64($1)) }
+        }
+        let last = bytes.count / 4096, page = last * 4096
+        bytes += [UInt8](repeating: 0, count: 4096)
+        store(UInt64(last), at: page)  // page number
+        store(UInt16(2), at: page + 10)  // a leaf page
+        store(UInt16(18), at: page + 12)  // one node
+        store(UInt16(4088), at: page + 14)
+        store(UInt16(4088), at: page + 16)  // the node: 48 bytes of a named database, a 12-byte key at the page's end
+        store(UInt16(48), at: page + 4088)
+        store(UInt16(2), at: page + 4092)
+        store(UInt16(12), at: page + 4094)
+        let meta = (transaction(1) > transaction(0) ? 4096 : 0) + 16
+        store(UInt64(last), at: meta + 24 + 48 + 40)  // the main database's root
+        store(UInt16(1), at: meta + 24 + 48 + 6)  // and its depth
+        store(UInt64(last), at: meta + 24 + 96)  // the last page
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+
+        let r = try vj(["verify"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("error: \(file): main database: page \(last): node 0 at offset 4088 takes 68 bytes, past the end of the page"),
+                "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("INCONSISTENT: \(file) is damaged in main database, so the library was not opened"), "\(r.stdout)")
+        #expect(r.stdout.contains("or restore it from a backup"))
+    }
+
     @Test func killedRunsLoseNothingCommitted() throws {
         for i in 0..<6 { _ = try video("v\(i).mp4", seconds: 8, seed: i) }
         var generator = SystemRandomNumberGenerator()
