@@ -60,7 +60,27 @@ public enum LMDBFileCheck {
         try walk(path: path, readEveryByte: readEveryByte).report
     }
 
+    /// `check(path:readEveryByte:)` of the environment in `directory` (its `data.mdb`), with an LMDB read transaction
+    /// open for the length of the walk: a writer in another process then cannot reuse the pages of the snapshots it
+    /// walks. Opening the environment and beginning the transaction read only the meta pages; when either fails
+    /// (damaged meta pages, a truncated file), the walk runs without it and reports why.
+    public static func check(environment directory: String, readEveryByte: Bool = false) throws(IndexError) -> LMDBFileReport {
+        let file = directory + "/data.mdb"
+        do {
+            // Closed before this returns: one process must not keep two environments on a file open at once.
+            let environment = try Environment(path: directory, create: false)
+            return try environment.read { _ in try check(path: file, readEveryByte: readEveryByte) }
+        } catch let error as IndexError where error == .missing(path: file) {
+            throw error
+        } catch {
+            return try check(path: file, readEveryByte: readEveryByte)
+        }
+    }
+
     /// The finished walk, with its map of which tree uses each page.
+    ///
+    /// A writer committing during the walk may have been rewriting a meta page as it was read: when the walk finds
+    /// damage and a meta page has changed since, it walks again (three times at most).
     static func walk(path: String, readEveryByte: Bool = false) throws(IndexError) -> PageWalker {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
@@ -68,12 +88,16 @@ public enum LMDBFileCheck {
             throw .storage(path: path, reason: String(cString: strerror(errno)))
         }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .storage(path: path, reason: String(cString: strerror(errno))) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .storage(path: path, reason: "not a regular file") }
-        var walker = PageWalker(fd: fd, fileBytes: UInt64(max(0, info.st_size)), readEveryByte: readEveryByte)
-        walker.run()
-        return walker
+        var attempt = 1
+        while true {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { throw .storage(path: path, reason: String(cString: strerror(errno))) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw .storage(path: path, reason: "not a regular file") }
+            var walker = PageWalker(fd: fd, fileBytes: UInt64(max(0, info.st_size)), readEveryByte: readEveryByte)
+            walker.run()
+            guard walker.report.isDamaged, attempt < 3, walker.metaPagesChanged() else { return walker }
+            attempt += 1
+        }
     }
 }
 
@@ -248,6 +272,8 @@ struct PageWalker {
     var free: [UInt64] = []
     /// Pages the free list names beyond those of `owner` (past the end of the file).
     var freeBeyond: UInt64 = 0
+    /// Each meta page's bytes as read, with their offset: `metaPagesChanged` compares them.
+    var metaBytes: [(offset: UInt64, bytes: [UInt8])] = []
     /// Page buffers lent to the levels of the walk, and buffers for headers and runs of overflow pages.
     var spare: [[UInt8]] = []
     var header: [UInt8] = []
@@ -389,7 +415,17 @@ struct PageWalker {
         swap(&bytes, &header)
         defer { swap(&bytes, &header) }
         if let error = read(&bytes, count: headerBytes, at: offset) { return .failure(.init(Self.describe(error))) }
+        metaBytes.append((offset, bytes))
         return MetaPage.parse(bytes, number: number)
+    }
+
+    /// Whether a meta page read by the walk reads differently now.
+    mutating func metaPagesChanged() -> Bool {
+        var now: [UInt8] = []
+        for (offset, before) in metaBytes {
+            if read(&now, count: before.count, at: offset) != nil || now != before { return true }
+        }
+        return false
     }
 
     // MARK: Trees

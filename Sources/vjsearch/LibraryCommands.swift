@@ -197,7 +197,7 @@ struct VerifyCommand: AsyncParsableCommand {
         var pages: LMDBFileReport?
         do {
             if FileManager.default.fileExists(atPath: file) {
-                pages = try await onThread { try LMDBFileCheck.check(path: file, readEveryByte: deep) }
+                pages = try await onThread { try LMDBFileCheck.check(environment: path, readEveryByte: deep) }
             }
         } catch {
             throw reportFailure(error)

@@ -118,6 +118,33 @@ struct DataFile {
         #expect(throws: IndexError.self) { try LMDBFileCheck.check(path: dir.file("fifo").path) }
     }
 
+    /// A writer in another process commits batch after batch during the walks, and every walk is clean. (The read
+    /// transaction that `check(environment:)` holds keeps the writer from reusing the walked snapshot's pages; a race
+    /// that this test is too short to catch without it.)
+    @Test func walksWhileAnotherProcessWrites() throws {
+        let dir = try TemporaryDirectory()
+        var gen = VectorGenerator(seed: 8)
+        let vectors = dir.file("base.fvecs")
+        try writeFvecs(gen.random(2000, 16), d: 16, to: vectors)
+        _ = try makeIndex(dir, vectors: gen.random(100, 16), d: 16)
+        let writer = Process()
+        writer.executableURL = try annExecutable()
+        writer.arguments = ["build", "--index", dir.path, "--vectors", vectors.path, "--m", "12", "--ef-construction", "16",
+                            "--batch", "20", "--first-id", "1000"]
+        try writer.run()
+        defer { if writer.isRunning { writer.terminate() } }
+        var walks = 0
+        while writer.isRunning || walks == 0 {
+            let report = try LMDBFileCheck.check(environment: dir.path, readEveryByte: walks % 2 == 1)
+            #expect(report.isClean, "walk \(walks): \(report.problems)")
+            walks += 1
+            if walks >= 2000 { break }
+        }
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
+        #expect(walks >= 20)
+    }
+
     enum Damage: String, CaseIterable {
         case branchPageNumber, branchFreeSpace, nodeOffset, overflowPastTheEnd, overflowIntoAnotherTree
         case overflowHeader, metaRoot, metaMagic, cycle, truncated, shorterThanAMetaPage, freeListEntry
