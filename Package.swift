@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "Watch",
             dependencies: [
-                "Catalog",
+                "Catalog", "SystemCall",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -6,6 +6,8 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
     case missing(path: String)
     /// The path exists but is not a directory.
     case notADirectory(path: String)
+    /// The path names a FIFO, device, socket or folder where a file should be.
+    case notARegularFile(path: String)
     /// The file or record is damaged.
     case corrupt(path: String, reason: String)
     /// The environment holds no index under this name.
@@ -24,6 +26,7 @@ public enum IndexError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .missing(let path): return "\(path): no such file or directory"
         case .notADirectory(let path): return "\(path): not a directory"
+        case .notARegularFile(let path): return "\(path): not a regular file"
         case .corrupt(let path, let reason): return "\(path): corrupt index: \(reason)"
         case .notAnIndex(let path, let name): return "\(path): no vector index named '\(name)'"
         case .incompatible(let path, let reason): return "\(path): \(reason)"

@@ -1,3 +1,4 @@
+import SystemCall
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -85,14 +86,14 @@ public enum LMDBFileCheck {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw .missing(path: path) }
-            throw .storage(path: path, reason: String(cString: strerror(errno)))
+            throw .storage(path: path, errno: Errno(rawValue: errno))
         }
         defer { close(fd) }
         var attempt = 1
         while true {
             var info = stat()
-            guard fstat(fd, &info) == 0 else { throw .storage(path: path, reason: String(cString: strerror(errno))) }
-            guard (info.st_mode & S_IFMT) == S_IFREG else { throw .storage(path: path, reason: "not a regular file") }
+            guard fstat(fd, &info) == 0 else { throw .storage(path: path, errno: Errno(rawValue: errno)) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(path: path) }
             var walker = PageWalker(fd: fd, fileBytes: UInt64(max(0, info.st_size)), readEveryByte: readEveryByte)
             walker.run()
             guard walker.report.isDamaged, attempt < 3, walker.metaPagesChanged() else { return walker }

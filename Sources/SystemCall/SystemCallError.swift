@@ -25,6 +25,13 @@ public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertib
         self.errno = errno
     }
 
+    /// `result`, or the error in `errno` when it is negative (the C library's convention).
+    @discardableResult
+    public static func check(_ result: Int32, _ call: String, path: String? = nil) throws(SystemCallError) -> Int32 {
+        guard result >= 0 else { throw SystemCallError(call, path: path) }
+        return result
+    }
+
     /// `errno`'s words, without the path: `no space left on device`.
     public var cause: String { errno.sentence }
 

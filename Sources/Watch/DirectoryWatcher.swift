@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import SystemCall
 import Logging
 
 /// Recursive inotify watching of the folders a daemon keeps indexed, turned into path-level changes.
@@ -27,7 +28,7 @@ public final class DirectoryWatcher {
     /// Folders that could not be watched, with the cause, reported once each.
     public private(set) var unwatched: [String: String] = [:]
 
-    public init(logger: Logger) throws(SystemError) {
+    public init(logger: Logger) throws(SystemCallError) {
         inotify = try Inotify()
         self.logger = logger
     }
@@ -44,7 +45,7 @@ public final class DirectoryWatcher {
             wd = try inotify.add(folder)
         } catch {
             if unwatched.updateValue(error.description, forKey: folder) == nil {
-                let hint = error.code == ENOSPC ? " (raise fs.inotify.max_user_watches)" : ""
+                let hint = error.errno == .noSpace ? " (raise fs.inotify.max_user_watches)" : ""
                 logger.warning("cannot watch folder; relying on rescans",
                                metadata: ["path": "\(folder)", "cause": "\(error)\(hint)"])
             }
@@ -74,7 +75,7 @@ public final class DirectoryWatcher {
     }
 
     /// The changes queued now, in order; folders that appeared are watched before this returns.
-    public func changes() throws(SystemError) -> [Change] {
+    public func changes() throws(SystemCallError) -> [Change] {
         var changes: [Change] = []
         for event in try inotify.read() {
             if event.has(IN_Q_OVERFLOW) {

@@ -1,19 +1,5 @@
 import Foundation
-
-/// A failed Linux system call: the call's name and its `errno`, described with `strerror`.
-public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
-    public let call: String
-    public let code: Int32
-
-    public var description: String { "\(call): \(String(cString: strerror(code)))" }
-
-    /// `result`, or the error in `errno` when it is negative.
-    @discardableResult
-    static func check(_ result: Int32, _ call: String) throws(SystemError) -> Int32 {
-        guard result >= 0 else { throw SystemError(call: call, code: errno) }
-        return result
-    }
-}
+import SystemCall
 
 /// An inotify instance (`inotify_init1`): watch descriptors on directories and the events they queue.
 public final class Inotify {
@@ -39,28 +25,28 @@ public final class Inotify {
     public let fd: Int32
     private var buffer = [UInt8](repeating: 0, count: 64 << 10)
 
-    public init() throws(SystemError) {
-        fd = try SystemError.check(inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)), "inotify_init1")
+    public init() throws(SystemCallError) {
+        fd = try SystemCallError.check(inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)), "inotify_init1")
     }
 
     deinit { close(fd) }
 
     /// Watches directory `path`; the same directory (inode) yields the same descriptor.
-    public func add(_ path: String, mask: UInt32 = Inotify.directoryMask) throws(SystemError) -> Int32 {
-        try SystemError.check(inotify_add_watch(fd, path, mask), "inotify_add_watch")
+    public func add(_ path: String, mask: UInt32 = Inotify.directoryMask) throws(SystemCallError) -> Int32 {
+        try SystemCallError.check(inotify_add_watch(fd, path, mask), "inotify_add_watch", path: path)
     }
 
     public func remove(_ watch: Int32) { _ = inotify_rm_watch(fd, watch) }
 
     /// The events queued now, without waiting; empty when there are none.
-    public func read() throws(SystemError) -> [Event] {
+    public func read() throws(SystemCallError) -> [Event] {
         var events: [Event] = []
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EAGAIN { return events }
                 if errno == EINTR { continue }
-                throw SystemError(call: "read(inotify)", code: errno)
+                throw SystemCallError("read(inotify)", path: nil)
             }
             if n == 0 { return events }
             buffer.withUnsafeBytes { raw in
@@ -86,9 +72,9 @@ public final class Wakeup: @unchecked Sendable {
     public let readFD: Int32
     private let writeFD: Int32
 
-    public init() throws(SystemError) {
+    public init() throws(SystemCallError) {
         var fds: [Int32] = [0, 0]
-        try SystemError.check(pipe(&fds), "pipe")
+        try SystemCallError.check(pipe(&fds), "pipe")
         for fd in fds {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)

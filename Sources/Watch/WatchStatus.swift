@@ -1,4 +1,5 @@
 import Foundation
+import SystemCall
 
 /// What a running daemon is doing, published as `<library>/watch.json` for `vjsearch status` and scripts.
 public struct WatchStatus: Codable, Sendable, Equatable {
@@ -93,12 +94,12 @@ public struct WatchStatus: Codable, Sendable, Equatable {
         let target = Self.path(library: library)
         let temporary = target + ".tmp-\(pid)"
         guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw WatchError.file(temporary, String(cString: strerror(errno)))
+            throw WatchError.system(SystemCallError("create", path: temporary))
         }
         guard rename(temporary, target) == 0 else {
-            let cause = String(cString: strerror(errno))
+            let failure = SystemCallError("rename", path: target)
             unlink(temporary)
-            throw WatchError.file(target, cause)
+            throw WatchError.system(failure)
         }
     }
 
@@ -112,13 +113,14 @@ public struct WatchStatus: Codable, Sendable, Equatable {
 
 /// Errors of the daemon that name the file or path and the cause.
 public enum WatchError: Error, CustomStringConvertible, Equatable {
-    case file(String, String)
+    /// A system call on one of the daemon's files failed.
+    case system(SystemCallError)
     /// Another daemon already watches into this library.
     case alreadyRunning(library: String, pid: Int32?)
 
     public var description: String {
         switch self {
-        case .file(let path, let cause): return "\(path): \(cause)"
+        case .system(let failure): return failure.description
         case .alreadyRunning(let library, let pid):
             return "\(library): a vjsearch watch daemon\(pid.map { " (pid \($0))" } ?? "") already keeps this library up to date"
         }
@@ -140,7 +142,7 @@ public final class WatchLock {
                                                 attributes: [.posixPermissions: 0o700])
         let file = Self.path(library: library)
         fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw WatchError.file(file, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw WatchError.system(SystemCallError("open", path: file)) }
         // `holder` probes with a shared lock for an instant; retry briefly so that a probe is not taken for a daemon.
         var attempts = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
@@ -153,7 +155,7 @@ public final class WatchLock {
             }
             close(fd)
             if code == EWOULDBLOCK { throw WatchError.alreadyRunning(library: library, pid: Self.holder(library: library)) }
-            throw WatchError.file(file, String(cString: strerror(code)))
+            throw WatchError.system(SystemCallError("flock", path: file, errno: Errno(rawValue: code)))
         }
         let pid = Data("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

@@ -1,5 +1,6 @@
 import Catalog
 import Foundation
+import SystemCall
 import Logging
 import Synchronization
 
@@ -8,7 +9,7 @@ public final class WatchControl: Sendable {
     private let flags = Mutex<(stop: Bool, rescan: Bool)>((false, false))
     let wakeup: Wakeup
 
-    public init() throws(SystemError) { wakeup = try Wakeup() }
+    public init() throws(SystemCallError) { wakeup = try Wakeup() }
 
     /// Finishes or abandons the video in flight, then returns from `Watcher.run`.
     public func requestStop() {

@@ -105,6 +105,6 @@ import TestSupport
         w.watch(tree: "/nonexistent-\(UUID().uuidString)")
         #expect(w.watchedFolders == 0)
         #expect(w.unwatched.count == 1)
-        #expect(w.unwatched.values.first?.contains("No such file") == true)
+        #expect(w.unwatched.values.first?.contains("no such file") == true)
     }
 }
