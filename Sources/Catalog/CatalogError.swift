@@ -12,6 +12,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case locked(library: String)
     /// The library has nothing in it, or does not exist yet.
     case emptyLibrary(String)
+    /// The library's file failed the page walk (`LMDBFileCheck`) in these trees: LMDB must not open it.
+    case damaged(library: String, trees: [String])
     /// The library's stored data is not what this version writes.
     case incompatible(library: String, reason: String)
     /// A model bundle without its `tokenizer.json`.
@@ -34,6 +36,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(library): another `vjsearch` is writing to this library; wait for it, or pass --wait"
         case .emptyLibrary(let library): "\(library): the library is empty; index videos with `vjsearch index PATH…`"
         case .incompatible(let library, let reason): "\(library): \(reason)"
+        case .damaged(let library, let trees):
+            "\(library): the library file is damaged (in \(trees.joined(separator: ", "))) and was not opened; run `vjsearch verify`"
         case .tokenizerMissing(let path): "\(path): missing: a model bundle needs its tokenizer.json"
         case .nonFiniteVector(let model): "\(model): the model produced a non-finite vector (NaN or infinite weights?)"
         case .tooManySegments(let path, let count, let limit): "\(path): \(count) segments, more than \(limit) per video"

@@ -66,10 +66,18 @@ public final class Library: @unchecked Sendable {
     /// model; without, it must exist. An existing library is checked against `model` either way.
     ///
     /// A library created here is readable by its owner only (folder 700, files 600), unless `shared` (755, 644).
-    public init(path: String, model: ModelIdentity?, create: Bool, shared: Bool = false) throws {
+    ///
+    /// With `checkPages`, an existing file is first walked page by page (`LMDBFileCheck`, some 25 ms per 100 MB) and
+    /// refused when damaged, since LMDB trusts its pages and can crash on them; `query` skips it to stay quick.
+    public init(path: String, model: ModelIdentity?, create: Bool, shared: Bool = false, checkPages: Bool = true) throws {
         self.path = path
         let dataFile = path + "/data.mdb"
-        if !create && !FileManager.default.fileExists(atPath: dataFile) { throw CatalogError.emptyLibrary(path) }
+        let exists = FileManager.default.fileExists(atPath: dataFile)
+        if !create && !exists { throw CatalogError.emptyLibrary(path) }
+        if checkPages && exists {
+            let pages = try LMDBFileCheck.check(environment: path)
+            if pages.isDamaged { throw CatalogError.damaged(library: path, trees: pages.damaged) }
+        }
         if create {
             if !FileManager.default.fileExists(atPath: path) {
                 // Owner only at first; a new library's mode is set once it is known to be new (below).

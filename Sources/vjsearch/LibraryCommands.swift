@@ -218,7 +218,8 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         let report: LibraryVerification
         do {
-            report = try await onThread { try Library(path: path, model: nil, create: false).verify() }
+            // The walk above already refused a damaged file.
+            report = try await onThread { try Library(path: path, model: nil, create: false, checkPages: false).verify() }
         } catch {
             throw reportFailure(error)
         }

@@ -40,7 +40,8 @@ struct ModelOptions: ParsableArguments {
     /// The bundle folder: `--model` or `$VJSEARCH_MODEL` (a name or a folder), else the installed bundle that made
     /// the library at `library` (when it exists and that bundle is installed), else the default `vljepa-mini`.
     func directory(library: String? = nil) throws -> URL {
-        try Self.resolve(requested, libraryModelID: library.flatMap(Library.storedModelID(path:)))
+        // The library is opened (and walked) only when no model was named.
+        try Self.resolve(requested, libraryModelID: requested == nil ? library.flatMap(Library.storedModelID(path:)) : nil)
     }
 
     /// `directory(library:)` for a library already open, whose model id is `libraryModelID`.

@@ -57,7 +57,7 @@ struct QueryCommand: AsyncParsableCommand {
             let requested = model.requested
             moments = try await onThread {
                 var stages = StageTimer()
-                let library = try Library(path: libraryPath, model: nil, create: false)
+                let library = try Library(path: libraryPath, model: nil, create: false, checkPages: false)
                 stages.mark("open library")
                 let modelDirectory = try ModelOptions.resolve(requested, libraryModelID: library.meta.modelID)
                 let embedder = try Embedder(directory: modelDirectory, textOnly: true)

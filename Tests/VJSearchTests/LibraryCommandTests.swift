@@ -250,7 +250,8 @@ import TestSupport
 
     /// `verify` walks the pages of data.mdb before it opens the library: a page that would crash LMDB is reported,
     /// naming the page, and the library is not opened. Here the main database's root becomes a page appended to the
-    /// file, holding one node whose key lies past the end of the file: `status`, which trusts LMDB, dies of SIGBUS on it.
+    /// file, holding one node whose key lies past the end of the file: LMDB would die of SIGBUS on it, so `status`,
+    /// `index`, `remove` and `repair` refuse it as `verify` does.
     @Test func verifyWalksThePagesAndDoesNotOpenADamagedFile() throws {
         _ = try video("a.mp4")
         #expect(try vj(["index", videos.path]).status == 0)
@@ -292,6 +293,13 @@ import TestSupport
                 "\(r.stderr)")
         #expect(r.stdout.hasPrefix("INCONSISTENT: \(file) is damaged in main database, so the library was not opened"), "\(r.stdout)")
         #expect(r.stdout.contains("or restore it from a backup"))
+        // The commands that open a library through LMDB to change or summarise it walk it first and refuse it.
+        for command in [["status"], ["index", videos.path], ["remove", videos.path], ["repair"]] {
+            let refused = try vj(command)
+            #expect(refused.status == 1, "\(command): \(refused.stderr)")
+            #expect(refused.stderrLines.last == "error: \(library): the library file is damaged (in main database) and was not opened; run `vjsearch verify`",
+                    "\(command): \(refused.stderr)")
+        }
     }
 
     @Test func killedRunsLoseNothingCommitted() throws {
