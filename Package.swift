@@ -33,6 +33,7 @@ let package = Package(
     products: [
         .executable(name: "vjsearch", targets: ["vjsearch"]),
         .executable(name: "vjsearch-ann", targets: ["vjsearch-ann"]),
+        .executable(name: "vjsearch-fuzz", targets: ["vjsearch-fuzz"]),
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
     ],
     dependencies: [
@@ -89,6 +90,11 @@ let package = Package(
             name: "vjsearch-ann",
             dependencies: ["VectorIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // Fuzzing: one harness per parser, the libFuzzer driver (a replayer in ordinary builds), see Tools/fuzz.
+        .target(name: "FuzzHarnesses", dependencies: ["Neural", "JEPA", "Media", "VectorIndex", "Catalog"],
+                path: "Tools/fuzz/Harnesses"),
+        .executableTarget(name: "vjsearch-fuzz", dependencies: ["FuzzHarnesses"], path: "Tools/fuzz/Driver"),
+
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MediaTests", dependencies: ["Media", "TestSupport"]),
@@ -98,5 +104,6 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["Watch", "Catalog", "TestSupport"]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"]),
     ]
 )

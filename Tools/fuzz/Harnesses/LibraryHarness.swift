@@ -1,0 +1,44 @@
+import Catalog
+import Foundation
+
+/// `lmdb`: a library folder whose `data.mdb` is the input, opened as `vjsearch status` and `verify` open it,
+/// then asked for its status and verified.
+///
+/// liblmdb trusts its pages: a damaged file can make it read out of bounds or loop. Until `checkedOpen`
+/// refuses such files, only valid libraries belong in this harness's corpus, and it is not fuzzed.
+/// - Returns: whether the library opened and verified consistent.
+@discardableResult
+public func fuzzLibrary(_ input: UnsafeRawBufferPointer) -> Bool {
+    let dataFile = LibraryScratch.dataFile
+    guard FileManager.default.createFile(atPath: dataFile, contents: Data(input)) else {
+        fatalError("cannot write \(dataFile)")
+    }
+    do {
+        let library = try checkedOpen(dataFile: dataFile)
+        let status = try library.status()
+        let verification = try library.verify()
+        precondition(status.videos == verification.videos, "status and verify count videos differently")
+        return verification.isConsistent
+    } catch {
+        return false
+    }
+}
+
+/// Opens the library whose data file is `dataFile` (`<library>/data.mdb`), read-only use, no model check.
+func checkedOpen(dataFile: String) throws -> Library {
+    // TODO: run LMDBFileCheck.check first
+    try Library(path: (dataFile as NSString).deletingLastPathComponent, model: nil, create: false)
+}
+
+/// The one library folder per process that each input becomes the data file of, removed at exit.
+enum LibraryScratch {
+    static let dataFile: String = {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("vjsearch-fuzz-lmdb-\(getpid())", isDirectory: true)
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: LibraryScratch.directory) }
+        return directory.appendingPathComponent("data.mdb").path
+    }()
+
+    static var directory: String { (dataFile as NSString).deletingLastPathComponent }
+}
