@@ -109,6 +109,24 @@ import TestSupport
         #expect(Self.error(["model": "WordPiece"])?.kind == .invalidConfiguration)
     }
 
+    /// Numbers that used to load and then trap: a pad id past Int32 in `encodeBatch`, a negative Strip count in
+    /// `decode` (Tools/fuzz/crashes/tokenizer-json).
+    @Test func outOfRangeNumbersAreInvalid() throws {
+        var file = Self.validWordPiece()
+        file["padding"] = ["pad_id": 4_294_967_296]
+        #expect(Self.error(file)?.message == "'padding.pad_id' must be an id from 0 to 2147483647")
+        file["padding"] = ["pad_id": 2]
+        let tokenizer = try Self.load(file)
+        #expect(tokenizer.padTokenId == 2)
+        #expect(tokenizer.encodeBatch(["hello", ""], maxLength: 4).ids == [3, 2])
+
+        file = Self.validWordPiece()
+        file["decoder"] = ["type": "Strip", "content": " ", "start": -1, "stop": 0]
+        #expect(Self.error(file)?.message == "decoder Strip: 'start' and 'stop' must not be negative (found -1, 0)")
+        file["decoder"] = ["type": "Strip", "content": " ", "start": 0, "stop": -3]
+        #expect(Self.error(file)?.kind == .invalidConfiguration)
+    }
+
     @Test(arguments: [
         ("", "unexpected end of data"),
         ("[1, 2", "unexpected end of data"),

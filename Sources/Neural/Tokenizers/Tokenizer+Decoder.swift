@@ -36,7 +36,11 @@ extension Tokenizer {
                 guard let content = json["content"]?.string?.unicodeScalars, content.count == 1 else {
                     throw .invalid("decoder Strip needs a one-character 'content'")
                 }
-                self = .strip(content: content.first!, start: json["start"]?.int ?? 0, stop: json["stop"]?.int ?? 0)
+                let start = json["start"]?.int ?? 0, stop = json["stop"]?.int ?? 0
+                guard start >= 0, stop >= 0 else {
+                    throw .invalid("decoder Strip: 'start' and 'stop' must not be negative (found \(start), \(stop))")
+                }
+                self = .strip(content: content.first!, start: start, stop: stop)
             case "Sequence":
                 guard let items = json["decoders"]?.array else { throw .invalid("decoder Sequence needs 'decoders'") }
                 var parts: [Decoder] = []

@@ -184,8 +184,12 @@ public final class Tokenizer: Sendable {
             normalizedAddedTokens = AddedTokenMatcher(normalized)
             vocabularySize = maxId + 1
 
-            if let padding = root["padding"] {
-                padTokenId = padding["pad_id"]?.int
+            if let padID = root["padding"]?["pad_id"] {
+                // An id, as the other ids of the file: `encodeBatch` stores it in an Int32 row.
+                guard let id = padID.int, id >= 0, id <= Int(Int32.max) else {
+                    throw .invalid("'padding.pad_id' must be an id from 0 to \(Int32.max)")
+                }
+                padTokenId = id
             }
             if padTokenId == nil {
                 let names = ["[PAD]", "<pad>", "<|pad|>", "<|finetune_right_pad_id|>"]
