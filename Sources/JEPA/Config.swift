@@ -413,6 +413,9 @@ enum ConfigLimits {
     static let ropeBase = 1.0...1e12
     static let positive = 1e-6...1e9
     static let mlpRatio = 0.01...64.0
+    /// Frames sampled per second of video (`clip.frames / clip.window_seconds`), Media's `ClipSpec.maxSamplesPerSecond`:
+    /// a config past it would load and then fail every video.
+    static let samplesPerSecond = 1000.0
     /// Floats in one preprocessed clip (1 GiB); V-JEPA 2 at 64 frames of 384² takes 28 M.
     static let floatsPerClip = 1 << 28
     /// Visual tokens per clip; V-JEPA 2 at 64 frames of 384² makes 18,432.
@@ -456,6 +459,9 @@ extension ModelConfig {
         try require("clip.fps", clip.fps, in: L.fps)
         try require("clip.window_seconds", clip.windowSeconds, in: L.seconds)
         try require("clip.stride_seconds", clip.strideSeconds, in: L.seconds)
+        guard Double(clip.frames) / clip.windowSeconds <= L.samplesPerSecond else {
+            throw ConfigError("clip.frames / clip.window_seconds is \(Double(clip.frames) / clip.windowSeconds) samples a second, more than \(Int(L.samplesPerSecond))")
+        }
         try require("clip.size", clip.size, in: L.pixels)
         try require("clip.resize", clip.resize, in: clip.size...L.pixels.upperBound)
         guard clip.frames * 3 * clip.size * clip.size <= L.floatsPerClip else {

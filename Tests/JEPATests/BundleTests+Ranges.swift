@@ -65,6 +65,7 @@ extension BundleTests {
         BadValue("clip.fps", "0"),
         BadValue("clip.frames", "1000000000"),
         BadValue("clip.frames", "0"),
+        BadValue("clip.frames", "1001", names: "clip.frames / clip.window_seconds"),
         BadValue("clip.size", "0"),
         BadValue("clip.resize", "8"),
         BadValue("clip.std", "[0.2, 0, 0.2]", names: "clip.std[1]"),
