@@ -37,17 +37,9 @@ final class VideoDecoder {
         guard let context = avcodec_alloc_context3(decoder), let packet = av_packet_alloc() else {
             fatalError("libav could not allocate a codec context or packet (out of memory)")
         }
+        // From here every stored property is set: a throw runs `deinit`, which frees the context and the packet.
         codec = context
         self.packet = packet
-        var ok = false
-        defer {
-            if !ok {
-                var c: UnsafeMutablePointer<AVCodecContext>? = context
-                avcodec_free_context(&c)
-                var p: UnsafeMutablePointer<AVPacket>? = packet
-                av_packet_free(&p)
-            }
-        }
         do {
             try AVError.check(avcodec_parameters_to_context(context, stream.pointee.codecpar))
             context.pointee.pkt_timebase = tb
@@ -58,7 +50,6 @@ final class VideoDecoder {
         } catch {
             throw MediaError(path: file.path, reason: .unsupportedCodec("\(file.info.videoCodec) (\(error))"))
         }
-        ok = true
     }
 
     deinit {

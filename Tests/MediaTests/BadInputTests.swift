@@ -123,6 +123,26 @@ import TestSupport
         }
     }
 
+    /// A decoder that will not open (a raw-video AVI whose bitmap header asks for 7 bits a pixel) is an unsupported
+    /// codec, not a crash: the decoder's context was freed twice (Tools/fuzz/crashes/media).
+    @Test func decoderThatWillNotOpen() throws {
+        let path = try Fixtures.write("bad-pixel-format.avi") { path in
+            let raw = try Fixtures.make("raw-bgr24.avi", ["-f", "lavfi", "-i", "color=c=gray:s=32x16:r=6:d=1",
+                                                          "-c:v", "rawvideo", "-pix_fmt", "bgr24"])
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw)))
+            // biBitCount of the BITMAPINFOHEADER in the first `strf` chunk: after the tag, the size and 14 bytes.
+            let strf = try #require(bytes.firstRange(of: Array("strf".utf8))).lowerBound
+            bytes[strf + 22] = 7
+            bytes[strf + 23] = 0
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        }
+        let reason = Self.failure(path)
+        guard case .unsupportedCodec = reason else {
+            Issue.record("expected an unsupported codec, got \(String(describing: reason))")
+            return
+        }
+    }
+
     @Test func libavErrorsAreDescribedByLibav() {
         #expect(AVError.endOfFile.description == "End of file")
         #expect(AVError.invalidData.description == "Invalid data found when processing input")
