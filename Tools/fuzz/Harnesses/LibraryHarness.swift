@@ -4,8 +4,8 @@ import Foundation
 /// `lmdb`: a library folder whose `data.mdb` is the input, opened as `vjsearch status` and `verify` open it,
 /// then asked for its status and verified.
 ///
-/// liblmdb trusts its pages: a damaged file can make it read out of bounds or loop. Until `checkedOpen`
-/// refuses such files, only valid libraries belong in this harness's corpus, and it is not fuzzed.
+/// liblmdb trusts its pages: a damaged file can make it read out of bounds or loop, so `Library` walks the file
+/// first (`LMDBFileCheck`) and refuses a damaged one. Whatever the walk lets through must not crash LMDB or us.
 /// - Returns: whether the library opened and verified consistent.
 @discardableResult
 public func fuzzLibrary(_ input: UnsafeRawBufferPointer) -> Bool {
@@ -24,9 +24,9 @@ public func fuzzLibrary(_ input: UnsafeRawBufferPointer) -> Bool {
     }
 }
 
-/// Opens the library whose data file is `dataFile` (`<library>/data.mdb`), read-only use, no model check.
+/// Opens the library whose data file is `dataFile` (`<library>/data.mdb`) as `status` does: walked first, no model
+/// check.
 func checkedOpen(dataFile: String) throws -> Library {
-    // TODO: run LMDBFileCheck.check first
     try Library(path: (dataFile as NSString).deletingLastPathComponent, model: nil, create: false)
 }
 
