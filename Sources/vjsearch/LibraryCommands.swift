@@ -171,7 +171,9 @@ struct VerifyCommand: AsyncParsableCommand {
             node offsets and sizes, key order, overflow runs, cycles, and that each page is either in use or free. \
             When that finds damage, the library is not opened (a damaged file can crash LMDB); it must then be \
             rebuilt or restored from a backup. Otherwise the catalog and the index are checked. --deep also reads \
-            every byte of the large values (vectors and links, most of the file), so that disk read errors show.
+            every byte of the large values (vectors and links, most of the file), so that disk read errors show. \
+            A library whose first `index` was stopped before it stored anything is empty and consistent. \
+            To rebuild an inconsistent library from what survives in it, run `vjsearch repair`.
 
             Examples:
               vjsearch verify
@@ -220,6 +222,10 @@ struct VerifyCommand: AsyncParsableCommand {
         do {
             // The walk above already refused a damaged file.
             report = try await onThread { try Library(path: path, model: nil, create: false, checkPages: false).verify() }
+        } catch CatalogError.emptyLibrary where pages?.isClean == true {
+            // A sound file with no catalog yet: a first `index` stopped before its first commit. Nothing was stored.
+            print("consistent: an empty library (nothing indexed yet); pages: \(pages?.pagesVisited ?? 0) checked")
+            return
         } catch {
             throw reportFailure(error)
         }

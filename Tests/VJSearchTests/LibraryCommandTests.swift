@@ -2,6 +2,7 @@ import Catalog
 import Foundation
 import Testing
 import TestSupport
+import VectorIndex
 
 /// `vjsearch index`, `query`, `status`, `remove`, `verify` and `reindex`, end to end on the built binary with a
 /// tiny model and tiny generated videos, each test in its own temporary folder.
@@ -252,6 +253,14 @@ import TestSupport
     /// naming the page, and the library is not opened. Here the main database's root becomes a page appended to the
     /// file, holding one node whose key lies past the end of the file: LMDB would die of SIGBUS on it, so `status`,
     /// `index`, `remove` and `repair` refuse it as `verify` does.
+    /// A first `index` killed after LMDB made data.mdb but before its first commit leaves a sound, empty file.
+    @Test func verifyCallsAnEmptyLibraryConsistent() throws {
+        _ = try Environment(path: library, create: true)
+        let r = try vj(["verify"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.hasPrefix("consistent: an empty library (nothing indexed yet); pages: "), "\(r.stdout)")
+    }
+
     @Test func verifyWalksThePagesAndDoesNotOpenADamagedFile() throws {
         _ = try video("a.mp4")
         #expect(try vj(["index", videos.path]).status == 0)
