@@ -141,6 +141,19 @@ import TestSupport
         #expect(replaced.starts(with: Data("P6\n64 64\n255\n".utf8)))
     }
 
+    /// A name that is not UTF-8, given on the command line (not found by a scan): Swift would decode it with
+    /// replacement characters and report it missing; it is named by its bytes, and the other arguments still run.
+    @Test func anArgumentThatIsNotUTF8IsNamedByItsBytes() throws {
+        let dir = try TemporaryDirectory()
+        // Foundation passes arguments as Swift strings, so a shell makes the name from its bytes.
+        let script = #"f="$(printf '%s/bad\377\001.mp4' "$1")"; cp "$2" "$f" && exec "$0" probe "$f" "$2""#
+        let r = try Self.run([dir.path, Self.sample], prefix: ["/bin/sh", "-c", script])
+        #expect(r.status == 1)
+        #expect(r.stderrLines == ["error: \(dir.path)/bad\\xff\\x01.mp4: the name is not valid UTF-8; rename it (vjsearch reads UTF-8 names only)"],
+                "\(r.stderr)")
+        #expect(r.stdoutLines.count == 1 && r.stdoutLines.first?.hasPrefix(Self.sample) == true, "\(r.stdout)")
+    }
+
     @Test func segmentsOfABadFile() throws {
         let dir = try TemporaryDirectory()
         let empty = dir.file("empty.mp4").path
