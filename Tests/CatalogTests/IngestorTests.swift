@@ -18,14 +18,18 @@ import TestSupport
             let dir = try TemporaryDirectory(), videos = dir.file("videos")
             try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)
             let paths = seconds.indices.map { videos.appendingPathComponent("\(["a", "b", "c"][$0]).mp4").path }
-            for (path, seconds) in zip(paths, seconds) {
-                try Tool.run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                                        "testsrc=size=64x48:rate=10:duration=\(seconds)",
-                                        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path])
-            }
+            for (path, seconds) in zip(paths, seconds) { try LibraryFixtures.video(path, seconds: seconds) }
             (self.dir, self.videos, self.paths) = (dir, videos, paths)
             library = try Library(path: dir.file("library").path, model: embedder.identity, create: true)
         }
+    }
+
+    /// Runs an ingestor with `batch` clips per model call over the setup's videos, recording its progress calls.
+    func ingest(_ setup: Setup, _ embedder: Embedder, batch: Int) throws -> (IndexReport, ProgressLog) {
+        let log = ProgressLog()
+        let ingestor = Ingestor(library: setup.library, embedder: embedder, options: .init(batch: batch, queueDepth: 1),
+                                progress: log.record)
+        return (try ingestor.run([setup.videos.path]), log)
     }
 
     /// The progress calls of a run, in order.
@@ -70,11 +74,7 @@ import TestSupport
         let bundle = try EmbedderTests.bundle { _ in }
         let embedder = try Embedder(directory: bundle.url)
         let setup = try Setup(seconds: [2.3, 3], embedder: embedder)
-        let log = ProgressLog()
-        let ingestor = Ingestor(library: setup.library, embedder: embedder, options: .init(batch: 2, queueDepth: 1),
-                                progress: log.record)
-
-        let report = try ingestor.run([setup.videos.path])
+        let (report, log) = try ingest(setup, embedder, batch: 2)
 
         #expect(report.indexed == 2 && report.failed.isEmpty && !report.cancelled)
         let videos = try setup.library.videos().sorted { $0.path < $1.path }
@@ -102,11 +102,7 @@ import TestSupport
         let bundle = try EmbedderTests.bundle { t in t["predictor.out_proj.bias"]!.scalars[0] = .nan }
         let embedder = try Embedder(directory: bundle.url)
         let setup = try Setup(seconds: [3, 2], embedder: embedder)
-        let log = ProgressLog()
-        let ingestor = Ingestor(library: setup.library, embedder: embedder, options: .init(batch: 1, queueDepth: 1),
-                                progress: log.record)
-
-        let report = try ingestor.run([setup.videos.path])
+        let (report, log) = try ingest(setup, embedder, batch: 1)
 
         let model = CatalogError.nonFiniteVector(model: embedder.bundle.directory.path)
         let failures = setup.paths.map { IndexReport.Failure(path: $0, cause: "embedding failed: \(model)") }

@@ -9,7 +9,7 @@ import Foundation
 /// - Returns: whether the library opened and verified consistent.
 @discardableResult
 public func fuzzLibrary(_ input: UnsafeRawBufferPointer) -> Bool {
-    let dataFile = LibraryScratch.dataFile
+    let dataFile = Scratch.file("library/data.mdb")
     guard FileManager.default.createFile(atPath: dataFile, contents: Data(input)) else {
         fatalError("cannot write \(dataFile)")
     }
@@ -28,17 +28,4 @@ public func fuzzLibrary(_ input: UnsafeRawBufferPointer) -> Bool {
 /// check.
 func checkedOpen(dataFile: String) throws -> Library {
     try Library(path: (dataFile as NSString).deletingLastPathComponent, model: nil, create: false)
-}
-
-/// The one library folder per process that each input becomes the data file of, removed at exit.
-enum LibraryScratch {
-    static let dataFile: String = {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vjsearch-fuzz-lmdb-\(getpid())", isDirectory: true)
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(atPath: LibraryScratch.directory) }
-        return directory.appendingPathComponent("data.mdb").path
-    }()
-
-    static var directory: String { (dataFile as NSString).deletingLastPathComponent }
 }

@@ -9,7 +9,7 @@ import Media
 /// - Returns: whether the file opened and gave at least one clip.
 @discardableResult
 public func fuzzMedia(_ input: UnsafeRawBufferPointer) -> Bool {
-    let path = MediaScratch.path
+    let path = Scratch.file("input.mp4")
     guard FileManager.default.createFile(atPath: path, contents: Data(input)) else {
         fatalError("cannot write \(path)")
     }
@@ -32,16 +32,3 @@ public func fuzzMedia(_ input: UnsafeRawBufferPointer) -> Bool {
 }
 
 let mediaSpec = ClipSpec(window: 1, stride: 1, frames: 2, size: 16)
-
-/// The one file per process that each input is written to, removed at exit.
-enum MediaScratch {
-    static let path: String = {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vjsearch-fuzz-media-\(getpid())", isDirectory: true)
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(atPath: MediaScratch.directory) }
-        return directory.appendingPathComponent("input.mp4").path
-    }()
-
-    static var directory: String { (path as NSString).deletingLastPathComponent }
-}
