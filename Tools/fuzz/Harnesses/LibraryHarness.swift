@@ -9,10 +9,7 @@ import Foundation
 /// - Returns: whether the library opened and verified consistent.
 @discardableResult
 public func fuzzLibrary(_ input: UnsafeRawBufferPointer) -> Bool {
-    let dataFile = Scratch.file("library/data.mdb")
-    guard FileManager.default.createFile(atPath: dataFile, contents: Data(input)) else {
-        fatalError("cannot write \(dataFile)")
-    }
+    let dataFile = Scratch.write(input, to: "library/data.mdb")
     do {
         let library = try checkedOpen(dataFile: dataFile)
         let status = try library.status()

@@ -9,10 +9,7 @@ import Media
 /// - Returns: whether the file opened and gave at least one clip.
 @discardableResult
 public func fuzzMedia(_ input: UnsafeRawBufferPointer) -> Bool {
-    let path = Scratch.file("input.mp4")
-    guard FileManager.default.createFile(atPath: path, contents: Data(input)) else {
-        fatalError("cannot write \(path)")
-    }
+    let path = Scratch.write(input, to: "input.mp4")
     do {
         let file = try MediaFile(path: path)
         let stream = try ClipStream(file: file, spec: mediaSpec, options: FrameSampler.Options(threads: 1))

@@ -16,4 +16,11 @@ enum Scratch {
                                                  withIntermediateDirectories: true)
         return path
     }
+
+    /// Writes `input` as the file `name`, replacing the previous input, and returns its path.
+    static func write(_ input: UnsafeRawBufferPointer, to name: String) -> String {
+        let path = file(name)
+        guard FileManager.default.createFile(atPath: path, contents: Data(input)) else { fatalError("cannot write \(path)") }
+        return path
+    }
 }
