@@ -18,7 +18,8 @@ extension VideoDecoder {
             return false
         }
         let entryTime = Double(entry.pointee.timestamp) * timeBase - file.info.startTime
-        guard entryTime > current + minimumSkip else { return false }
+        guard entryTime > current + minimumSkip, entry.pointee.timestamp > lastSeek else { return false }
+        lastSeek = entry.pointee.timestamp
         guard av_seek_frame(file.format, stream.pointee.index, entry.pointee.timestamp, AVSEEK_FLAG_BACKWARD) >= 0 else {
             return false
         }

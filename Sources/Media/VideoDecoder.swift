@@ -21,6 +21,9 @@ final class VideoDecoder {
     private(set) var decodeErrors = 0
     private(set) var framesDecoded = 0
     private(set) var lastTime: Double?
+    /// The index timestamp of the last seek: a later seek must go past it, so that a damaged index (an entry whose
+    /// frames decode to earlier times) cannot send the sampler back to the same keyframe for ever.
+    var lastSeek: Int64 = .min
 
     init(file: MediaFile, threads: Int, skipNonReference: Bool) throws(MediaError) {
         self.file = file
