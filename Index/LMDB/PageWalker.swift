@@ -67,6 +67,9 @@ public enum LMDBFileCheck {
     /// (damaged meta pages, a truncated file), the walk runs without it and reports why.
     public static func check(environment directory: String, readEveryByte: Bool = false) throws(IndexError) -> LMDBFileReport {
         let file = directory + "/data.mdb"
+        // LMDB's open trusts the meta pages' page size and reads the second one through its map: a damaged size sends
+        // it past the end of the file (SIGBUS). So they are read without LMDB first.
+        guard try metaPagesAreSound(file) else { return try check(path: file, readEveryByte: readEveryByte) }
         do {
             // Closed before this returns: one process must not keep two environments on a file open at once.
             let environment = try Environment(path: directory, create: false)
@@ -82,18 +85,42 @@ public enum LMDBFileCheck {
     ///
     /// A writer committing during the walk may have been rewriting a meta page as it was read: when the walk finds
     /// damage and a meta page has changed since, it walks again (three times at most).
-    static func walk(path: String, readEveryByte: Bool = false) throws(IndexError) -> PageWalker {
+    /// Whether both meta pages of the file at `path` read sound (magic, version, page size, inside the file).
+    static func metaPagesAreSound(_ path: String) throws(IndexError) -> Bool {
+        let (fd, bytes) = try openRegularFile(path)
+        defer { close(fd) }
+        var walker = PageWalker(fd: fd, fileBytes: bytes, readEveryByte: false)
+        return walker.readMetaPages() != nil && !walker.report.isDamaged
+    }
+
+    /// A read-only descriptor on the regular file at `path`, and its size.
+    static func openRegularFile(_ path: String) throws(IndexError) -> (Int32, UInt64) {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw .missing(path: path) }
             throw .storage(path: path, errno: Errno(rawValue: errno))
         }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw .storage(path: path, errno: Errno(rawValue: code))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .notARegularFile(path: path)
+        }
+        return (fd, UInt64(max(0, info.st_size)))
+    }
+
+    static func walk(path: String, readEveryByte: Bool = false) throws(IndexError) -> PageWalker {
+        let (fd, _) = try openRegularFile(path)
         defer { close(fd) }
         var attempt = 1
         while true {
+            // The size again on each attempt: a writer may have grown the file.
             var info = stat()
             guard fstat(fd, &info) == 0 else { throw .storage(path: path, errno: Errno(rawValue: errno)) }
-            guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(path: path) }
             var walker = PageWalker(fd: fd, fileBytes: UInt64(max(0, info.st_size)), readEveryByte: readEveryByte)
             walker.run()
             guard walker.report.isDamaged, attempt < 3, walker.metaPagesChanged() else { return walker }
