@@ -26,8 +26,10 @@ public final class Embedder: Sendable {
     }
 
     /// Loads the bundle in `directory`. `isCancelled` is polled between the steps (config, tokenizer, weights);
-    /// once it returns true the load throws `CancellationError`.
-    public init(directory: URL, textOnly: Bool = false, isCancelled: () -> Bool = { false }) throws {
+    /// once it returns true the load throws `CancellationError`. `streamHalfWeights` applies to `textOnly`: false
+    /// converts 16-bit weights at load, for embedding many texts (see `ModelBundle.loadTextEncoder`).
+    public init(directory: URL, textOnly: Bool = false, streamHalfWeights: Bool = true,
+                isCancelled: () -> Bool = { false }) throws {
         let bundle = try ModelBundle(directory: directory)
         self.bundle = bundle
         guard FileManager.default.fileExists(atPath: bundle.tokenizerURL.path) else {
@@ -38,7 +40,7 @@ public final class Embedder: Sendable {
             // A cold query's two loads overlap: the tokenizer parses on another thread while the weights convert.
             let tokenizerURL = bundle.tokenizerURL
             let parsing = Background { try Tokenizer.load(contentsOf: tokenizerURL) }
-            let loaded = Result { try bundle.loadTextEncoder() }
+            let loaded = Result { try bundle.loadTextEncoder(streamHalfWeights: streamHalfWeights) }
             tokenizer = try parsing.value()
             text = try loaded.get()
             model = nil

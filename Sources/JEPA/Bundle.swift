@@ -1,7 +1,8 @@
 import Foundation
 import Neural
 
-/// A model bundle: a folder with `config.json`, `model.safetensors` and `tokenizer.json` (plus `MODEL_CARD.md`).
+/// A model bundle: a folder with `config.json`, `model.safetensors` and `tokenizer.json` (plus `MODEL_CARD.md`, and
+/// optionally `vocabulary.txt`, the texts `vjsearch chapters` labels chapters with; it is not part of the model id).
 ///
 /// `efficientnet` bundles: see `EfficientNetConfig` and `ConceptConfig` for their keys. VL-JEPA weight keys: `x_encoder.` + `VJEPA2Model.encoder` keys; `predictor.` + `LlamaModel` keys and
 /// `predictor.{vis_proj,out_proj}.*`; `y_encoder.model.` + `BertModel`/`Gemma3TextModel` keys and
@@ -15,6 +16,11 @@ public struct ModelBundle: Sendable {
     public var configURL: URL { directory.appendingPathComponent("config.json") }
     public var weightsURL: URL { directory.appendingPathComponent("model.safetensors") }
     public var tokenizerURL: URL { directory.appendingPathComponent("tokenizer.json") }
+    /// Texts to label video with when the user gives none: one per line, UTF-8.
+    public var vocabularyURL: URL { directory.appendingPathComponent("vocabulary.txt") }
+
+    /// Texts a vocabulary may hold at most: each is embedded, so the count sizes the work.
+    public static let vocabularyLimit = 100_000
 
     public init(directory: URL) throws {
         self.directory = directory
@@ -44,13 +50,48 @@ public struct ModelBundle: Sendable {
     }
 
     /// Only the Y-encoder and its head (the `y_encoder.` tensors), for embedding queries. The other weights
-    /// stay untouched pages, and 16-bit weights stay in the mapped file, converted inside each product:
-    /// nothing is converted up front, since a cold query runs the encoder once.
-    public func loadTextEncoder() throws -> TextEncoder {
-        let binder = ParameterBinder(file: try SafeTensorsFile(url: weightsURL), streamHalfWeights: true)
+    /// stay untouched pages. With `streamHalfWeights` (the default), 16-bit weights stay in the mapped file,
+    /// converted inside each product: nothing is converted up front, since a cold query runs the encoder once;
+    /// embedding thousands of texts converts them once instead.
+    public func loadTextEncoder(streamHalfWeights: Bool = true) throws -> TextEncoder {
+        let binder = ParameterBinder(file: try SafeTensorsFile(url: weightsURL), streamHalfWeights: streamHalfWeights)
         let encoder = try TextEncoder(config: config.text, sharedDim: config.sharedDim, binder: binder)
         try binder.finish(prefixes: ["y_encoder."])
         return encoder
+    }
+
+    /// The texts of `vocabularyURL`, or nil when the bundle has none.
+    public func loadVocabulary() throws -> [String]? {
+        guard FileManager.default.fileExists(atPath: vocabularyURL.path) else { return nil }
+        return try Self.texts(Self.read(vocabularyURL), path: vocabularyURL.path)
+    }
+
+    /// The texts of a vocabulary or labels file: one per line (LF or CRLF), trimmed of spaces and tabs; blank
+    /// lines and repeats are left out. Throws naming `path` when the bytes are not UTF-8 or hold more than
+    /// `vocabularyLimit` texts.
+    public static func texts(_ data: Data, path: String) throws -> [String] {
+        let bytes = [UInt8](data)
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw BundleError(path: path, reason: "is not UTF-8 text") }
+        var seen = Set<String>()
+        var out: [String] = []
+        func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D }
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            var (a, b) = (start, end)
+            start = end + 1
+            while a < b && blank(bytes[a]) { a += 1 }
+            while b > a && blank(bytes[b - 1]) { b -= 1 }
+            guard a < b else { continue }
+            let t = String(decoding: bytes[a..<b], as: UTF8.self)
+            guard seen.insert(t).inserted else { continue }
+            guard out.count < vocabularyLimit else {
+                throw BundleError(path: path, reason: "holds more than \(vocabularyLimit) texts")
+            }
+            out.append(t)
+        }
+        return out
     }
 
     /// `vj1-` + 32 hex digits of SHA-256 over the canonical config (re-encoded, sorted keys, without `model_id`
