@@ -22,6 +22,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case nonFiniteVector(model: String)
     /// A video cut into more segments than a library keeps per video.
     case tooManySegments(path: String, count: Int, limit: Int)
+    /// A video that decoded to no frames at all.
+    case noFrames(path: String)
     /// The library changed while `repair` read it (nothing was replaced).
     case changedDuringRepair(library: String, read: Int, expected: Int)
 
@@ -41,6 +43,7 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tokenizerMissing(let path): "\(path): missing: a model bundle needs its tokenizer.json"
         case .nonFiniteVector(let model): "\(model): the model produced a non-finite vector (NaN or infinite weights?)"
         case .tooManySegments(let path, let count, let limit): "\(path): \(count) segments, more than \(limit) per video"
+        case .noFrames(let path): "\(path): \(VideoFailure.noFrames)"
         case .changedDuringRepair(let library, let read, let expected):
             "\(library): the library changed during the repair (\(read) of \(expected) vectors read); run it again"
         }

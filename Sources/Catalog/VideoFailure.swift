@@ -30,6 +30,7 @@ public enum VideoFailure: Codable, Equatable, Sendable, CustomStringConvertible 
         case let e as SystemCallError: self = .system(call: e.call, errno: e.errno.rawValue)
         case CatalogError.system(let e): self = .system(call: e.call, errno: e.errno.rawValue)
         case CatalogError.tooManySegments(_, let count, let limit): self = .tooManySegments(count: count, limit: limit)
+        case CatalogError.noFrames: self = .noFrames
         case let e as CatalogError: self = .embedding(e.description)
         case let e as ModelInputError: self = .embedding(e.description)
         case let e as NeuralError: self = .embedding(e.description)
