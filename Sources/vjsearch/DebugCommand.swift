@@ -7,7 +7,7 @@ import JEPA
 struct DebugCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Internal tools for benchmarks and tests.", shouldDisplay: false,
-        subcommands: [FillLibrary.self])
+        subcommands: [FillLibrary.self, DumpStream.self])
 
     /// Fills a library with fake videos whose segments carry random unit vectors (for `Tools/bench/query`).
     struct FillLibrary: AsyncParsableCommand {
@@ -57,6 +57,44 @@ struct DebugCommand: AsyncParsableCommand {
                 throw reportFailure(error)
             }
             print("added \(count) videos of \(perVideo) segments")
+        }
+    }
+}
+
+/// Writes the stored clip stream of one indexed video as files a script can read (for `Tools/bench/chapters`):
+/// `PREFIX.fvecs` (one vector per clip, in time order) and `PREFIX.segments` (one `start end` line per clip, seconds).
+extension DebugCommand {
+    struct DumpStream: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dump-stream", abstract: "Write an indexed video's clip vectors and windows to files.")
+
+        @Argument(help: "The indexed video file.") var file: String
+        @OptionGroup var library: LibraryOptions
+        @Option(help: "Path prefix of the files written.") var out: String
+
+        func run() async throws {
+            let (path, libraryPath, out) = (LibraryOptions.absolute(file), library.path, out)
+            do {
+                let count = try await onThread { () -> Int in
+                    let library = try Library(path: libraryPath, model: nil, create: false)
+                    guard let stream = try library.storedStream(path: path) else {
+                        throw ValidationError("\(path): not in the library \(libraryPath)")
+                    }
+                    var vectors = Data()
+                    let d = stream.dimension
+                    for i in stream.segments.indices {
+                        withUnsafeBytes(of: Int32(d).littleEndian) { vectors.append(contentsOf: $0) }
+                        stream.vectors[i * d ..< (i + 1) * d].withUnsafeBytes { vectors.append(contentsOf: $0) }
+                    }
+                    try vectors.write(to: URL(fileURLWithPath: out + ".fvecs"))
+                    let lines = stream.segments.map { "\($0.start) \($0.end)\n" }.joined()
+                    try Data(lines.utf8).write(to: URL(fileURLWithPath: out + ".segments"))
+                    return stream.segments.count
+                }
+                print("wrote \(count) clips to \(out).fvecs and \(out).segments")
+            } catch {
+                throw reportFailure(error)
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ struct VJSearch: AsyncParsableCommand {
         discussion: ExitStatus.discussion,
         version: "0.1.0",
         subcommands: [
-            IndexCommand.self, WatchCommand.self, QueryCommand.self, StatusCommand.self, RemoveCommand.self, VerifyCommand.self,
+            IndexCommand.self, WatchCommand.self, QueryCommand.self, ChaptersCommand.self, StatusCommand.self, RemoveCommand.self, VerifyCommand.self,
             RepairCommand.self, ReindexCommand.self, Probe.self, Segments.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
         ])
 
