@@ -8,8 +8,14 @@ extension Embedder {
     ///
     /// - Complexity: one X-encoder and predictor pass per clip; memory for `batch` clips at a time.
     public func stream(path: String, decodeThreads: Int = 1, batch: Int = 8) throws -> EmbeddingStream {
+        try stream(file: MediaFile(path: path), decodeThreads: decodeThreads, batch: batch)
+    }
+
+    /// `stream(path:)` of a file already opened (so that a caller can refuse a bad file before loading the model).
+    public func stream(file: MediaFile, decodeThreads: Int = 1, batch: Int = 8) throws -> EmbeddingStream {
+        let path = file.path
         let spec = clipSpec()
-        let clips = try ClipStream(file: MediaFile(path: path), spec: spec, options: .init(threads: decodeThreads))
+        let clips = try ClipStream(file: file, spec: spec, options: .init(threads: decodeThreads))
         let shape = [spec.frames, 3, spec.size, spec.size]
         let workspace = Workspace()
         var buffer = [Float](repeating: 0, count: clips.floatsPerClip)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import JEPA
+import Media
 import Neural
 
 /// `vjsearch chapters FILE`: a video cut into chapters of like clips, each labelled with its nearest text.
@@ -167,13 +168,14 @@ struct ChaptersCommand: AsyncParsableCommand {
             var embedder: Embedder?
             if stream == nil {
                 // Not indexed (or by another model): decode and embed the file now.
+                let media = try MediaFile(path: path)  // a file that is no video fails before the model loads
                 let chosen = try directory ?? ModelOptions.resolve(model, libraryModelID: libraryModelID, catalog: catalog)
                 directory = chosen
                 _ = ThreadOptions.apply(nil)
                 let full = try Embedder(directory: chosen)
                 embedder = full
                 stages.mark("load model")
-                stream = try full.stream(path: path)
+                stream = try full.stream(file: media)
                 stages.mark("decode and embed")
             }
             guard let stream else { return [] }
