@@ -45,11 +45,11 @@ public struct EmbeddingStream: Sendable, Equatable {
 
     /// Chapters of the clip runs `runs` (contiguous, in order, covering the stream), labelled when `labels` is given.
     public func chapters(_ runs: [Range<Int>], labels: LabelSet?) -> [Chapter] {
-        runs.enumerated().map { k, run in
+        let named = labels.flatMap { $0.texts.isEmpty ? nil : $0.nearest(toRows: runs.flatMap(pooled)) }
+        return runs.enumerated().map { k, run in
             let start = k == 0 ? segments[run.lowerBound].start : boundaryTime(before: run.lowerBound)
             let end = k == runs.count - 1 ? segments[run.upperBound - 1].end : boundaryTime(before: run.upperBound)
-            let label = labels?.nearest(to: pooled(run))
-            return Chapter(start: start, end: end, clips: run, label: label?.text, score: label?.score)
+            return Chapter(start: start, end: end, clips: run, label: named?[k].text, score: named?[k].score)
         }
     }
 }

@@ -31,6 +31,38 @@ public struct LabelSet: Sendable {
         return best.map { (texts[$0.index], $0.score) }
     }
 
+    /// The nearest text to each row of `queries` (unit vectors, `rows × dimension` flat), as `nearest(to:)` gives
+    /// it one row at a time, computed as one matrix product per block of rows.
+    ///
+    /// - Complexity: O(rows · texts · d), in `sgemm`.
+    public func nearest(toRows queries: [Float]) -> [(text: String, score: Float)] {
+        precondition(queries.count % dimension == 0, "queries are rows of the labels' dimension")
+        let rows = queries.count / dimension
+        guard !texts.isEmpty else { return [] }
+        let block = 64
+        var out: [(text: String, score: Float)] = []
+        out.reserveCapacity(rows)
+        var scores = [Float](repeating: 0, count: block * texts.count)
+        queries.withUnsafeBufferPointer { q in
+            vectors.withUnsafeBufferPointer { v in
+                scores.withUnsafeMutableBufferPointer { s in
+                    for first in stride(from: 0, to: rows, by: block) {
+                        let m = min(block, rows - first)
+                        GEMM.sgemm(transB: true, m: m, n: texts.count, k: dimension, a: q.baseAddress! + first * dimension,
+                                   lda: dimension, b: v.baseAddress!, ldb: dimension, c: s.baseAddress!, ldc: texts.count)
+                        for r in 0..<m {
+                            let row = s.baseAddress! + r * texts.count
+                            var best = 0
+                            for t in 1..<texts.count where row[t] > row[best] { best = t }
+                            out.append((texts[best], row[best]))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     /// `a · b` over `n` floats, eight lanes at a time.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {

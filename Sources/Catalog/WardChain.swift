@@ -37,12 +37,16 @@ public struct WardChain: Sendable {
             return
         }
         // Per cluster, addressed by its first item (its head): size and the sum of its unit vectors.
-        var sums = [Double](repeating: 0, count: n * dimension)
-        for i in 0..<n {
-            var norm = 0.0
-            for j in 0..<dimension { norm += Double(vectors[i * dimension + j]) * Double(vectors[i * dimension + j]) }
-            let scale = norm > 0 ? 1 / norm.squareRoot() : 0
-            for j in 0..<dimension { sums[i * dimension + j] = Double(vectors[i * dimension + j]) * scale }
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: n * dimension)
+        defer { sums.deallocate() }
+        vectors.withUnsafeBufferPointer { v in
+            for i in 0..<n {
+                let row = v.baseAddress! + i * dimension
+                var norm = 0.0
+                for j in 0..<dimension { norm += Double(row[j]) * Double(row[j]) }
+                let scale = norm > 0 ? 1 / norm.squareRoot() : 0
+                for j in 0..<dimension { sums[i * dimension + j] = Double(row[j]) * scale }
+            }
         }
         var size = [Int](repeating: 1, count: n)
         // Neighbouring heads (−1 / n at the ends) and a version that changes whenever a cluster grows.
@@ -50,17 +54,27 @@ public struct WardChain: Sendable {
         var next = Array(1...n)
         var version = [UInt32](repeating: 0, count: n)
 
-        func cost(_ a: Int, _ b: Int) -> Double {
-            let na = Double(size[a]), nb = Double(size[b])
-            var squared = 0.0
-            sums.withUnsafeBufferPointer { s in
-                let pa = s.baseAddress! + a * dimension, pb = s.baseAddress! + b * dimension
-                for j in 0..<dimension {
-                    let d = pa[j] / na - pb[j] / nb
-                    squared += d * d
-                }
+        /// ‖sa/na − sb/nb‖² · na·nb/(na+nb) over the sums `sa`, `sb` of clusters of sizes `na`, `nb`.
+        func cost(_ sa: UnsafePointer<Double>, _ na: Int, _ sb: UnsafePointer<Double>, _ nb: Int) -> Double {
+            let ra = SIMD4<Double>(repeating: 1 / Double(na)), rb = SIMD4<Double>(repeating: 1 / Double(nb))
+            var lanes = SIMD4<Double>()
+            var j = 0
+            while j + 4 <= dimension {
+                let x = UnsafeRawPointer(sa + j).loadUnaligned(as: SIMD4<Double>.self) * ra
+                    - UnsafeRawPointer(sb + j).loadUnaligned(as: SIMD4<Double>.self) * rb
+                lanes += x * x
+                j += 4
             }
-            return na * nb / (na + nb) * squared
+            var squared = lanes.sum()
+            while j < dimension {
+                let x = sa[j] / Double(na) - sb[j] / Double(nb)
+                squared += x * x
+                j += 1
+            }
+            return Double(na) * Double(nb) / Double(na + nb) * squared
+        }
+        func cost(_ a: Int, _ b: Int) -> Double {
+            cost(sums + a * dimension, size[a], sums + b * dimension, size[b])
         }
 
         var heap = PairHeap()
@@ -77,9 +91,7 @@ public struct WardChain: Sendable {
             guard version[a] == e.leftVersion, version[b] == e.rightVersion, next[a] == b else { continue }
             out.append(Merge(boundary: b, cost: e.cost))
             size[a] += size[b]
-            sums.withUnsafeMutableBufferPointer { s in
-                for j in 0..<dimension { s[a * dimension + j] += s[b * dimension + j] }
-            }
+            for j in 0..<dimension { sums[a * dimension + j] += sums[b * dimension + j] }
             version[a] &+= 1
             version[b] &+= 1
             next[a] = next[b]

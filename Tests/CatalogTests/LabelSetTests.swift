@@ -43,4 +43,23 @@ import TestSupport
         let file = LabelSet.cacheFile(in: dir.url, texts: texts, modelID: "../../etc/x")
         #expect(file.deletingLastPathComponent().path == dir.url.path)
     }
+
+    @Test func rowsAtOnceGiveWhatOneAtATimeGives() {
+        var rng = SplitMix64(seed: 11)
+        func unit(_ d: Int) -> [Float] {
+            let v = (0..<d).map { _ in Float.random(in: -1...1, using: &rng) }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / norm }
+        }
+        let d = 37, texts = (0..<150).map { "t\($0)" }
+        let set = LabelSet(texts: texts, vectors: texts.flatMap { _ in unit(d) }, dimension: d)
+        let queries = (0..<130).map { _ in unit(d) }
+        let rows = set.nearest(toRows: queries.flatMap { $0 })
+        #expect(rows.count == queries.count)
+        for (q, r) in zip(queries, rows) {
+            let one = set.nearest(to: q)!
+            #expect(one.text == r.text && abs(one.score - r.score) < 1e-5)
+        }
+        #expect(LabelSet(texts: ["only"], vectors: unit(d), dimension: d).nearest(toRows: queries[0]).map(\.text) == ["only"])
+    }
 }
