@@ -11,8 +11,10 @@ extension Embedder {
         try stream(file: MediaFile(path: path), decodeThreads: decodeThreads, batch: batch)
     }
 
-    /// `stream(path:)` of a file already opened (so that a caller can refuse a bad file before loading the model).
-    public func stream(file: MediaFile, decodeThreads: Int = 1, batch: Int = 8) throws -> EmbeddingStream {
+    /// `stream(path:)` of a file already opened (so that a caller can refuse a bad file before loading the model);
+    /// `progress` gets the end of each embedded batch, in seconds of video.
+    public func stream(file: MediaFile, decodeThreads: Int = 1, batch: Int = 8,
+                       progress: ((Double) -> Void)? = nil) throws -> EmbeddingStream {
         let path = file.path
         let spec = clipSpec()
         let clips = try ClipStream(file: file, spec: spec, options: .init(threads: decodeThreads))
@@ -26,6 +28,7 @@ extension Embedder {
             guard !pending.isEmpty else { return }
             vectors += try embedClips(pending, workspace: workspace)
             pending.removeAll(keepingCapacity: true)
+            progress?(segments.last?.end ?? 0)
         }
         while let clip = try buffer.withUnsafeMutableBufferPointer({ b throws(MediaError) in try clips.next(into: b) }) {
             segments.append(Segment(start: clip.start, end: clip.end))

@@ -45,7 +45,7 @@ struct ChaptersCommand: AsyncParsableCommand {
     @Flag(help: "Choose the number of chapters from the merge costs (the default).")
     var auto = false
 
-    @Option(help: ArgumentHelp("Label texts, separated by commas.", valueName: "a,b,c"))
+    @Option(help: ArgumentHelp("Label texts, separated by commas (texts with commas: --labels-file).", valueName: "a,b,c"))
     var labels: String?
 
     @Option(help: ArgumentHelp("Label texts, one per line.", valueName: "file"))
@@ -175,7 +175,11 @@ struct ChaptersCommand: AsyncParsableCommand {
                 let full = try Embedder(directory: chosen)
                 embedder = full
                 stages.mark("load model")
-                stream = try full.stream(file: media)
+                // Minutes for a long video: a terminal sees how far it got.
+                stream = try full.stream(file: media, progress: stderrIsTerminal ? { seconds in
+                    FileHandle.standardError.write(Data("\r\u{1B}[Kembedding \(timestamp(seconds)) of video".utf8))
+                } : nil)
+                if stderrIsTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
                 stages.mark("decode and embed")
             }
             guard let stream else { return [] }
