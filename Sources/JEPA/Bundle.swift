@@ -63,7 +63,12 @@ public struct ModelBundle: Sendable {
     /// The texts of `vocabularyURL`, or nil when the bundle has none.
     public func loadVocabulary() throws -> [String]? {
         guard FileManager.default.fileExists(atPath: vocabularyURL.path) else { return nil }
-        return try Self.texts(Self.read(vocabularyURL), path: vocabularyURL.path)
+        return try Self.texts(at: vocabularyURL)
+    }
+
+    /// The texts of the file at `url` (see `texts(_:path:)`); a FIFO, device or folder is refused, not waited on.
+    public static func texts(at url: URL) throws -> [String] {
+        try texts(read(url), path: url.path)
     }
 
     /// The texts of a vocabulary or labels file: one per line (LF or CRLF), trimmed of spaces and tabs; blank

@@ -95,12 +95,9 @@ struct ChaptersCommand: AsyncParsableCommand {
         var texts = labelTexts
         if let labelsFile {
             do {
-                texts = try ModelBundle.texts(Data(contentsOf: URL(fileURLWithPath: labelsFile)), path: labelsFile)
-            } catch let error as BundleError {
-                Diagnostics.error(error.description)
-                throw ExitCode.validationFailure
+                texts = try ModelBundle.texts(at: URL(fileURLWithPath: labelsFile))
             } catch {
-                Diagnostics.error("\(labelsFile): cannot be read")
+                Diagnostics.error("\(error)")
                 throw ExitCode.validationFailure
             }
             if texts?.isEmpty == true {

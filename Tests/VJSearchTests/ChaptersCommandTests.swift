@@ -190,6 +190,12 @@ import TestSupport
         r = try Self.chapters([dir.file("any.mp4").path, "--labels-file", dir.file("none.txt").path], cache: dir, timeout: 20)
         #expect(r.status == 64)
         #expect(r.stderr == "error: \(dir.file("none.txt").path): cannot be read\n")
+        // A FIFO is refused, not waited on.
+        let fifo = dir.file("fifo.txt")
+        try #require(mkfifo(fifo.path, 0o600) == 0)
+        r = try Self.chapters([dir.file("any.mp4").path, "--labels-file", fifo.path], cache: dir, timeout: 20)
+        #expect(r.status == 64)
+        #expect(r.stderr == "error: \(fifo.path): is not a regular file\n")
     }
 
     /// A file that is neither indexed nor decodable: one line naming it and the cause, status 1, before any model
