@@ -121,10 +121,11 @@ public final class Environment: @unchecked Sendable {
         try LMDBError.check(mdb_env_stat(env, &envStat))
         var info = stat()
         guard stat(file, &info) == 0 else { return }
-        let needed = (Int(envInfo.me_last_pgno) + 1) * Int(envStat.ms_psize)
-        if Int(info.st_size) < needed {
-            throw IndexError.corrupt(
-                path: file, reason: "file is \(info.st_size) bytes but its pages need \(needed): truncated")
+        // Both come from the file: a damaged last page number must not overflow the product.
+        let (pages, carry) = UInt64(envInfo.me_last_pgno).addingReportingOverflow(1)
+        let (needed, overflow) = pages.multipliedReportingOverflow(by: UInt64(envStat.ms_psize))
+        if carry || overflow || UInt64(max(0, info.st_size)) < needed {
+            throw IndexError.corrupt(path: file, reason: "file is \(info.st_size) bytes but its last page is \(envInfo.me_last_pgno): truncated")
         }
     }
 

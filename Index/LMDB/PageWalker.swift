@@ -85,12 +85,14 @@ public enum LMDBFileCheck {
     ///
     /// A writer committing during the walk may have been rewriting a meta page as it was read: when the walk finds
     /// damage and a meta page has changed since, it walks again (three times at most).
-    /// Whether both meta pages of the file at `path` read sound (magic, version, page size, inside the file).
+    /// Whether both meta pages of the file at `path` read sound (magic, version, page size, inside the file) and
+    /// the last page they name lies inside the file.
     static func metaPagesAreSound(_ path: String) throws(IndexError) -> Bool {
         let (fd, bytes) = try openRegularFile(path)
         defer { close(fd) }
         var walker = PageWalker(fd: fd, fileBytes: bytes, readEveryByte: false)
-        return walker.readMetaPages() != nil && !walker.report.isDamaged
+        guard let meta = walker.readMetaPages(), !walker.report.isDamaged else { return false }
+        return meta.lastPage < bytes / UInt64(meta.pageSize)
     }
 
     /// A read-only descriptor on the regular file at `path`, and its size.
