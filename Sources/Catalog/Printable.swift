@@ -8,12 +8,17 @@ extension String {
         var out = String.UnicodeScalarView()
         for scalar in unicodeScalars {
             if isControl(scalar) {
-                let hex = String(scalar.value, radix: 16)
-                out.append(contentsOf: ("\\x" + (hex.count < 2 ? "0" + hex : hex)).unicodeScalars)
+                out.append(contentsOf: Self.hexEscape(scalar.value).unicodeScalars)
             } else {
                 out.append(scalar)
             }
         }
         return String(out)
+    }
+
+    /// `\xHH`, at least two hex digits: how a control character or an undecodable byte is shown.
+    public static func hexEscape(_ value: UInt32) -> String {
+        let hex = String(value, radix: 16)
+        return "\\x" + (hex.count < 2 ? "0" + hex : hex)
     }
 }

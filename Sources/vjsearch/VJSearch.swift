@@ -58,8 +58,7 @@ struct VJSearch: AsyncParsableCommand {
                 while end > rest.startIndex, String(validating: rest[rest.startIndex..<end], as: UTF8.self) == nil { end -= 1 }
                 shown += String(decoding: rest[rest.startIndex..<end], as: UTF8.self).escapingControlCharacters
                 if end < rest.endIndex {
-                    let hex = String(rest[end], radix: 16)
-                    shown += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+                    shown += String.hexEscape(UInt32(rest[end]))
                     end += 1
                 }
                 rest = rest[end...]

@@ -40,8 +40,9 @@ import TestSupport
     }
 
     /// A run waits for its decode thread to end before it returns, whether it finished or was cancelled mid-file
-    /// (when the decoder may be blocked on a full queue or still inside FFmpeg). The decoder is held for a moment
-    /// as it winds down, so a run that did not wait for it would return with the thread still alive.
+    /// (when the decoder may be blocked on a full queue or still inside FFmpeg). The decoder is held as it winds
+    /// down until the consumer has taken its last step (the cancellation, or the last progress call), so a run that
+    /// did not wait for it would return with the thread still alive.
     @Test(arguments: [false, true])
     func decodeThreadHasEndedWhenRunReturns(cancelled: Bool) throws {
         let bundle = try EmbedderTests.bundle { _ in }
@@ -50,9 +51,15 @@ import TestSupport
         // Polls: 1 while planning, then about 3 a batch (before it and between the X-encoder's layers): the 8th
         // comes in the third batch.
         let polls = Atomic<Int>(0)
+        let consumerDone = DispatchSemaphore(value: 0)
         let ingestor = Ingestor(library: setup.library, embedder: embedder, options: .init(batch: 1, queueDepth: 1),
-                                isCancelled: { cancelled && polls.add(1, ordering: .relaxed).newValue >= 8 })
-        ingestor.decodeThreadWillEnd = { Thread.sleep(forTimeInterval: 0.2) }
+                                progress: { p in if p.filesDone == p.filesTotal { consumerDone.signal() } },
+                                isCancelled: {
+                                    let stop = cancelled && polls.add(1, ordering: .relaxed).newValue >= 8
+                                    if stop { consumerDone.signal() }
+                                    return stop
+                                })
+        ingestor.decodeThreadWillEnd = { _ = consumerDone.wait(timeout: .now() + 60) }
 
         let report = try ingestor.run([setup.videos.path])
 

@@ -163,6 +163,8 @@ final class RunningWatcher: Sendable {
 /// Log lines as `level message`, metadata left out, for waiting on events.
 final class CapturedLog: Sendable, CustomStringConvertible {
     private let lines = Mutex<[String]>([])
+    /// Broadcast after each line, for `eventually`.
+    private let changed = NSCondition()
 
     struct Handler: LogHandler {
         let log: CapturedLog
@@ -176,6 +178,9 @@ final class CapturedLog: Sendable, CustomStringConvertible {
 
         func log(event: LogEvent) {
             log.lines.withLock { $0.append("\(event.level) \(event.message)") }
+            log.changed.lock()
+            log.changed.broadcast()
+            log.changed.unlock()
         }
     }
 
@@ -188,14 +193,16 @@ final class CapturedLog: Sendable, CustomStringConvertible {
 
     func contains(_ text: String) -> Bool { lines.withLock { all in all.contains { line in line.contains(text) } } }
 
-    /// Polls `condition` until it holds or `timeout` seconds pass; returns whether it held.
+    /// Waits until `condition` holds, checking it again after each new line, or until `timeout` seconds pass;
+    /// returns whether it held.
     func eventually(timeout: Double = 30, _ condition: (CapturedLog) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition(self) { return true }
-            usleep(10_000)
+        changed.lock()
+        defer { changed.unlock() }
+        while !condition(self) {
+            if !changed.wait(until: deadline) { return condition(self) }
         }
-        return condition(self)
+        return true
     }
 }
 
