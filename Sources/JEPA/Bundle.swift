@@ -99,13 +99,15 @@ public struct ModelBundle: Sendable {
         return out
     }
 
-    /// `vj1-` + 32 hex digits of SHA-256 over the canonical config (re-encoded, sorted keys, without `model_id`
-    /// and `domain`), the weights file and the tokenizer file (empty when absent). The domain describes the model
-    /// to users and does not change its vectors, so declaring it keeps the id (and the libraries made with it).
+    /// `vj1-` + 32 hex digits of SHA-256 over the canonical config (re-encoded, sorted keys, without `model_id`,
+    /// `domain` and `tasks`), the weights file and the tokenizer file (empty when absent). The domain and the tasks
+    /// describe the model to users and do not change its vectors, so declaring them keeps the id (and the libraries
+    /// made with it).
     public static func computeModelID(directory: URL, config: ModelConfig) throws -> String {
         var unstamped = config
         unstamped.modelId = nil
         unstamped.domain = nil
+        unstamped.tasks = nil
         var outer = SHA256()
         for (label, digest) in [
             ("config", try hash(data: unstamped.encoded())),

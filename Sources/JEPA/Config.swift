@@ -12,6 +12,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// What the model learned to see, shown to users: `synthetic` (coloured shapes only) or, for example,
     /// `imagenet-objects`. Absent in bundles made before the field existed (read as `unknown`).
     public var domain: String?
+    /// The tasks the model was trained for, when the bundle declares them (absent: unknown). Like `domain`, they
+    /// describe the model to users and are left out of the model id.
+    public var tasks: [ModelTask]?
     /// Dimension of the shared embedding space (1,536 in the paper).
     public var sharedDim: Int
     public var clip: ClipConfig
@@ -39,9 +42,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// The token ids the clip side feeds the predictor: `retrieval_prompt_ids` when present, else
     /// `retrieval_prompt` encoded with `tokenizer` (the bundle's `tokenizer.json`).
     public func retrievalPromptTokens(tokenizer: Tokenizer) -> [Int] {
-        guard let predictor else { return [] }
-        return retrievalPromptIds ?? tokenizer.encode(retrievalPrompt ?? "", maxLength: predictor.maxPromptTokens)
+        retrievalPromptIds ?? predictorTokens(retrievalPrompt ?? "", tokenizer: tokenizer) ?? []
     }
+
+    /// `text` as the predictor's query (the retrieval prompt, or a question): encoded with `tokenizer` and cut to
+    /// `predictor.max_prompt_tokens`. Nil without a predictor, and when the predictor reads another vocabulary than
+    /// `tokenizer.json` (the bundle stores `retrieval_prompt_ids`, and no tokenizer for its predictor).
+    public func predictorTokens(_ text: String, tokenizer: Tokenizer) -> [Int]? {
+        guard let predictor, retrievalPromptIds == nil else { return nil }
+        return tokenizer.encode(text, maxLength: predictor.maxPromptTokens)
+    }
+
+    /// Whether the bundle declares `task` among its `tasks`; nil when it declares none.
+    public func declares(_ task: ModelTask) -> Bool? { tasks.map { $0.contains(task) } }
 
     /// `domain`, or `unknown` for bundles made before the field existed.
     public var domainName: String { domain ?? "unknown" }
@@ -68,6 +81,18 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(self)
     }
+}
+
+/// A task of the VL-JEPA paper a bundle may declare it was trained for (`tasks` in `config.json`).
+public enum ModelTask: String, ConfigName {
+    /// Text-to-video retrieval: clips (predictor with the retrieval prompt) against queries (Y-encoder).
+    case retrieval
+    /// Open-vocabulary classification: label texts ranked by cosine to the clip embedding.
+    case classification
+    /// Discriminative visual question answering: the question as the predictor's query, answers ranked by cosine.
+    case vqa
+    /// Chapters: segmentation of the clip stream, each chapter labelled.
+    case chapters
 }
 
 /// How clips are cut and preprocessed before the X-encoder.

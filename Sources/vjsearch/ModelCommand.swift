@@ -130,6 +130,7 @@ struct ModelCommand: AsyncParsableCommand {
                 "model id      \(bundle.modelID)" + (computed.map { $0 == bundle.modelID ? " (verified)" : " (content hash \($0))" } ?? ""),
                 "name          \(c.name ?? "-")",
                 "domain        \(c.domainName): \(c.domainSummary)",
+                "tasks         \(c.tasks.map { $0.map(\.rawValue).joined(separator: ", ") } ?? "not declared by this bundle")",
                 "shared dim    \(c.sharedDim)",
             ]
             let crop: String
@@ -161,6 +162,7 @@ struct ModelCommand: AsyncParsableCommand {
             var object: [String: Any] = [
                 "model_id": bundle.modelID,
                 "domain": bundle.config.domainName,
+                "tasks": bundle.config.tasks.map { $0.map(\.rawValue) as Any } ?? NSNull(),
                 "config": try JSONSerialization.jsonObject(with: bundle.config.encoded()),
                 "parameters": Dictionary(model.parts.map { ($0.name, $0.parameters) }, uniquingKeysWith: +),
             ]
