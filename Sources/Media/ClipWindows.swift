@@ -22,6 +22,10 @@ public struct Clip: Sendable, Codable, Equatable {
 ///
 /// Memory is bounded whatever the video length: a ring of `frames` converted frames plus the
 /// decoder's two frames.
+///
+/// A stream `from` a time emits only the whole stream's windows that end after it (same indices and
+/// frames; the tail window, which reaches the end of the video, whenever the video lasts past the
+/// windows skipped), and decodes from a keyframe shortly before the samples they need.
 public final class ClipStream {
     public let spec: ClipSpec
     public let sampler: FrameSampler
@@ -30,21 +34,36 @@ public final class ClipStream {
     private let floatsPerFrame: Int
     private var ring: [Float]
     private var ringFrames: [SampledFrame?]
-    private var sampled = 0
-    private var nextWindow = 0
-    private var lastCovered = -1
+    private var sampled: Int
+    /// The first grid index sampled (0 unless streaming `from` a time).
+    private let firstSample: Int
+    private var nextWindow: Int
+    private var lastCovered: Int
     private var finished = false
 
-    /// Prepares to stream `file`'s clips; nothing is decoded until the first `next(into:)`.
-    public init(file: MediaFile, spec: ClipSpec = .default, options: FrameSampler.Options = .init()) throws {
+    /// Prepares to stream `file`'s clips that end after `from` seconds (all of them by default); nothing is
+    /// decoded until the first `next(into:)`.
+    public init(file: MediaFile, spec: ClipSpec = .default, options: FrameSampler.Options = .init(), from: Double = 0) throws {
         try spec.validate()
+        precondition(from.isFinite && from >= 0, "from is a finite, non-negative number of seconds")
         self.spec = spec
         let step = spec.step
-        sampler = try FrameSampler(
-            file: file, rate: 1 / step, phase: step / 2, shortSide: spec.resizeShortSide, crop: spec.size,
-            mean: spec.mean, std: spec.std, options: options)
         // validate() bounds the ratio: at most 3600 s × 1000 samples a second = 3.6 × 10⁶ steps, so it converts to Int.
-        strideSteps = max(1, Int((spec.stride / step).rounded()))
+        let strideSteps = max(1, Int((spec.stride / step).rounded()))
+        self.strideSteps = strideSteps
+        // The first window ending after `from`: window k ends at (k · strideSteps + frames) steps. Sampling starts one
+        // window earlier, which also holds the samples of a tail window (it starts after the previous window does).
+        let steps = min(from / step, Double(1 << 48))
+        var firstWindow = max(0, Int((steps - Double(spec.frames)) / Double(strideSteps)) + 1)
+        while firstWindow > 0, Double((firstWindow - 1) * strideSteps + spec.frames) > steps { firstWindow -= 1 }
+        while Double(firstWindow * strideSteps + spec.frames) <= steps { firstWindow += 1 }
+        nextWindow = firstWindow
+        lastCovered = firstWindow == 0 ? -1 : (firstWindow - 1) * strideSteps + spec.frames - 1  // by the windows skipped
+        sampled = max(0, (firstWindow - 1) * strideSteps)
+        firstSample = sampled
+        sampler = try FrameSampler(
+            file: file, rate: 1 / step, phase: step / 2, first: sampled, shortSide: spec.resizeShortSide, crop: spec.size,
+            mean: spec.mean, std: spec.std, options: options)
         floatsPerFrame = sampler.floatsPerFrame
         ring = [Float](repeating: 0, count: spec.frames * floatsPerFrame)
         ringFrames = [SampledFrame?](repeating: nil, count: spec.frames)
@@ -98,7 +117,8 @@ public final class ClipStream {
             let indices = (0..<f).map { $0 * n / f }
             return copy(indices: indices, index: 0, start: 0, end: end, into: output)
         }
-        guard lastCovered < n - 1 else { return nil }
+        // A stream `from` past the end of the video holds no sample of its tail.
+        guard lastCovered < n - 1, n - f >= firstSample else { return nil }
         let first = n - f
         let start = Double(first) * spec.step
         return copy(indices: Array(first..<n), index: nextWindow, start: start, end: min(start + spec.window, end),

@@ -13,7 +13,9 @@ extension VideoDecoder {
         guard avformat_index_get_entries_count(stream) > 0 else { return false }
         let current = lastTime ?? -Double.infinity
         guard target - margin > current + minimumSkip else { return false }
-        let ts = Int64(((target - margin + file.info.startTime) / timeBase).rounded(.down))
+        let position = ((target - margin + file.info.startTime) / timeBase).rounded(.down)
+        guard position.isFinite, abs(position) < 0x1p62 else { return false }
+        let ts = Int64(position)
         guard let entry = avformat_index_get_entry_from_timestamp(stream, ts, AVSEEK_FLAG_BACKWARD) else {
             return false
         }

@@ -54,19 +54,22 @@ public final class FrameSampler {
     private var nextIndex = 0
     private var exhausted = false
 
-    /// Samples `file` at `rate` frames per second at times `phase + j / rate`. Pass `rate: 0` to
-    /// take every decoded frame.
+    /// Samples `file` at `rate` frames per second at times `phase + j / rate`, from `j = first` (with
+    /// `options.seek`, a first sample seconds into the video starts at a keyframe shortly before it). Pass
+    /// `rate: 0` to take every decoded frame.
     public init(
-        file: MediaFile, rate: Double, phase: Double = 0, shortSide: Int, crop: Int,
+        file: MediaFile, rate: Double, phase: Double = 0, first: Int = 0, shortSide: Int, crop: Int,
         mean: [Float] = ClipSpec.imageNetMean, std: [Float] = ClipSpec.imageNetStd, options: Options = Options()
     ) throws(MediaError) {
         precondition(rate >= 0 && rate.isFinite, "rate must be a finite, non-negative number of frames per second")
+        precondition(first >= 0 && (first == 0 || rate > 0), "a first grid index needs a grid")
         precondition(crop >= 1 && shortSide >= crop, "need shortSide >= crop >= 1")
         precondition(mean.count == 3 && std.count == 3, "mean and std need three values")
         self.file = file
         self.rate = rate
         self.phase = phase
         self.options = options
+        nextIndex = first
         let frameRate = file.info.averageFrameRate ?? file.info.realFrameRate ?? 0
         skipsNonReference = options.skipNonReference ?? (rate > 0 && frameRate > 0 && rate * 4 <= frameRate)
         decoder = try VideoDecoder(file: file, threads: options.threads, skipNonReference: skipsNonReference)
@@ -101,8 +104,7 @@ public final class FrameSampler {
         let tolerance = 1e-6
         while true {
             if lookaheadTime == nil {
-                if options.seek, let current = decoder.lastTime, target - current > 1,
-                   decoder.seekIfWorthwhile(to: target) {
+                if options.seek, target - (decoder.lastTime ?? 0) > 1, decoder.seekIfWorthwhile(to: target) {
                     shownTime = nil
                 }
                 guard let t = try decoder.decode(into: lookahead) else { break }

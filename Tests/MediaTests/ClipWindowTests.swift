@@ -60,6 +60,44 @@ import Testing
         Self.checkCoverage(clips, spec: Self.small, end: 4.48)
     }
 
+    /// The clips (with their pixels) of `path` that a stream `from` a time emits, and the frames it decoded.
+    static func clips(_ path: String, from: Double, spec: ClipSpec = small) throws -> (clips: [Clip], pixels: [[Float]], decoded: Int) {
+        let stream = try ClipStream(file: try MediaFile(path: path), spec: spec, options: .init(skipNonReference: false), from: from)
+        var buffer = [Float](repeating: .nan, count: stream.floatsPerClip)
+        var clips: [Clip] = [], pixels: [[Float]] = []
+        while let clip = try buffer.withUnsafeMutableBufferPointer({ try stream.next(into: $0) }) {
+            clips.append(clip)
+            pixels.append(buffer)
+        }
+        return (clips, pixels, stream.sampler.framesDecoded)
+    }
+
+    /// A stream from a time: exactly the whole stream's windows that end after it (same indices, frame times and
+    /// pixels, the tail included), decoded from a keyframe shortly before them.
+    @Test(arguments: [0, 0.5, 2, 2.01, 9.5, 17.2, 18.9, 19.9])
+    func aStreamFromATimeHasTheWholeStreamsWindowsThatEndAfterIt(from: Double) throws {
+        let path = try Fixtures.keyframeEverySecond()  // 20 s at 25 fps, a keyframe every second
+        let spec = ClipSpec(window: 2, stride: 1, frames: 8, size: 28, resizeShortSide: 32)
+        let whole = try Self.clips(path, from: 0, spec: spec)
+        let part = try Self.clips(path, from: from, spec: spec)
+        let expected = whole.clips.indices.filter { whole.clips[$0].end > from }
+        #expect(part.clips == expected.map { whole.clips[$0] })
+        #expect(part.pixels == expected.map { whole.pixels[$0] })
+        // Skipped: all but a window, a stride, the seek margin and two keyframe gaps before `from`.
+        let skipped = Int(max(0, from - 5.5) * 25)
+        #expect(part.decoded <= whole.decoded - skipped, "decoded \(part.decoded) of \(whole.decoded) frames")
+    }
+
+    @Test func aStreamFromPastTheEndIsEmpty() throws {
+        let spec = ClipSpec(window: 2, stride: 1, frames: 8, size: 28, resizeShortSide: 32)
+        for from in [20.0, 21, 1e6, 1e300] {
+            #expect(try Self.clips(try Fixtures.keyframeEverySecond(), from: from, spec: spec).clips.isEmpty, "\(from)")
+        }
+        // A tail window past the last regular one (4.48 s: windows at 0, 1, 2 and a tail at 2.5).
+        #expect(try Self.clips(try Fixtures.short(frames: 112), from: 4.1).clips.map(\.start) == [2.5])
+        #expect(try Self.clips(try Fixtures.short(frames: 12), from: 0.3).clips.map(\.start) == [0])  // one short clip
+    }
+
     @Test func shorterThanOneWindowGivesOneClipWithRepeats() throws {
         let (clips, _) = try Self.clips(try Fixtures.short(frames: 12))  // 0.48 s
         #expect(clips.count == 1)
