@@ -24,6 +24,10 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManySegments(path: String, count: Int, limit: Int)
     /// A video that decoded to no frames at all.
     case noFrames(path: String)
+    /// A model that cannot take a question as the predictor's query (`why` says what it lacks).
+    case cannotTakeQuestions(model: String, path: String, why: String)
+    /// No clip window of the video overlaps the span asked for (the video ends before it).
+    case noClipsInSpan(path: String, start: Double)
     /// The library changed while `repair` read it (nothing was replaced).
     case changedDuringRepair(library: String, read: Int, expected: Int)
 
@@ -44,6 +48,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .nonFiniteVector(let model): "\(model): the model produced a non-finite vector (NaN or infinite weights?)"
         case .tooManySegments(let path, let count, let limit): "\(path): \(count) segments, more than \(limit) per video"
         case .noFrames(let path): "\(path): \(VideoFailure.noFrames)"
+        case .cannotTakeQuestions(let model, let path, let why): "\(path): model '\(model)' \(why)"
+        case .noClipsInSpan(let path, let start): "\(path): the video holds no frames from \(start) s on"
         case .changedDuringRepair(let library, let read, let expected):
             "\(library): the library changed during the repair (\(read) of \(expected) vectors read); run it again"
         }

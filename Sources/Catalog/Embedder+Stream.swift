@@ -13,11 +13,16 @@ extension Embedder {
 
     /// `stream(path:)` of a file already opened (so that a caller can refuse a bad file before loading the model);
     /// `progress` gets the end of each embedded batch, in seconds of video.
-    public func stream(file: MediaFile, decodeThreads: Int = 1, batch: Int = 8,
-                       progress: ((Double) -> Void)? = nil) throws -> EmbeddingStream {
+    ///
+    /// With `span` (seconds), only the clip windows that overlap it are decoded and embedded: those containing its
+    /// start and those starting inside it (so `t...t` is the windows containing `t`); the decoder starts at a
+    /// keyframe shortly before them and stops after them. Throws `CatalogError.noClipsInSpan` when the video ends
+    /// before the span. `prompt` replaces the retrieval prompt as the predictor's query (see `promptTokens`).
+    public func stream(file: MediaFile, span: ClosedRange<Double>? = nil, prompt: [Int]? = nil, decodeThreads: Int = 1,
+                       batch: Int = 8, progress: ((Double) -> Void)? = nil) throws -> EmbeddingStream {
         let path = file.path
         let spec = clipSpec()
-        let clips = try ClipStream(file: file, spec: spec, options: .init(threads: decodeThreads))
+        let clips = try ClipStream(file: file, spec: spec, options: .init(threads: decodeThreads), from: span?.lowerBound ?? 0)
         let shape = [spec.frames, 3, spec.size, spec.size]
         let workspace = Workspace()
         var buffer = [Float](repeating: 0, count: clips.floatsPerClip)
@@ -26,17 +31,22 @@ extension Embedder {
         var pending: [Tensor] = []
         func flush() throws {
             guard !pending.isEmpty else { return }
-            vectors += try embedClips(pending, workspace: workspace)
+            vectors += try embedClips(pending, prompt: prompt, workspace: workspace)
             pending.removeAll(keepingCapacity: true)
             progress?(segments.last?.end ?? 0)
         }
         while let clip = try buffer.withUnsafeMutableBufferPointer({ b throws(MediaError) in try clips.next(into: b) }) {
+            // Windows start in order: once one starts past the span, so do the rest.
+            if let span, clip.start > span.lowerBound, clip.start >= span.upperBound { break }
             segments.append(Segment(start: clip.start, end: clip.end))
             pending.append(Tensor(shape: shape, scalars: buffer))
             if pending.count == max(1, batch) { try flush() }
         }
         try flush()
-        guard !segments.isEmpty else { throw CatalogError.noFrames(path: path) }
+        guard !segments.isEmpty else {
+            if let span { throw CatalogError.noClipsInSpan(path: path, start: span.lowerBound) }
+            throw CatalogError.noFrames(path: path)
+        }
         return EmbeddingStream(segments: segments, vectors: vectors, dimension: dimension)
     }
 }

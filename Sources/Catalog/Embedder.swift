@@ -76,10 +76,27 @@ public final class Embedder: Sendable {
         return try finite(text.embed(ids, workspace: workspace).scalars)
     }
 
-    /// Clip vectors, `clips.count × dimension` flat; throws `CancellationError` once `isCancelled` returns true.
-    public func embedClips(_ clips: [Tensor], workspace: Workspace, isCancelled: () -> Bool = { false }) throws -> [Float] {
+    /// Clip vectors, `clips.count × dimension` flat: the predictor's output for `prompt` (token ids from
+    /// `promptTokens`; default the retrieval prompt, giving the vectors `index` stores). Throws `CancellationError`
+    /// once `isCancelled` returns true.
+    public func embedClips(_ clips: [Tensor], prompt: [Int]? = nil, workspace: Workspace,
+                           isCancelled: () -> Bool = { false }) throws -> [Float] {
         guard let model else { preconditionFailure("embedClips needs the whole model; load without textOnly") }
-        return try finite(model.embedClips(clips, prompt: prompt, workspace: workspace, isCancelled: isCancelled).scalars)
+        return try finite(model.embedClips(clips, prompt: prompt ?? self.prompt, workspace: workspace, isCancelled: isCancelled).scalars)
+    }
+
+    /// The token ids of `text` as the predictor's query in place of the retrieval prompt (a question, for VL-JEPA's
+    /// discriminative VQA), cut to the predictor's `max_prompt_tokens`. Throws `CatalogError.cannotTakeQuestions`
+    /// for a model without a predictor, or whose predictor reads another tokenizer's ids than `tokenizer.json`'s.
+    public func promptTokens(_ text: String) throws -> [Int] {
+        let c = bundle.config
+        guard let tokens = c.predictorTokens(text, tokenizer: tokenizer) else {
+            let why = c.predictor == nil
+                ? "has no predictor (its clip vectors do not depend on a text), so it cannot answer questions; use a VL-JEPA model such as vljepa-mini"
+                : "feeds its predictor the ids of another tokenizer than its tokenizer.json (retrieval_prompt_ids), so it cannot read a question"
+            throw CatalogError.cannotTakeQuestions(model: c.name ?? bundle.directory.lastPathComponent, path: bundle.directory.path, why: why)
+        }
+        return tokens
     }
 
     /// `vectors`, unless one value is NaN or infinite: such a vector would score `nan` against everything, so the

@@ -1,6 +1,14 @@
 import Foundation
 import Neural
 
+/// A candidate text and its cosine similarity to a query.
+public struct ScoredText: Sendable, Equatable {
+    public var text: String
+    public var score: Float
+
+    public init(text: String, score: Float) { (self.text, self.score) = (text, score) }
+}
+
 /// Candidate texts with their unit Y-encoder embeddings (VL-JEPA's open-vocabulary classification: the nearest
 /// text embedding to a predicted one).
 public struct LabelSet: Sendable {
@@ -36,13 +44,24 @@ public struct LabelSet: Sendable {
     ///
     /// - Complexity: O(rows · texts · d), in `sgemm`.
     public func nearest(toRows queries: [Float]) -> [(text: String, score: Float)] {
+        ranked(toRows: queries, top: 1).map { ($0[0].text, $0[0].score) }
+    }
+
+    /// The `top` texts most similar to each row of `queries` (unit vectors, `rows × dimension` flat), best first,
+    /// ties to the earlier text; all of them when there are fewer. Empty lists when there are no texts.
+    ///
+    /// - Complexity: O(rows · texts · (d + top)), the products in `sgemm`, one block of 64 rows at a time.
+    public func ranked(toRows queries: [Float], top: Int) -> [[ScoredText]] {
         precondition(queries.count % dimension == 0, "queries are rows of the labels' dimension")
         let rows = queries.count / dimension
-        guard !texts.isEmpty else { return [] }
+        let k = min(max(1, top), texts.count)
+        guard !texts.isEmpty else { return [[ScoredText]](repeating: [], count: rows) }
         let block = 64
-        var out: [(text: String, score: Float)] = []
+        var out: [[ScoredText]] = []
         out.reserveCapacity(rows)
         var scores = [Float](repeating: 0, count: block * texts.count)
+        var best = [Int]()  // indices of the row's best texts so far, best first
+        best.reserveCapacity(k + 1)
         queries.withUnsafeBufferPointer { q in
             vectors.withUnsafeBufferPointer { v in
                 scores.withUnsafeMutableBufferPointer { s in
@@ -52,9 +71,15 @@ public struct LabelSet: Sendable {
                                    lda: dimension, b: v.baseAddress!, ldb: dimension, c: s.baseAddress!, ldc: texts.count)
                         for r in 0..<m {
                             let row = s.baseAddress! + r * texts.count
-                            var best = 0
-                            for t in 1..<texts.count where row[t] > row[best] { best = t }
-                            out.append((texts[best], row[best]))
+                            best.removeAll(keepingCapacity: true)
+                            for t in 0..<texts.count where best.count < k || row[t] > row[best[k - 1]] {
+                                // Insertion after every text that scores at least as much: ties keep their order.
+                                var at = best.count
+                                while at > 0 && row[best[at - 1]] < row[t] { at -= 1 }
+                                best.insert(t, at: at)
+                                if best.count > k { best.removeLast() }
+                            }
+                            out.append(best.map { ScoredText(text: texts[$0], score: row[$0]) })
                         }
                     }
                 }

@@ -62,4 +62,42 @@ import TestSupport
         }
         #expect(LabelSet(texts: ["only"], vectors: unit(d), dimension: d).nearest(toRows: queries[0]).map(\.text) == ["only"])
     }
+
+    /// The `top` texts per row are the first `top` of all texts sorted by score (stable: ties keep their order).
+    @Test(arguments: [1, 3, 7, 150, 1000])
+    func rankedIsTheTopOfTheSortedScores(top: Int) {
+        var rng = SplitMix64(seed: 5)
+        let d = 8, texts = (0..<150).map { "t\($0)" }
+        // Coarse values, so that many scores tie.
+        let vectors = texts.flatMap { _ in (0..<d).map { _ in Float(Int.random(in: -2...2, using: &rng)) } }
+        let set = LabelSet(texts: texts, vectors: vectors, dimension: d)
+        let queries = (0..<70).flatMap { _ in (0..<d).map { _ in Float(Int.random(in: -1...1, using: &rng)) } }
+        let ranked = set.ranked(toRows: queries, top: top)
+        #expect(ranked.count == 70)
+        for (r, row) in ranked.enumerated() {
+            let q = Array(queries[r * d ..< (r + 1) * d])
+            let scores = texts.indices.map { t in zip(q, vectors[t * d ..< (t + 1) * d]).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+            let sorted = texts.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+            #expect(row == sorted.prefix(min(top, texts.count)).map { ScoredText(text: texts[$0], score: scores[$0]) }, "row \(r)")
+        }
+        #expect(LabelSet(texts: [], vectors: [], dimension: d).ranked(toRows: queries, top: top).allSatisfy { $0.isEmpty })
+    }
+
+    /// A video's labels rank against all its clips pooled; its moments' against each chapter's.
+    @Test func aStreamRanksLabelsForTheVideoAndEachMoment() {
+        // Five clips along x, then three along y; the labels x, y and their diagonal.
+        let v: [Float] = [1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1]
+        let stream = EmbeddingStream(segments: (0..<8).map { Segment(start: Double($0), end: Double($0) + 2) }, vectors: v, dimension: 2)
+        let h = Float(0.5).squareRoot()
+        let labels = LabelSet(texts: ["x", "y", "xy"], vectors: [1, 0, 0, 1, h, h], dimension: 2)
+        let video = stream.ranked(labels, top: 2)
+        #expect(video.map(\.text) == ["xy", "x"])
+        let pooled = [Float(5), 3].map { $0 / Float(34).squareRoot() }
+        #expect(abs(video[0].score - (pooled[0] + pooled[1]) * h) < 1e-6 && abs(video[1].score - pooled[0]) < 1e-6)
+        let moments = stream.moments(labels, top: 1)
+        #expect(moments.map(\.chapter.clips) == [0..<5, 5..<8])
+        #expect(moments.map { $0.labels.map(\.text) } == [["x"], ["y"]])
+        #expect(moments.map(\.chapter.start) == [0, 5.5])
+        #expect(stream.ranked(labels, top: 10).count == 3)
+    }
 }
