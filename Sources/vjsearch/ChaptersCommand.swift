@@ -45,12 +45,7 @@ struct ChaptersCommand: AsyncParsableCommand {
     @Flag(help: "Choose the number of chapters from the merge costs (the default).")
     var auto = false
 
-    @Option(help: ArgumentHelp("Label texts, separated by commas (texts with commas: --labels-file).", valueName: "a,b,c"))
-    var labels: String?
-
-    @Option(help: ArgumentHelp("Label texts, one per line.", valueName: "file"))
-    var labelsFile: String?
-
+    @OptionGroup var labels: LabelOptions
     @OptionGroup var library: LibraryOptions
     @OptionGroup var model: ModelOptions
 
@@ -59,21 +54,10 @@ struct ChaptersCommand: AsyncParsableCommand {
 
     static let countRange = 1...100_000
 
-    /// `--labels` split at commas, trimmed, blanks dropped.
-    var labelTexts: [String]? {
-        labels.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-    }
-
     func validate() throws {
         try OptionCheck.count(count, "--count", in: Self.countRange)
         if count != nil && auto {
             throw ValidationError("--count and --auto exclude each other; give one, e.g. --count 8")
-        }
-        if labels != nil && labelsFile != nil {
-            throw ValidationError("--labels and --labels-file exclude each other; give one")
-        }
-        if labelTexts?.isEmpty == true {
-            throw ValidationError("--labels is empty; give texts separated by commas, e.g. --labels \"a red star falls,a blue ring moves to the left\"")
         }
     }
 
@@ -92,19 +76,7 @@ struct ChaptersCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var texts = labelTexts
-        if let labelsFile {
-            do {
-                texts = try ModelBundle.texts(at: URL(fileURLWithPath: labelsFile))
-            } catch {
-                Diagnostics.error("\(error)")
-                throw ExitCode.validationFailure
-            }
-            if texts?.isEmpty == true {
-                Diagnostics.error("\(labelsFile): holds no label texts; write one per line, e.g. \"a red star falls\"")
-                throw ExitCode.validationFailure
-            }
-        }
+        let texts = try labels.texts()
         let path = LibraryOptions.absolute(file)
         let request = Request(path: path, library: library.path, model: model.requested, count: count, labels: texts)
         let chapters: [Chapter]
@@ -138,90 +110,15 @@ struct ChaptersCommand: AsyncParsableCommand {
 
         func chapters() throws -> [Chapter] {
             var stages = StageTimer()
-            let catalog = ModelCatalog()
-            // The stored stream, when the library holds this file and was made by the model asked for.
-            var stream: EmbeddingStream?
-            var directory: URL?
-            var libraryModelID: String?
-            if let lib = try Self.openLibrary(library) {
-                libraryModelID = lib.meta.modelID
-                if let stored = try lib.storedStream(path: path) {
-                    if let model {
-                        let chosen = try ModelOptions.resolve(model, libraryModelID: nil, catalog: catalog)
-                        if try ModelBundle(directory: chosen).modelID == lib.meta.modelID { stream = stored }
-                        directory = chosen
-                    } else {
-                        stream = stored
-                        directory = catalog.directory(forModelID: lib.meta.modelID)
-                        if directory == nil {
-                            let why = "\(library): the library's model \(lib.meta.modelID) is not installed, so no label can be embedded"
-                            if labels != nil { throw ModelCatalog.UnknownModel(description: why + "; pass its bundle with --model DIR") }
-                            Diagnostics.warning(why + "; the chapters are unlabelled")
-                        }
-                    }
-                }
-                stages.mark("stored vectors")
-            }
-            var embedder: Embedder?
-            if stream == nil {
-                // Not indexed (or by another model): decode and embed the file now.
-                let media = try MediaFile(path: path)  // a file that is no video fails before the model loads
-                let chosen = try directory ?? ModelOptions.resolve(model, libraryModelID: libraryModelID, catalog: catalog)
-                directory = chosen
-                _ = ThreadOptions.apply(nil)
-                let full = try Embedder(directory: chosen)
-                embedder = full
-                stages.mark("load model")
-                // Minutes for a long video: a terminal sees how far it got.
-                stream = try full.stream(file: media, progress: stderrIsTerminal ? { seconds in
-                    FileHandle.standardError.write(Data("\r\u{1B}[Kembedding \(timestamp(seconds)) of video".utf8))
-                } : nil)
-                if stderrIsTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-                stages.mark("decode and embed")
-            }
-            guard let stream else { return [] }
-            var labelSet: LabelSet?
-            if let directory {
-                let bundle = try ModelBundle(directory: directory)
-                let texts = try labels ?? bundle.loadVocabulary() ?? []
-                stages.mark("read labels")
-                if !texts.isEmpty {
-                    labelSet = try LabelSet.embedding(texts, modelID: bundle.modelID, dimension: bundle.config.sharedDim,
-                                                      cache: Self.labelCache) {
-                        if labels == nil && stderrIsTerminal {
-                            Diagnostics.write("note: embedding the \(texts.count) texts of \(bundle.vocabularyURL.path) once; later runs read them from \(Self.labelCache.path)")
-                        }
-                        if let embedder { return embedder }
-                        _ = ThreadOptions.apply(nil)
-                        return try Embedder(directory: directory, textOnly: true, streamHalfWeights: texts.count <= 64)
-                    }
-                    stages.mark("embed \(texts.count) labels")
-                }
-            }
+            let streams = try VideoStreams(library: library, model: model)
+            let (stream, directory) = try streams.stream(path: path, needsModel: labels != nil, stages: &stages)
+            let labelSet = try directory.flatMap { try streams.labels(labels, model: $0, stages: &stages) }
             let runs = stream.runs(count: count)
             stages.mark("cluster")
             let chapters = stream.chapters(runs, labels: labelSet)
             stages.mark("label")
             stages.report()
             return chapters
-        }
-
-        /// The library at `path`, or nil when there is none yet (a file that is not indexed anywhere).
-        static func openLibrary(_ path: String) throws -> Library? {
-            guard FileManager.default.fileExists(atPath: path + "/data.mdb") else { return nil }
-            do {
-                return try Library(path: path, model: nil, create: false)
-            } catch CatalogError.emptyLibrary {
-                return nil
-            }
-        }
-
-        /// Where label embeddings are cached: `$XDG_CACHE_HOME/vjsearch/labels`, else `~/.cache/vjsearch/labels`.
-        static var labelCache: URL {
-            let env = ProcessInfo.processInfo.environment
-            let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
-                ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache")
-            return base.appendingPathComponent("vjsearch/labels")
         }
     }
 }

@@ -116,14 +116,21 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
     }
 }
 
+/// An option value that is wrong only for the input it meets (a time past the end of the video): status 64.
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Maps library errors to their documented exit statuses after printing `error: …`.
 func reportFailure(_ error: Error) -> ExitCode {
     if let code = error as? ExitCode { return code }
     Diagnostics.error("\(error)")
-    if error is ModelCatalog.UnknownModel { return ExitCode.validationFailure }
+    if error is ModelCatalog.UnknownModel || error is UsageError { return ExitCode.validationFailure }
     switch error as? CatalogError {
     case .modelMismatch?: return ExitStatus.mismatch
     case .locked?: return ExitStatus.locked
+    case .cannotTakeQuestions?: return ExitCode.validationFailure
     default: return ExitStatus.someFailed
     }
 }

@@ -12,8 +12,9 @@ struct VJSearch: AsyncParsableCommand {
         discussion: ExitStatus.discussion,
         version: "0.1.0",
         subcommands: [
-            IndexCommand.self, WatchCommand.self, QueryCommand.self, ChaptersCommand.self, StatusCommand.self, RemoveCommand.self, VerifyCommand.self,
-            RepairCommand.self, ReindexCommand.self, Probe.self, Segments.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
+            IndexCommand.self, WatchCommand.self, QueryCommand.self, ChaptersCommand.self, ClassifyCommand.self, AskCommand.self,
+            StatusCommand.self, RemoveCommand.self, VerifyCommand.self, RepairCommand.self, ReindexCommand.self, Probe.self,
+            Segments.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
         ])
 
     static func main() async {
@@ -74,7 +75,7 @@ struct VJSearch: AsyncParsableCommand {
     /// embed video do this: a second start costs about 20 ms, more than a query's few small products gain. A
     /// variable the user set is left alone; when `exec` fails, vjsearch goes on with the generic kernels.
     static func restartWithFasterBLASIfNeeded() {
-        let embedsVideo: Set = ["index", "watch", "reindex", "model"]
+        let embedsVideo: Set = ["index", "watch", "reindex", "model", "ask"]
         guard CommandLine.arguments.count > 1, embedsVideo.contains(CommandLine.arguments[1]),
               getenv("OPENBLAS_CORETYPE") == nil, let core = Neural.betterBLASCore else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)

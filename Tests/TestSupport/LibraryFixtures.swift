@@ -8,13 +8,14 @@ public enum LibraryFixtures {
     public static let tinyBundle = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("JEPATests/Fixtures/vljepa-tiny-bert")
 
-    /// Writes a bundle into `directory` with `model_id` = `id` (and `domain`, when given).
-    public static func bundle(in directory: URL, id: String, domain: String? = nil) throws -> URL {
+    /// Writes a bundle into `directory` with `model_id` = `id` (and `domain` and `tasks`, when given).
+    public static func bundle(in directory: URL, id: String, domain: String? = nil, tasks: [String]? = nil) throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: tinyBundle.appendingPathComponent("config.json")))
         guard var object = config as? [String: Any] else { throw Tool.Failure(description: "config.json is not an object") }
         object["model_id"] = id
         if let domain { object["domain"] = domain }
+        if let tasks { object["tasks"] = tasks }
         try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             .write(to: directory.appendingPathComponent("config.json"))
         let weights = directory.appendingPathComponent("model.safetensors")

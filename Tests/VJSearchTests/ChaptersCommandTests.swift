@@ -43,22 +43,6 @@ import TestSupport
         return 2 * precision * recall / (precision + recall)
     }
 
-    struct Event { var start: Double; var end: Double; var key: String; var captions: [String] }
-
-    /// Every reel in the manifests: its video's name, duration and events.
-    static func reels() throws -> [(video: String, duration: Double, events: [Event])] {
-        try QualityTests.manifests.flatMap { manifest in
-            try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n").map { line in
-                let reel = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                let events = try #require(reel["events"] as? [[String: Any]]).map { e in
-                    Event(start: try #require(e["start"] as? Double), end: try #require(e["end"] as? Double),
-                          key: try #require(e["key"] as? String), captions: try #require(e["captions"] as? [String]))
-                }
-                return (try #require(reel["video"] as? String), try #require(reel["duration"] as? Double), events)
-            }
-        }
-    }
-
     /// samples_000000.mp4 (six events, 23.4 s) with `--count 6`: indexed (stored vectors) and not (decoded now),
     /// labelled among the first captions of all the reels' events (18 texts, of which 12 belong to other reels).
     ///
@@ -73,8 +57,9 @@ import TestSupport
         let cache = try TemporaryDirectory(prefix: "vjsearch-chapters-cache")
         let reel = QualityTests.synth.appendingPathComponent("samples_000000.mp4").path
         let model = QualityTests.model.path
-        let reels = try Self.reels()
-        let (_, duration, events) = try #require(reels.first { $0.video == "samples_000000.mp4" })
+        let reels = try SynthReels.reels()
+        let reel0 = try #require(reels.first { $0.video == "samples_000000.mp4" })
+        let (duration, events) = (reel0.duration, reel0.events)
         let all = reels.flatMap(\.events)
         let labels = dir.file("labels.txt")
         try Data(all.map { $0.captions[0] + "\n" }.joined().utf8).write(to: labels)
