@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Render the synthetic world into H.264 mp4 "reels" with a JSONL manifest of timed events.
 
-A reel is one video that chains several events, each with exact start and end times: training data for
-vljepa-mini, the held-out clip pool (one clip per event) and the long videos for moment retrieval.
+A reel is one video that chains several events, each with exact start and end times, captions and one
+question–answer pair of each type that applies (`qa.py`): training data for vljepa-mini, the held-out clip pool
+(one clip per event) and the long videos for moment retrieval.
 
     Tools/synth/generate.py --out data/synth --split train --reels 1200
     Tools/synth/generate.py --out data/synth --split test --reels 120 --events 7
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import qa  # noqa: E402
 import world  # noqa: E402
 
 SPLIT_SEED_BASE = {"train": 0, "val": 1_000_000, "test": 2_000_000, "samples": 3_000_000}
@@ -43,6 +45,7 @@ def encode_mp4(frames: np.ndarray, fps: int, path: Path) -> None:
 def make_reel(split: str, index: int, events: int, size: int, fps: int, out_dir: Path) -> dict:
     seed = SPLIT_SEED_BASE[split] + index
     rng = random.Random(seed)
+    qa_rng = random.Random(f"qa-{seed}")
     reel_scene = world.random_scene(rng, size)
     chunks, records, t = [], [], 0.0
     for _ in range(events):
@@ -61,8 +64,10 @@ def make_reel(split: str, index: int, events: int, size: int, fps: int, out_dir:
         t = end
         templates = "train" if split == "train" else "heldout"
         caps = sorted({world.caption(ev, rng, templates) for _ in range(6)})
+        # Questions draw from their own generator, so that adding them left every reel's pixels and captions as they were.
+        questions = [q.to_json() for q in qa.questions(ev.to_json(), qa_rng, templates)]
         records.append({"start": round(start, 4), "end": round(end, 4), "key": ev.key(), "event": ev.to_json(),
-                        "captions": caps})
+                        "captions": caps, "qa": questions})
     name = f"{split}_{index:06d}.mp4"
     encode_mp4(np.concatenate(chunks), fps, out_dir / name)
     return {"video": name, "split": split, "seed": seed, "fps": fps, "size": size, "duration": round(t, 4),

@@ -47,6 +47,7 @@ class EventRecord:
     end: float
     key: str
     captions: list[str]
+    event: dict  # the world's attributes (`world.Event.to_json`): what questions are asked from
 
 
 class FrameCache:
@@ -73,7 +74,7 @@ class FrameCache:
         self.offsets = json.loads(index_path.read_text())["offsets"]
         self.frames = np.memmap(data_path, dtype=np.uint8, mode="r",
                                 shape=(self.offsets[-1], spec.size, spec.size, 3))
-        self.events = [EventRecord(i, e["start"], e["end"], e["key"], e["captions"])
+        self.events = [EventRecord(i, e["start"], e["end"], e["key"], e["captions"], e["event"])
                        for i, r in enumerate(manifest) for e in r["events"]]
         self.mean = torch.tensor(spec.mean).view(1, 3, 1, 1)
         self.std = torch.tensor(spec.std).view(1, 3, 1, 1)

@@ -2,8 +2,9 @@
 
     Tools/train/export.py --config Tools/train/mini.json --work WORK --out Models/vljepa-mini
 
-Writes config.json (stamped with a content-hash model id), model.safetensors (f16), tokenizer.json
-(all-MiniLM-L6-v2's) and MODEL_CARD.md (from Tools/train/MODEL_CARD.template.md and WORK/metrics.json if present).
+Writes config.json (stamped with a content-hash model id by `vjsearch model stamp` when a release build exists,
+so that `vjsearch model inspect --verify` agrees; else by the same hash in Python, whose JSON differs), model.safetensors
+(f16), tokenizer.json (all-MiniLM-L6-v2's) and MODEL_CARD.md (from Tools/train/MODEL_CARD.template.md and WORK/metrics.json if present).
 Weight keys: `x_encoder.` + VJEPA2Model.encoder keys, `predictor.` + Llama keys and vis_proj/out_proj,
 `y_encoder.model.` + BertModel keys and `y_encoder.projector`.
 """
@@ -13,6 +14,7 @@ import argparse
 import hashlib
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +31,9 @@ def bundle_config(cfg: dict, variant: str) -> dict:
     return {
         "name": cfg["name"] if variant == "vljepa" else f"{cfg['name']}-{variant}",
         "domain": "synthetic",
+        # The default recipe trains captions and questions (stage2.py's multi-task mix); the comparisons captions only.
+        "tasks": ["retrieval", "classification", "vqa", "chapters"] if variant == "vljepa"
+        else ["retrieval", "classification", "chapters"],
         "shared_dim": cfg["shared_dim"],
         "retrieval_prompt": cfg["retrieval_prompt"],
         "clip": {"frames": c["frames"], "fps": c["frames"] / c["window"], "window_seconds": c["window"],
@@ -71,9 +76,9 @@ def bundle_weights(work: Path, variant: str) -> dict[str, torch.Tensor]:
 
 
 def content_id(config: dict, weights: Path, tokenizer: Path) -> str:
-    """`vj1-` + 32 hex digits: SHA-256 over the config (sorted keys, no model_id or domain), the weights and the
-    tokenizer."""
-    config = {k: v for k, v in config.items() if k not in ("model_id", "domain")}
+    """`vj1-` + 32 hex digits: SHA-256 over the config (sorted keys, no model_id, domain or tasks), the weights and
+    the tokenizer."""
+    config = {k: v for k, v in config.items() if k not in ("model_id", "domain", "tasks")}
     outer = hashlib.sha256()
     for label, data in [("config", json.dumps(config, sort_keys=True).encode()), ("weights", weights.read_bytes()),
                         ("tokenizer", tokenizer.read_bytes())]:
@@ -95,6 +100,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--variant", default="vljepa")
+    ap.add_argument("--stamp-with", type=Path, default=Path(__file__).resolve().parents[2] / ".build/release/vjsearch",
+                    help="vjsearch binary that stamps the model id (skipped when it does not exist)")
     args = ap.parse_args()
     cfg = json.loads(args.config.read_text())
     args.out.mkdir(parents=True, exist_ok=True)
@@ -104,6 +111,13 @@ def main() -> None:
     shutil.copyfile(minilm_dir() / "tokenizer.json", args.out / "tokenizer.json")
     config["model_id"] = content_id(config, args.out / "model.safetensors", args.out / "tokenizer.json")
     (args.out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if args.stamp_with.exists():
+        stamped = subprocess.run([str(args.stamp_with), "model", "stamp", str(args.out)], capture_output=True, text=True)
+        if stamped.returncode != 0:
+            sys.exit(f"error: {args.stamp_with} model stamp {args.out}: {stamped.stderr.strip()}")
+        config["model_id"] = stamped.stdout.strip()
+    else:
+        print(f"note: {args.stamp_with} does not exist; model id stamped in Python", file=sys.stderr)
     write_card(args.out, config["model_id"], args.work)
     size = sum(f.stat().st_size for f in args.out.iterdir())
     print(f"exported {args.out} ({size / 1e6:.1f} MB), model id {config['model_id']}", file=sys.stderr)
