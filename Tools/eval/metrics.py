@@ -32,11 +32,12 @@ def clips_per_event(clip_keys: list[str]) -> dict[int, int]:
 @dataclass(frozen=True)
 class MomentRule:
     """Grow a moment from the best window over its neighbours while their score stays within
-    `keep` × (peak − video median) of the peak. This is `Catalog.MomentRule`; `vjsearch query` also drops
-    further peaks at or below the median and merges overlapping moments, which never changes a video's top
+    `keep` × (peak − video median) of the peak; its span runs between the midpoints of its edge windows' centres
+    and their outside neighbours'. This is `Catalog.MomentRule` with `Segment.span`; `vjsearch query` also drops
+    further peaks at or below the median and trims overlapping moments, which never changes a video's top
     moment, the only one evaluated here."""
 
-    keep: float = 0.5
+    keep: float = 0.3
 
 
 def moment_from_scores(starts: np.ndarray, window: float, scores: np.ndarray, rule: MomentRule) -> tuple[float, float, float]:
@@ -48,7 +49,10 @@ def moment_from_scores(starts: np.ndarray, window: float, scores: np.ndarray, ru
         lo -= 1
     while hi < len(scores) - 1 and scores[hi + 1] >= floor:
         hi += 1
-    return float(starts[lo]), float(starts[hi] + window), float(scores[peak])
+    centre = starts + window / 2
+    start = float(starts[lo]) if lo == 0 else float(centre[lo - 1] + centre[lo]) / 2
+    end = float(starts[hi] + window) if hi == len(scores) - 1 else float(centre[hi] + centre[hi + 1]) / 2
+    return start, end, float(scores[peak])
 
 
 def iou(a: tuple[float, float], b: tuple[float, float]) -> float:

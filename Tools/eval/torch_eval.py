@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--split", default="test", choices=["val", "test"])
     ap.add_argument("--pool", type=int, default=1000)
     ap.add_argument("--long", type=int, default=60)
-    ap.add_argument("--keep", type=float, default=0.5, help="moment rule: see metrics.MomentRule")
+    ap.add_argument("--keep", type=float, default=0.3, help="moment rule: see metrics.MomentRule")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
