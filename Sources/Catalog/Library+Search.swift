@@ -90,8 +90,11 @@ extension Library {
                 var spans: [(start: Double, end: Double)] = []  // this video's moments so far, best first
                 for range in q.rule.moments(peaks: peaks, scores: scores) {
                     guard let first = try segment(ids[range.lowerBound], in: txn),
-                          let last = try segment(ids[range.upperBound], in: txn),
-                          let span = Self.trim((first.start, last.end), clear: spans) else { continue }
+                          let last = try segment(ids[range.upperBound], in: txn) else { continue }
+                    let before = range.lowerBound > 0 ? try segment(ids[range.lowerBound - 1], in: txn) : nil
+                    let after = range.upperBound + 1 < ids.count ? try segment(ids[range.upperBound + 1], in: txn) : nil
+                    guard let span = Self.trim(Segment.span(first: first, last: last, before: before, after: after),
+                                               clear: spans) else { continue }
                     spans.append(span)
                     let score = range.map { scores[$0] }.max() ?? -1
                     out.append(Moment(path: record.path, start: span.start, end: span.end, score: score))

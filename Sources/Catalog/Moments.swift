@@ -18,13 +18,18 @@ public struct Moment: Sendable, Equatable, Codable {
 /// Turns one video's per-segment scores into moments.
 ///
 /// A moment grows from a peak segment over its time-ordered neighbours while their score stays at or above
-/// `peak − keep × (peak − median)`, the median being over all of the video's segments. The rule is shared
+/// `peak − keep × (peak − median)`, the median being over all of the video's segments; its time span runs between
+/// the midpoints of its edge segments' centres and their outside neighbours' (`Segment.span`). The rule is shared
 /// with `Tools/eval` (metrics.MomentRule), so the evaluated moments are the ones users get.
+///
+/// `keep` 0.3 with centre-cut spans was chosen on validation reels (seeds 1,000,000…, never the test seeds):
+/// against 0.5 with whole-window spans, top-1 moments shrank from a median 5.0 s to 3.5 s (events: 3.8 s), those
+/// overlapping two or more events fell from 56% to 13%, and R@1 at IoU 0.5 rose from 0.935 to 0.952.
 public struct MomentRule: Sendable, Equatable {
     /// Fraction of the peak's height above the video's median that neighbours may fall and still belong.
     public var keep: Float
 
-    public init(keep: Float = 0.5) {
+    public init(keep: Float = 0.3) {
         self.keep = keep
     }
 

@@ -82,6 +82,19 @@ public struct Segment: Sendable, Equatable {
         self.start = start
         self.end = end
     }
+
+    public var centre: Double { (start + end) / 2 }
+
+    /// Where a change between the consecutive segments `a` and `b` is placed: midway between their centres. A clip's
+    /// vector stands for its whole window, so the instant each one is centred on is the best estimate of its time.
+    public static func boundary(_ a: Segment, _ b: Segment) -> Double { (a.centre + b.centre) / 2 }
+
+    /// The time span of the consecutive segments from `first` to `last`, cut where their neighbours (`before`,
+    /// `after`; nil at the video's start or end) take over: overlapping windows would otherwise make a run of clips
+    /// reach a stride into the content on either side.
+    public static func span(first: Segment, last: Segment, before: Segment?, after: Segment?) -> (start: Double, end: Double) {
+        (before.map { boundary($0, first) } ?? first.start, after.map { boundary(last, $0) } ?? last.end)
+    }
 }
 
 /// Segment ids: a video's segments form the contiguous range `video << 20 ..< video << 20 + count`.

@@ -150,6 +150,24 @@ import TestSupport
         #expect(stream.chapters(count: 1, labels: nil) == [Chapter(start: 0, end: 6, clips: 0..<5)])
     }
 
+    @Test func aBoundaryBetweenClipsIsPlacedWhereTheWindowsMixturesPutIt() throws {
+        // 2 s windows every second over 12 s; the content changes from A to B at 5.3 s, so each window's vector
+        // mixes A and B by the share of it before and after 5.3 s. Midway between window centres (5.5 s, or
+        // 4.5 s) is up to half a stride off; the fitted boundary lands within a grid step of the truth.
+        let change = 5.3
+        let segments = (0..<11).map { Segment(start: Double($0), end: Double($0) + 2) }
+        let vectors = segments.flatMap { w -> [Float] in
+            let b = Float(min(max((w.end - change) / (w.end - w.start), 0), 1))
+            return [1 - b, b, 0]
+        }
+        let stream = EmbeddingStream(segments: segments, vectors: vectors, dimension: 3)
+        let chapters = stream.chapters(count: 2, labels: nil)
+        let second = try #require(chapters.last)
+        #expect(abs(second.start - change) <= 0.05, "boundary at \(second.start)")
+        #expect(abs(stream.boundaryTime(before: second.clips.lowerBound) - change) >= 0.2)
+        #expect(chapters.first?.end == second.start)
+    }
+
     @Test func aChapterIsLabelledFromItsAveragePooledEmbedding() throws {
         // The clips point at "x" and at "y" alike; only their average points at "between".
         let h = Float(0.5).squareRoot()
