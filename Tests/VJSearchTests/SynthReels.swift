@@ -20,6 +20,8 @@ enum SynthReels {
         var key: String
         var captions: [String]
         var event: Scene
+        /// Questions about the event with their answers (`Tools/synth/qa.py`, held-out templates for these reels).
+        var qa: [Question]?
 
         var middle: Double { (start + end) / 2 }
     }
@@ -36,9 +38,17 @@ enum SynthReels {
         var obj2: String?
     }
 
+    struct Question: Decodable {
+        var type: String  // colour, shape, motion, count, relation or yesno
+        var question: String
+        var answer: String
+    }
+
     static let colours = ["red", "green", "blue", "yellow", "purple", "orange", "white"]
     static let objects = ["ball", "square", "triangle", "star", "ring"]
-    static let counts = [1: "one", 2: "two", 3: "three", 4: "four"]
+    static let counts = [2: "two", 3: "three", 4: "four"]
+    /// The closed answer set of each question type that the tests ask (`qa.ANSWERS`): the choices ranked.
+    static let answers = ["colour": colours, "shape": objects.map { "a \($0)" }, "count": counts.keys.sorted().map { counts[$0]! }]
 
     /// Every reel of every manifest.
     static func reels() throws -> [Reel] {
