@@ -17,8 +17,8 @@ struct AskCommand: AsyncParsableCommand {
             choice, embedded by the Y-encoder, is ranked by cosine to that average. Only those windows are \
             decoded: the decoder starts at a keyframe shortly before them.
 
-            The stretch: --at T takes the windows containing T; --from S --to E those overlapping S–E (either \
-            bound may be left out); neither, the whole video. Times are seconds from the start, before the end \
+            The stretch: --at T takes the windows containing T; --from S --to E the windows centred inside S–E \
+            (either bound may be left out; the window overlapping it most when none is); neither, the whole video. Times are seconds from the start, before the end \
             of the video.
 
             Prints the choices best first, `  score  choice`, and on stderr the clips used, their span and the \
@@ -148,13 +148,27 @@ struct AskCommand: AsyncParsableCommand {
             let elapsed = ContinuousClock.now - started
             stages.mark("decode and embed")
             let answers = try LabelSet.embedding(choices, modelID: embedder.modelID, dimension: embedder.dimension, cache: nil) { embedder }
-            let ranked = answers.ranked(toRows: stream.pooled(stream.segments.indices), top: choices.count)[0]
+            let used = Self.pooledClips(stream.segments, span: span)
+            let ranked = answers.ranked(toRows: stream.pooled(used), top: choices.count)[0]
             stages.mark("rank")
             stages.report()
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            return Answer(path: path, question: question, start: stream.segments[0].start,
-                          end: stream.segments[stream.segments.count - 1].end, clips: stream.segments.count,
+            return Answer(path: path, question: question, start: stream.segments[used.lowerBound].start,
+                          end: stream.segments[used.upperBound - 1].end, clips: used.count,
                           clipsPerSecond: Double(stream.segments.count) / max(seconds, 1e-9), ranked: ranked)
+        }
+
+        /// The clips whose predictions are averaged, among the decoded `segments` (those overlapping `span`): for a
+        /// stretch, the windows centred inside it, so that a window that mostly shows what comes before or after
+        /// does not dilute the answer (the one overlapping it most when no centre falls inside); for a time (`--at`)
+        /// or the whole video, all of them.
+        static func pooledClips(_ segments: [Segment], span: ClosedRange<Double>?) -> Range<Int> {
+            guard let span, span.lowerBound < span.upperBound else { return segments.indices }
+            let inside = segments.indices.filter { span.contains(segments[$0].centre) }
+            if let first = inside.first, let last = inside.last { return first..<(last + 1) }
+            let overlap = { (i: Int) in min(segments[i].end, span.upperBound) - max(segments[i].start, span.lowerBound) }
+            let best = segments.indices.reduce(0) { overlap($1) > overlap($0) ? $1 : $0 }  // ties: the first
+            return best..<(best + 1)
         }
 
         /// The stretch asked for (nil: the whole video), checked against the container's `duration` when it has one.

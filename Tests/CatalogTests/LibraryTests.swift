@@ -74,10 +74,11 @@ import SystemCall
                            segments: Self.segments(b.count), vectors: b.flatMap { $0 }, replacing: [])
         let moments = try library.moments(for: Self.vector(0), MomentQuery(top: 5, exact: exact))
         let first = try #require(moments.first)
-        #expect(first.path == "/v/a.mp4" && first.start == 2 && first.end == 6)
+        // Segments 2–4 (windows 2–4 s … 4–6 s) cut midway between their centres and their neighbours': 2.5–5.5 s.
+        #expect(first.path == "/v/a.mp4" && first.start == 2.5 && first.end == 5.5)
         #expect(abs(first.score - 1) < 1e-5)
         #expect(moments.map(\.score) == moments.map(\.score).sorted(by: >))
-        #expect(moments.contains { $0.path == "/v/b.mp4" && $0.start == 1 && $0.end == 3 })
+        #expect(moments.contains { $0.path == "/v/b.mp4" && $0.start == 1.5 && $0.end == 2.5 })
         #expect(try library.moments(for: Self.vector(0), MomentQuery(top: 5, minScore: 0.9, exact: exact)).count == 1)
         let onlyB = try library.moments(for: Self.vector(0), MomentQuery(top: 5, pathGlob: "*/b.mp4", exact: exact))
         #expect(!onlyB.isEmpty && onlyB.allSatisfy { $0.path == "/v/b.mp4" })

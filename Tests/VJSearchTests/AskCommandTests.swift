@@ -75,13 +75,14 @@ import TestSupport
         }
     }
 
-    /// Which windows are decoded: those containing --at, those overlapping --from/--to, else all.
+    /// Which windows answer: those containing --at, those centred inside --from/--to, else all.
     @Test(arguments: [
         (["--at", "2.2"], 1.5, 3.0, 2),  // [1.5, 2.5) and [2, 3)
         (["--at", "0"], 0, 1, 1),
-        (["--from", "1.2", "--to", "2.6"], 0.5, 3.5, 5),  // 0.5 and 1 hold 1.2; 1.5, 2 and 2.5 start inside
-        (["--from", "4.6"], 4, 6, 3),  // 4 and 4.5 hold 4.6; the last starts at 5
-        (["--to", "0.7"], 0, 1.5, 2),
+        (["--from", "1.2", "--to", "2.6"], 1, 3, 3),  // centres 1.5, 2 and 2.5; not 1 or 3
+        (["--from", "4.6"], 4.5, 6, 2),  // centres 5 and 5.5
+        (["--to", "0.7"], 0, 1, 1),  // centre 0.5
+        (["--from", "1.6", "--to", "1.9"], 1, 2, 1),  // no centre inside: the window overlapping it most (tie: the first)
         (["--at", "5.95"], 5, 6, 1),
         ([], 0, 6, 11),
     ])
