@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
+from metrics import boundary_f1  # noqa: E402
 
 
 def load_stream(prefix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -23,20 +28,6 @@ def load_stream(prefix: str) -> tuple[np.ndarray, np.ndarray]:
     vectors = raw.reshape(-1, d + 1)[:, 1:].copy().view("<f4")
     segments = np.loadtxt(prefix + ".segments", ndmin=2)
     return vectors, segments
-
-
-def boundary_f1(predicted: list[float], truth: list[float], tolerance: float = 0.5) -> float:
-    """One-to-one matches within `tolerance` seconds, nearest pairs first (as ChaptersCommandTests does)."""
-    pairs = sorted((abs(p - t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth) if abs(p - t) <= tolerance)
-    used_p, used_t = set(), set()
-    for _, i, j in pairs:
-        if i not in used_p and j not in used_t:
-            used_p.add(i)
-            used_t.add(j)
-    if not predicted or not truth or not used_p:
-        return 0.0
-    precision, recall = len(used_p) / len(predicted), len(used_t) / len(truth)
-    return 2 * precision * recall / (precision + recall)
 
 
 def main() -> None:

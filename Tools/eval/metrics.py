@@ -55,6 +55,22 @@ def moment_from_scores(starts: np.ndarray, window: float, scores: np.ndarray, ru
     return start, end, float(scores[peak])
 
 
+def boundary_f1(predicted: list[float], truth: list[float], tolerance: float = 0.5) -> float:
+    """F1 of predicted against true boundary times (seconds): one-to-one matches within `tolerance`, nearest
+    pairs first."""
+    pairs = sorted((abs(p - t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)
+                   if abs(p - t) <= tolerance)
+    used_p, used_t = set(), set()
+    for _, i, j in pairs:
+        if i not in used_p and j not in used_t:
+            used_p.add(i)
+            used_t.add(j)
+    if not predicted or not truth or not used_p:
+        return 0.0
+    precision, recall = len(used_p) / len(predicted), len(used_t) / len(truth)
+    return 2 * precision * recall / (precision + recall)
+
+
 def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
     union = max(a[1], b[1]) - min(a[0], b[0])

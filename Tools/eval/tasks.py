@@ -31,7 +31,7 @@ import qa  # noqa: E402
 import vocabulary  # noqa: E402
 import world  # noqa: E402
 
-from metrics import iou, recall_at_k  # noqa: E402
+from metrics import boundary_f1, iou, recall_at_k  # noqa: E402
 
 
 def run(cmd: list[str], stdin: str | None = None) -> str:
@@ -131,21 +131,6 @@ def true_boundaries(r: dict) -> list[float]:
     """Where one event gives way to the next: midway across the gap between them (0.5–1 s, or none)."""
     ev = r["events"]
     return [(a["end"] + b["start"]) / 2 for a, b in zip(ev, ev[1:])]
-
-
-def boundary_f1(predicted: list[float], truth: list[float], tolerance: float = 0.5) -> float:
-    """One-to-one matches within `tolerance` seconds, nearest pairs first."""
-    pairs = sorted((abs(p - t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)
-                   if abs(p - t) <= tolerance)
-    used_p, used_t = set(), set()
-    for _, i, j in pairs:
-        if i not in used_p and j not in used_t:
-            used_p.add(i)
-            used_t.add(j)
-    if not predicted or not truth or not used_p:
-        return 0.0
-    precision, recall = len(used_p) / len(predicted), len(used_t) / len(truth)
-    return 2 * precision * recall / (precision + recall)
 
 
 def label_accuracy(chapters: list[tuple[float, float, str]], r: dict) -> float:
