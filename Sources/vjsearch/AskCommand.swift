@@ -33,19 +33,19 @@ struct AskCommand: AsyncParsableCommand {
                 --from 15.75 --to 19.3 \\
                 --choices "red|green|blue|yellow|purple|orange|white"
             prints (vljepa-mini; the event is a purple ball shrinking):
-                 0.539  purple
-                 0.152  red
-                 0.011  blue
-                -0.112  white
+                 0.545  purple
+                 0.188  red
+                 0.102  blue
+                 0.027  white
                  …
-            and on stderr `note: 6 clips over 0:00:14.0–0:00:21.0, 19.6 clips/s`.
+            and on stderr `note: 4 clips over 0:00:15.0–0:00:20.0, 23.2 clips/s`.
 
               vjsearch ask Samples/synth/samples_000000.mp4 "how many balls are there?" \\
-                --at 3 --choices "one|two|three|four"
+                --at 3 --choices "two|three|four"
             prints (four white balls move to the right from 1 s to 5.75 s):
-                 0.505  four
-                 0.376  three
-                 …
+                 0.263  four
+                 0.195  three
+                -0.052  two
 
               vjsearch ask reel.mp4 "which way does it move?" --at 12.5 --json \\
                 --choices "up|down|left|right"

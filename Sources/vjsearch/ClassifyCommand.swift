@@ -29,19 +29,19 @@ struct ClassifyCommand: AsyncParsableCommand {
                 a red star moves down,a yellow square moves up"
             prints (vljepa-mini, the reel indexed):
               Samples/synth/samples_000000.mp4  0:00:00.0–0:00:23.3  23 clips
-                 0.558  four white balls move to the right
-                 0.478  a white star moves up
-                 0.383  a red star moves down
+                 0.613  four white balls move to the right
+                 0.355  a red star moves down
+                 0.267  a white star moves up
 
               vjsearch classify Samples/synth/samples_000000.mp4 --moments --top 1 \\
                 --labels-file captions.txt    # the reel's six events and two others
             prints:
               Samples/synth/samples_000000.mp4  0:00:00.0–0:00:23.3  23 clips
-                 0.558  four white balls move to the right
-                0:00:00.0–0:00:06.3
-                   0.846  four white balls move to the right
-                0:00:06.3–0:00:10.3
-                   0.905  a white star moves up
+                 0.613  four white balls move to the right
+                0:00:00.0–0:00:06.2
+                   0.865  four white balls move to the right
+                0:00:06.2–0:00:09.8
+                   0.935  a white star moves up
                 … and four more moments, each labelled with its event
 
               vjsearch classify ~/videos/*.mp4 --labels "a dog,a cat,a car" --json \\

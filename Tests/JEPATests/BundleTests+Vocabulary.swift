@@ -30,8 +30,8 @@ extension BundleTests {
         #expect(after.modelID == before.modelID)
     }
 
-    /// The bundled default model's vocabulary: `Tools/synth/vocabulary.py`'s captions, added beside a config that
-    /// still carries the stamped id every library made with it records.
+    /// The bundled default model's vocabulary (`Tools/synth/vocabulary.py`'s captions), its declared tasks, and a
+    /// stamped id that its content reproduces (`vjsearch model inspect --verify`).
     @Test func theDefaultModelCarriesItsVocabulary() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let mini = root.appendingPathComponent("Models/vljepa-mini")
@@ -40,6 +40,7 @@ extension BundleTests {
         let texts = try #require(try bundle.loadVocabulary())
         #expect(texts.count == 3906)
         #expect(texts.contains("a white star moves up") && texts.contains("four white balls move to the right"))
-        #expect(bundle.modelID == "vj1-d2e3c94889c8e9e3676087cddb920662")
+        #expect(bundle.config.tasks?.count == 4)
+        #expect(try ModelBundle.computeModelID(directory: mini, config: bundle.config) == bundle.modelID)
     }
 }
