@@ -46,11 +46,10 @@ import TestSupport
     /// samples_000000.mp4 (six events, 23.4 s) with `--count 6`: indexed (stored vectors) and not (decoded now),
     /// labelled among the first captions of all the reels' events (18 texts, of which 12 belong to other reels).
     ///
-    /// Measured with vljepa-mini (vj1-d2e3c948…): boundaries 6.5, 10.5, 12.5, 15.5, 18.5 s against the manifest's
-    /// 1.0, 5.75, 10.04, 12.75, 15.75, 19.33 s: F1 0.545 within ±0.5 s (uniform chapters score 0.364: two of their
-    /// five boundaries fall near true ones); every chapter's label is its event's. The 1 s stride quantises
-    /// boundaries to whole seconds and a half, so a boundary at x.75 s is found only when the clip across it goes
-    /// to the right side.
+    /// Measured with vljepa-mini (vj1-ba0c36d3…, `vjsearch chapters --auto`): boundaries 6.2, 9.8, 12.4, 15.7 and
+    /// 19.4 s against the manifest's 1.0, 5.75, 10.04, 12.75, 15.75, 19.33 s: each change between events within
+    /// 0.5 s (boundaries are fitted below the 1 s stride, `EmbeddingStream.boundary`); the background second before
+    /// the first event is no chapter of its own.
     @Test(.enabled(if: QualityTests.available, "needs the trained Models/vljepa-mini and Samples/synth reels"))
     func aSyntheticReelFromStoredAndDecodedVectors() throws {
         let dir = try TemporaryDirectory(prefix: "vjsearch-chapters")
