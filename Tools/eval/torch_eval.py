@@ -15,6 +15,11 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Tools/
+import tools_venv  # noqa: E402
+
+tools_venv.ensure()  # torch lives in Tools/.venv
+
 import numpy as np
 import torch
 import torch.nn.functional as F
