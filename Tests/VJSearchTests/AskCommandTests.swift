@@ -185,7 +185,7 @@ import TestSupport
     @Test func helpTeachesByExample() throws {
         let r = try CommandLineTests.run(["ask", "--help"], timeout: 20)
         #expect(r.status == 0)
-        for part in ["--choices", "--at", "--from", "--to", "Examples:", "vjsearch ask", "what colour is the ball?", "0.539  purple", "predictor"] {
+        for part in ["--choices", "--at", "--from", "--to", "Examples:", "vjsearch ask", "what colour is the ball?", "0.545  purple", "predictor"] {
             #expect(r.stdout.contains(part), "\(part)")
         }
     }

@@ -214,7 +214,7 @@ import TestSupport
     @Test func helpTeachesByExample() throws {
         let r = try CommandLineTests.run(["classify", "--help"], timeout: 20)
         #expect(r.status == 0)
-        for part in ["--labels-file", "--moments", "--top", "Examples:", "vjsearch classify", "0.558  four white balls move to the right", "cosine"] {
+        for part in ["--labels-file", "--moments", "--top", "Examples:", "vjsearch classify", "0.613  four white balls move to the right", "cosine"] {
             #expect(r.stdout.contains(part), "\(part)")
         }
     }
