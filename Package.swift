@@ -18,13 +18,15 @@ let vectorIndexSettings: [SwiftSetting] = [
 // Neural: the elementwise kernels (exp, erf, norms, RoPE, half → float) are SIMD8 loops; AVX2/FMA runs each in
 // one instruction where baseline x86-64 needs two SSE ones. Release builds only, as for VectorIndex.
 // `VJ_FMA` tells the kernels that the target has fused multiply-add, so `addingProduct` is one instruction.
+// Debug builds optimise it too: unoptimised, those loops made the end-to-end model tests take minutes.
 let neuralSettings: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release)),
     .define("VJ_FMA", .when(configuration: .release)),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
 ]
 #else
 let vectorIndexSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
-let neuralSettings: [SwiftSetting] = []
+let neuralSettings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #endif
 
 let package = Package(

@@ -8,6 +8,8 @@ import Synchronization
 extension Ingestor {
     /// What the decode thread sends.
     enum Item: Sendable {
+        /// Job `job`'s file opened; its container's duration, when it states one.
+        case opened(job: Int, duration: Double?)
         /// Clips of job `job`, in order, with their tensors.
         case clips(job: Int, clips: [Clip], tensors: [Tensor], decodeSeconds: Double)
         /// Job `job` decoded completely.
@@ -16,13 +18,14 @@ extension Ingestor {
 
         var job: Int {
             switch self {
-            case .clips(let job, _, _, _), .end(let job, _, _), .failed(let job, _, _): job
+            case .opened(let job, _), .clips(let job, _, _, _), .end(let job, _, _), .failed(let job, _, _): job
             }
         }
 
         /// The decode thread's busy seconds since its previous item.
         var decodeSeconds: Double {
             switch self {
+            case .opened: 0
             case .clips(_, _, _, let seconds), .end(_, _, let seconds), .failed(_, _, let seconds): seconds
             }
         }
@@ -34,27 +37,31 @@ extension Ingestor {
         let spec = embedder.clipSpec(window: options.window, stride: options.stride)
         let decodeOptions = FrameSampler.Options(threads: options.decodeThreads)
         let batch = max(1, options.batch)
-        let paths = jobs.map(\.path)
+        let starts = jobs.map { (path: $0.path, after: $0.resumeAfter, firstClip: $0.nextClip) }
         let willEnd = decodeThreadWillEnd
         decodeThreads.start(name: "vjsearch-decode", stackSize: 8 << 20) {
-            for (j, path) in paths.enumerated() {
+            for (j, s) in starts.enumerated() {
                 if queue.isClosed { break }
-                Self.decode(path: path, job: j, spec: spec, options: decodeOptions, batch: batch, into: queue)
+                Self.decode(path: s.path, job: j, spec: spec, options: decodeOptions, batch: batch,
+                            after: s.after, firstClip: s.firstClip, into: queue)
             }
             queue.close()
             willEnd?()
         }
     }
 
-    /// Decodes one file into clip batches on the decode thread.
+    /// Decodes one file into clip batches on the decode thread: its clip windows from index `firstClip` on, which
+    /// end after `after` seconds (a partial video resumes after its last stored window).
     static func decode(path: String, job: Int, spec: ClipSpec, options: FrameSampler.Options, batch: Int,
-                               into queue: BoundedQueue<Item>) {
+                       after: Double = 0, firstClip: Int = 0, into queue: BoundedQueue<Item>) {
         let clock = ContinuousClock()
         var busy = Duration.zero
         do {
             var t0 = clock.now
             let file = try MediaFile(path: path)
-            let stream = try ClipStream(file: file, spec: spec, options: options)
+            guard queue.push(.opened(job: job, duration: file.info.duration)) else { return }
+            // Half a sample past the stored window's end: that window is skipped whatever the rounding.
+            let stream = try ClipStream(file: file, spec: spec, options: options, from: after > 0 ? after + spec.step / 2 : 0)
             let shape = [spec.frames, 3, spec.size, spec.size]
             var buffer = [Float](repeating: 0, count: stream.floatsPerClip)
             var clips: [Clip] = []
@@ -62,6 +69,7 @@ extension Ingestor {
             var lastEnd = 0.0
             while let clip = try buffer.withUnsafeMutableBufferPointer({ b throws(MediaError) in try stream.next(into: b) }) {
                 if queue.isClosed { return }
+                guard clip.index >= firstClip else { continue }
                 clips.append(clip)
                 tensors.append(Tensor(shape: shape, scalars: buffer))
                 lastEnd = max(lastEnd, clip.frameTimes.last ?? clip.end)

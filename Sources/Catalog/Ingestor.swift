@@ -11,6 +11,8 @@ public struct IndexReport: Codable, Sendable {
 
     /// Embedded and committed in this run.
     public var indexed = 0
+    /// Of those, videos an earlier run had stored in part, continued where it stopped.
+    public var resumed = 0
     /// Moved or renamed files re-linked by fingerprint, without re-embedding.
     public var relinked = 0
     /// Already in the library, unchanged.
@@ -36,34 +38,16 @@ public struct IndexReport: Codable, Sendable {
     public var realtimeFactor: Double { wallSeconds > 0 ? videoSeconds / wallSeconds : 0 }
 }
 
-/// Progress of a run, for a terminal display.
-public struct IndexProgress: Sendable {
-    public var filesDone: Int
-    public var filesTotal: Int
-    public var clips: Int
-    public var videoSeconds: Double
-    public var elapsed: Double
-    /// Bytes of the files to embed, done and in all, for the ETA.
-    public var bytesDone: UInt64
-    public var bytesTotal: UInt64
-
-    /// Seconds left, extrapolated from the bytes done; nil in the first second (too little to go on).
-    public var eta: Double? {
-        if bytesTotal == bytesDone { return 0 }
-        guard bytesDone > 0, elapsed >= 1 else { return nil }
-        return elapsed * Double(bytesTotal - bytesDone) / Double(bytesDone)
-    }
-}
-
 /// Incremental, resumable ingestion into a library.
 ///
 /// Plan: unchanged files (same path, size and mtime) are skipped; a file whose fingerprint matches a video whose
-/// path vanished is re-linked; anything else is embedded. Pipeline: a decode thread cuts clips and feeds batches
-/// through a bounded queue to the calling thread, which embeds them and, at the end of each video, commits the
-/// video's record, segments and vectors in one write transaction; the decode thread has ended when `run` returns.
-/// A crash loses at most the video in flight, and so does cancellation: `isCancelled` is checked between files
-/// while planning, before each batch is embedded and between the X-encoder's layers (the video in flight is then
-/// abandoned).
+/// path vanished is re-linked; a partial video (stored in part by an interrupted run) continues after its last
+/// stored window; anything else is embedded. Pipeline: a decode thread cuts clips and feeds batches through a
+/// bounded queue to the calling thread, which embeds them and commits the video's record, segments and vectors in
+/// one write transaction: at its end, and for a long file also every `chunkSeconds` of video, leaving it partial
+/// (searchable so far) until its last chunk. The decode thread has ended when `run` returns. A crash loses at
+/// most one chunk of the video in flight, and so does cancellation: `isCancelled` is checked between files while
+/// planning, before each batch is embedded and between the X-encoder's layers.
 public final class Ingestor {
     public struct Options: Sendable {
         /// Codec threads for the decoder (the embedder's are `Neural.threads`).
@@ -75,15 +59,20 @@ public final class Ingestor {
         public var batch: Int
         /// Batches the decode thread may run ahead.
         public var queueDepth: Int
+        /// Seconds of video a long file commits at a time: an interrupted run redoes at most this much of it.
+        public var chunkSeconds: Double
+
+        public static let defaultChunkSeconds = 120.0
 
         public init(decodeThreads: Int = 1, window: Double? = nil, stride: Double? = nil, prune: Bool = false,
-                    batch: Int = 8, queueDepth: Int = 2) {
+                    batch: Int = 8, queueDepth: Int = 2, chunkSeconds: Double = defaultChunkSeconds) {
             self.decodeThreads = decodeThreads
             self.window = window
             self.stride = stride
             self.prune = prune
             self.batch = batch
             self.queueDepth = queueDepth
+            self.chunkSeconds = chunkSeconds
         }
     }
 
@@ -123,6 +112,7 @@ public final class Ingestor {
             if v.status == .indexed { byFingerprint[v.fingerprint, default: []].append(v) }
         }
         let candidatePaths = Set(candidates.map(\.path))
+        let spec = embedder.clipSpec(window: options.window, stride: options.stride)
         var jobs: [Job] = []
         for c in candidates {
             if isCancelled() {
@@ -131,7 +121,7 @@ public final class Ingestor {
                 return report
             }
             let old = byPath[c.path]
-            if let old, old.size == c.size, old.mtime == c.mtime {
+            if let old, old.status != .partial, old.size == c.size, old.mtime == c.mtime {
                 if old.status == .failed {
                     report.skippedFailed.append(.init(path: c.path, cause: old.failure?.description ?? "failed"))
                 } else {
@@ -144,6 +134,13 @@ public final class Ingestor {
                 fingerprint = try Fingerprint(path: c.path)
             } catch {
                 report.failed.append(.init(path: c.path, cause: VideoFailure(error).description))
+                continue
+            }
+            if let old, old.fingerprint == fingerprint, old.status == .partial {
+                // Continued where it stopped, unless the windows changed (then its stored part is replaced).
+                let same = old.resume.map { $0.window == spec.window && $0.stride == spec.stride } ?? false
+                jobs.append(Job(path: c.path, fingerprint: fingerprint, mtime: c.mtime, replacing: same ? [] : [old.id],
+                                resuming: same ? old : nil))
                 continue
             }
             if let old, old.fingerprint == fingerprint {
@@ -167,7 +164,7 @@ public final class Ingestor {
             jobs.append(Job(path: c.path, fingerprint: fingerprint, mtime: c.mtime, replacing: old.map { [$0.id] } ?? []))
         }
 
-        try embed(jobs, &report, start: start)
+        try embed(jobs, spec: spec, &report, start: start)
 
         if options.prune && !report.cancelled {
             let rootPrefixes = roots.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -182,7 +179,7 @@ public final class Ingestor {
         return report
     }
 
-    private func embed(_ jobs: [Job], _ report: inout IndexReport, start: ContinuousClock.Instant) throws {
+    private func embed(_ jobs: [Job], spec: ClipSpec, _ report: inout IndexReport, start: ContinuousClock.Instant) throws {
         guard !jobs.isEmpty else { return }
         let queue = BoundedQueue<Item>(capacity: options.queueDepth)
         startDecoding(jobs, into: queue)
@@ -200,9 +197,12 @@ public final class Ingestor {
         var done = 0
         var job = jobs[0]
         var lastProgress = clock.now
+        var file: IndexProgress.FileProgress?
+        var fileStart = clock.now
         func finish() {
             bytesDone += job.fingerprint.size
             done += 1
+            file = nil
             if done < jobs.count { job = jobs[done] }
         }
         func showProgress(_ r: IndexReport) {
@@ -210,17 +210,23 @@ public final class Ingestor {
             let now = clock.now
             guard done == jobs.count || now - lastProgress > .milliseconds(250) else { return }
             lastProgress = now
+            file?.elapsed = Self.seconds(now - fileStart)
             progress(IndexProgress(filesDone: done, filesTotal: jobs.count, clips: r.clips, videoSeconds: r.videoSeconds,
-                                   elapsed: Self.seconds(now - start), bytesDone: bytesDone, bytesTotal: bytesTotal))
+                                   elapsed: Self.seconds(now - start), bytesDone: bytesDone, bytesTotal: bytesTotal,
+                                   file: file))
         }
         while let item = queue.pop() {
             report.decodeSeconds += item.decodeSeconds
             guard item.job == done else { continue }  // the rest of a video whose embedding failed
             switch item {
+            case .opened(_, let duration):
+                fileStart = clock.now
+                file = .init(path: job.path, duration: duration, position: job.resumeAfter, startedAt: job.resumeAfter,
+                             elapsed: 0, bytes: job.fingerprint.size)
             case .clips(_, let clips, let tensors, _):
                 if isCancelled() {
-                    // Abandon the video in flight: nothing of it was written; `defer` stops the decode thread and
-                    // waits for it.
+                    // Abandon the video in flight since its last chunk (a short one: all of it); `defer` stops the
+                    // decode thread and waits for it.
                     report.cancelled = true
                     return
                 }
@@ -229,13 +235,17 @@ public final class Ingestor {
                     try job.add(clips, vectors: embedder.embedClips(tensors, workspace: workspace, isCancelled: isCancelled))
                     report.clips += clips.count
                 } catch is CancellationError {
-                    report.cancelled = true  // stopped inside the batch: the video in flight is abandoned
+                    report.cancelled = true  // stopped inside the batch: what was gathered since the last chunk is dropped
                     return
                 } catch {
                     try job.fail(.embedding("\(error)"), in: library, &report)
                     finish()
                 }
                 report.embedSeconds += Self.seconds(clock.now - t0)
+                let t1 = clock.now
+                try job.commitChunk(ifOver: options.chunkSeconds, spec: spec, to: library)
+                report.storeSeconds += Self.seconds(clock.now - t1)
+                if let last = clips.last, let position = file?.position { file?.position = max(position, last.end) }
             case .end(_, let duration, _):
                 let t0 = clock.now
                 try job.commit(duration: duration, to: library, &report)

@@ -14,14 +14,24 @@ public struct LibraryStatus: Codable, Sendable {
     public var segments: Int
     public var vectors: Int
     public var failures: [IndexReport.Failure]
+    /// Videos indexed in part so far (an interrupted run on a long file); the next `index` continues them.
+    public var partial: [PartialVideo]
     /// Segments and vectors agree in number (the full check is `verify`).
     public var healthy: Bool
+}
+
+/// A video whose indexing stopped part way: `stored` seconds of it are searchable.
+public struct PartialVideo: Codable, Sendable, Equatable {
+    public var path: String
+    public var stored: Double
 }
 
 /// What `verify` found: nothing, when the library is consistent.
 public struct LibraryVerification: Sendable {
     public var problems: [String] = []
     public var videos = 0
+    /// Videos stored in part (their segments are checked like those of complete ones).
+    public var partial = 0
     public var segments = 0
     public var vectors = 0
     /// Every vector was checked against its checksum (libraries written before vjsearch kept checksums gain them
@@ -42,6 +52,7 @@ extension Library {
                 domain: meta.domain, videos: indexed.count,
                 hours: indexed.reduce(0) { $0 + $1.duration } / 3600, segments: segments, vectors: vectors,
                 failures: all.filter { $0.status == .failed }.map { .init(path: $0.path, cause: $0.failure?.description ?? "failed") },
+                partial: all.filter { $0.status == .partial }.map { PartialVideo(path: $0.path, stored: $0.duration) },
                 healthy: segments == vectors)
         }
     }
@@ -57,6 +68,7 @@ extension Library {
             let all = try videos(in: txn)
             let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             out.videos = all.filter { $0.status == .indexed }.count
+            out.partial = all.filter { $0.status == .partial }.count
             let ids = try segmentIDs(in: txn)
             out.segments = ids.count
             out.vectors = try index.count(in: txn)
@@ -72,12 +84,12 @@ extension Library {
             let present = Set(ids)
             for id in ids {
                 let v = SegmentID.video(id)
-                guard let record = byID[v], record.status == .indexed, SegmentID.index(id) < record.segments else {
+                guard let record = byID[v], record.isSearchable, SegmentID.index(id) < record.segments else {
                     out.problems.append("segment \(id) belongs to no indexed video")
                     continue
                 }
             }
-            for v in all where v.status == .indexed {
+            for v in all where v.isSearchable {
                 let lost = (0..<v.segments).filter { !present.contains(SegmentID.make(video: v.id, index: $0)) }.count
                 if lost > 0 { out.problems.append("\(v.path): \(lost) of \(v.segments) segments missing") }
             }

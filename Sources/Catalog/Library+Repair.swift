@@ -60,7 +60,7 @@ extension Library {
             case .failed:
                 kept.append(record)
                 report.failures += 1
-            case .indexed:
+            case .indexed, .partial:  // a partial video keeps its stored part; the next `index` resumes it
                 let ids = (0..<record.segments).map { SegmentID.make(video: record.id, index: $0) }
                 guard ids.allSatisfy({ segments[$0] != nil && intact.contains($0) }) else {
                     report.reembed.append(record.path)

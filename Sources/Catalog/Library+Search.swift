@@ -49,7 +49,7 @@ extension Library {
             var filter: Set<UInt64>?
             if let glob = q.pathGlob {
                 var allowed = Set<UInt64>()
-                for v in try videos(in: txn) where v.status == .indexed && fnmatch(glob, v.path, 0) == 0 {
+                for v in try videos(in: txn) where v.isSearchable && fnmatch(glob, v.path, 0) == 0 {
                     for i in 0..<v.segments { allowed.insert(SegmentID.make(video: v.id, index: i)) }
                 }
                 if allowed.isEmpty { return [] }
@@ -97,13 +97,19 @@ extension Library {
                                                clear: spans) else { continue }
                     spans.append(span)
                     let score = range.map { scores[$0] }.max() ?? -1
-                    out.append(Moment(path: record.path, start: span.start, end: span.end, score: score))
+                    out.append(Moment(path: record.path, start: span.start, end: span.end, score: score, videoID: v,
+                                      partial: record.status == .partial))
                 }
             }
             if let minScore = q.minScore { out.removeAll { $0.score < minScore } }
             out.sort { $0.score != $1.score ? $0.score > $1.score : ($0.path, $0.start) < ($1.path, $1.start) }
             return Array(out.prefix(max(0, q.top)))
         }
+    }
+
+    /// Searchable videos whose path matches the `fnmatch` pattern `glob`.
+    public func videoCount(matching glob: String) throws -> Int {
+        try environment.read { txn in try videos(in: txn).filter { $0.isSearchable && fnmatch(glob, $0.path, 0) == 0 }.count }
     }
 
     /// `span` cut back so that it overlaps none of `clear` (the video's better moments), or nil when nothing is

@@ -189,22 +189,44 @@ public final class Library: @unchecked Sendable {
 
     // MARK: Writing (each call is one write transaction; closures stay repeatable, see `Environment.write`)
 
-    /// Commits an indexed video with its segments and vectors (`segments.count × dimension`, flat), first removing
-    /// the videos `replacing` (their records, segments and vectors). Returns the new record.
+    /// Commits a video's segments and vectors (`segments.count × dimension`, flat) in one write transaction.
+    ///
+    /// A new video first removes the videos `replacing` (their records, segments and vectors). With `extending` (the
+    /// partial record an earlier chunk returned) the segments follow that video's stored ones instead. With `resume`
+    /// the video stays partial, `duration` being the seconds stored so far; without, it is complete and lasts
+    /// `duration` seconds. Returns the record as stored.
     @discardableResult
     public func commit(path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
-                       segments: [Segment], vectors: [Float], replacing: [UInt64]) throws -> VideoRecord {
+                       segments: [Segment], vectors: [Float], replacing: [UInt64],
+                       extending: VideoRecord? = nil, resume: VideoRecord.Resume? = nil) throws -> VideoRecord {
         precondition(vectors.count == segments.count * meta.dimension, "one vector per segment")
-        guard segments.count < SegmentID.perVideo else {
-            throw CatalogError.tooManySegments(path: path, count: segments.count, limit: SegmentID.perVideo)
+        let first = extending?.segments ?? 0
+        guard first + segments.count < SegmentID.perVideo else {
+            throw CatalogError.tooManySegments(path: path, count: first + segments.count, limit: SegmentID.perVideo)
         }
         return try environment.write { txn in
             try removeVideos(replacing, txn)
-            let record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
-                                     duration: duration, status: .indexed, segments: segments.count)
-            let ids = segments.indices.map { SegmentID.make(video: record.id, index: $0) }
+            var record: VideoRecord
+            if let extending {
+                // One writer at a time (`LibraryLock`), so the partial record is as the last chunk left it.
+                guard let stored = try video(extending.id, in: txn), stored.status == .partial,
+                      stored.segments == first else {
+                    throw CatalogError.incompatible(library: self.path, reason: "\(path): its partial record changed during indexing")
+                }
+                record = stored
+            } else {
+                record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
+                                     duration: 0, status: .partial, segments: 0)
+            }
+            let ids = segments.indices.map { SegmentID.make(video: record.id, index: first + $0) }
             for (id, s) in zip(ids, segments) { try putSegment(id, s, txn) }
             if !ids.isEmpty { try index.insert(ids: ids, vectors: vectors, in: txn) }
+            record.path = path
+            record.mtime = mtime
+            record.duration = duration
+            record.segments = first + segments.count
+            record.status = resume == nil ? .indexed : .partial
+            record.resume = resume
             try put(record, txn)
             return record
         }

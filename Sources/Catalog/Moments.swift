@@ -6,12 +6,23 @@ public struct Moment: Sendable, Equatable, Codable {
     public var end: Double
     /// Cosine similarity of the best segment inside the moment.
     public var score: Float
+    /// The library's id of the video.
+    public var videoID: UInt64
+    /// The video is indexed in part so far (an interrupted run on a long file): later moments may be missing.
+    public var partial: Bool
 
-    public init(path: String, start: Double, end: Double, score: Float) {
+    public init(path: String, start: Double, end: Double, score: Float, videoID: UInt64 = 0, partial: Bool = false) {
         self.path = path
         self.start = start
         self.end = end
         self.score = score
+        self.videoID = videoID
+        self.partial = partial
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, start, end, score, partial
+        case videoID = "video_id"
     }
 }
 

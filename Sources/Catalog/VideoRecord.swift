@@ -5,6 +5,22 @@ public struct VideoRecord: Codable, Sendable, Equatable {
         case indexed
         /// Indexing failed; `failure` says why. Kept with the fingerprint so that an unchanged file is not retried.
         case failed
+        /// A long video being indexed chunk by chunk: the segments and vectors of its first `segments` clip windows
+        /// are stored (and searchable), and `resume` says where the next run continues.
+        case partial
+    }
+
+    /// Where a partial video's indexing stopped, and with which windows: a run with the same window and stride
+    /// continues after the last stored window; another one starts the video again.
+    public struct Resume: Codable, Sendable, Equatable {
+        public var window: Double
+        public var stride: Double
+        /// End of the last stored window, in seconds (before any clamping to the duration).
+        public var after: Double
+
+        public init(window: Double, stride: Double, after: Double) {
+            (self.window, self.stride, self.after) = (window, stride, after)
+        }
     }
 
     /// Catalog id; the video's segment ids are `id << 20 | index` (see `SegmentID`).
@@ -16,16 +32,21 @@ public struct VideoRecord: Codable, Sendable, Equatable {
     public var hash: UInt64
     /// Modification time when indexed, seconds since 1970.
     public var mtime: Double
-    /// Seconds, as decoded.
+    /// Seconds, as decoded (for a partial video: the seconds stored so far).
     public var duration: Double
     public var status: Status
     /// Why the last attempt failed.
     public var failure: VideoFailure?
     /// Number of segments (ids `id << 20 | 0 ..< segments`).
     public var segments: Int
+    /// Set while `status` is `partial`.
+    public var resume: Resume?
+
+    /// Segments and vectors are stored (all of them, or, for a partial video, those of its first part).
+    public var isSearchable: Bool { status != .failed }
 
     private enum CodingKeys: String, CodingKey {
-        case id, path, size, hash, mtime, duration, status, failure, segments
+        case id, path, size, hash, mtime, duration, status, failure, segments, resume
         /// A failure's words, as vjsearch stored them before failures had kinds.
         case error
     }
@@ -42,6 +63,7 @@ public struct VideoRecord: Codable, Sendable, Equatable {
         failure = try c.decodeIfPresent(VideoFailure.self, forKey: .failure)
             ?? c.decodeIfPresent(String.self, forKey: .error).map(VideoFailure.described)
         segments = try c.decode(Int.self, forKey: .segments)
+        resume = try c.decodeIfPresent(Resume.self, forKey: .resume)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -55,12 +77,13 @@ public struct VideoRecord: Codable, Sendable, Equatable {
         try c.encode(status, forKey: .status)
         try c.encodeIfPresent(failure, forKey: .failure)
         try c.encode(segments, forKey: .segments)
+        try c.encodeIfPresent(resume, forKey: .resume)
     }
 
     public var fingerprint: Fingerprint { Fingerprint(size: size, hash: hash) }
 
     public init(id: UInt64, path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
-                status: Status, failure: VideoFailure? = nil, segments: Int) {
+                status: Status, failure: VideoFailure? = nil, segments: Int, resume: Resume? = nil) {
         self.id = id
         self.path = path
         self.size = fingerprint.size
@@ -70,6 +93,7 @@ public struct VideoRecord: Codable, Sendable, Equatable {
         self.status = status
         self.failure = failure
         self.segments = segments
+        self.resume = resume
     }
 }
 

@@ -352,11 +352,16 @@ public final class Watcher {
         status.file = path
         publish()
         let control = self.control
+        let logger = self.logger
+        let throttle = ProgressThrottle()
+        // A long file logs how far it got every 10 s, as `index --progress plain` prints it.
         let ingestor = Ingestor(library: library, embedder: embedder, options: configuration.ingest,
+                                progress: { p in if throttle.isDue(p) { logger.info("progress", metadata: ["line": "\(p.line)"]) } },
                                 isCancelled: { control.isStopping })
         let report = try ingestor.run([path])
         if report.cancelled {
-            logger.info("abandoned the video in flight; it is indexed on the next start", metadata: ["path": "\(path)"])
+            logger.info("stopped in the video in flight; the next start continues it from its last committed chunk",
+                        metadata: ["path": "\(path)"])
             return
         }
         status.indexed += report.indexed

@@ -42,6 +42,11 @@ enum Diagnostics {
     }
 }
 
+/// The version of vjsearch's JSON output: every object or line carries `"schema": 1`; keys are snake_case.
+enum JSONSchema {
+    static let version = 1
+}
+
 /// One JSON object per line, keys sorted.
 enum JSONLines {
     static func encode<T: Encodable>(_ value: T) -> String {

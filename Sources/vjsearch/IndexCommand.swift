@@ -45,6 +45,14 @@ struct IndexCommand: AsyncParsableCommand {
     @Flag(help: "Print the summary as one JSON object (with the time split between decoding, embedding and storing).")
     var json = false
 
+    @Option(help: ArgumentHelp(
+        "Progress on stderr: tty (one line redrawn: files, percent of the current file, clips, × real time, ETA of the file and the run), plain (that line every 10 s, for logs), none, or auto (tty on a terminal, else plain).",
+        valueName: "mode"))
+    var progress: ProgressMode = .auto
+
+    @Option(help: ArgumentHelp("Seconds of video a long file commits at a time (an interrupted run redoes at most this much), 1-3600.", visibility: .hidden))
+    var chunkSeconds = Ingestor.Options.defaultChunkSeconds
+
     @Option(help: ArgumentHelp("Clips per model call, 1-4096.", visibility: .hidden))
     var batch = 8
 
@@ -56,6 +64,7 @@ struct IndexCommand: AsyncParsableCommand {
         try OptionCheck.seconds(stride, "--stride")
         try OptionCheck.count(batch, "--batch", in: Self.batchRange)
         try OptionCheck.count(decodeThreads, "--decode-threads", in: 0...Neural.maxThreads)
+        try OptionCheck.seconds(chunkSeconds, "--chunk-seconds", in: 1...3600)
     }
 
     /// Clips per model call: each holds `frames × 3 × size²` floats (1.6 M for the default model).
@@ -65,11 +74,16 @@ struct IndexCommand: AsyncParsableCommand {
         let libraryPath = library.path
         let n = threads.apply()
         let options = Ingestor.Options(decodeThreads: decodeThreads ?? n, window: window, stride: stride, prune: prune,
-                                       batch: batch)
+                                       batch: batch, chunkSeconds: chunkSeconds)
         let roots = paths
-        let showProgress = stderrIsTerminal && stdoutIsTerminal && !json
+        let display = ProgressDisplay(progress)
         let modelDirectory: URL
         let creating = !FileManager.default.fileExists(atPath: libraryPath + "/data.mdb")
+        if creating, !roots.contains(where: { FileManager.default.fileExists(atPath: $0) }) {
+            // Nothing to index: no library (nor its folder, which the writer lock would make) is created.
+            for root in roots { Diagnostics.error("\(root): no such file or folder") }
+            throw ExitStatus.someFailed
+        }
         do { modelDirectory = try model.directory(library: libraryPath) } catch { throw reportFailure(error) }
         let wait = self.wait, shared = self.shared
         if !wait, let pid = WatchLock.holder(library: libraryPath) {
@@ -86,21 +100,21 @@ struct IndexCommand: AsyncParsableCommand {
                 if creating { Diagnostics.noteDomain(embedder.bundle.config) }
                 let library = try Library(path: libraryPath, model: embedder.identity, create: true, shared: shared)
                 let ingestor = Ingestor(library: library, embedder: embedder, options: options,
-                                        progress: showProgress ? Self.showProgress : nil)
+                                        progress: display.callback)
                 return try ingestor.run(roots)
             }
         } catch {
             throw reportFailure(error)
         }
-        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        display.finish()
         for f in report.failed { Diagnostics.error("\(f.path): \(f.cause)") }
         for f in report.skippedFailed { Diagnostics.warning("\(f.path): skipped, failed before: \(f.cause)") }
         if json {
             print(JSONLines.encode(Summary(report)))
         } else {
             print(String(
-                format: "indexed %d, relinked %d, unchanged %d, skipped-failed %d, failed %d, pruned %d; %d clips, %.1f s of video in %.1f s (%.1f× real time)",
-                report.indexed, report.relinked, report.unchanged, report.skippedFailed.count, report.failed.count,
+                format: "indexed %d%@, relinked %d, unchanged %d, skipped-failed %d, failed %d, pruned %d; %d clips, %.1f s of video in %.1f s (%.1f× real time)",
+                report.indexed, report.resumed > 0 ? " (\(report.resumed) resumed)" : "", report.relinked, report.unchanged, report.skippedFailed.count, report.failed.count,
                 report.pruned, report.clips, report.videoSeconds, report.wallSeconds, report.realtimeFactor))
         }
         if !report.failed.isEmpty { throw ExitStatus.someFailed }
@@ -108,12 +122,13 @@ struct IndexCommand: AsyncParsableCommand {
 
     /// The `--json` summary.
     struct Summary: Encodable {
-        var indexed, relinked, unchanged, skippedFailed, failed, pruned, clips: Int
+        var indexed, resumed, relinked, unchanged, skippedFailed, failed, pruned, clips: Int
         var videoSeconds, wallSeconds, realtimeFactor, decodeSeconds, embedSeconds, storeSeconds: Double
         var failures: [IndexReport.Failure]
 
         init(_ r: IndexReport) {
             indexed = r.indexed
+            resumed = r.resumed
             relinked = r.relinked
             unchanged = r.unchanged
             skippedFailed = r.skippedFailed.count
@@ -130,18 +145,10 @@ struct IndexCommand: AsyncParsableCommand {
         }
 
         enum CodingKeys: String, CodingKey {
-            case indexed, relinked, unchanged, failed, pruned, clips, failures
+            case indexed, resumed, relinked, unchanged, failed, pruned, clips, failures
             case skippedFailed = "skipped_failed", videoSeconds = "video_seconds", wallSeconds = "wall_seconds"
             case realtimeFactor = "realtime_factor", decodeSeconds = "decode_seconds", embedSeconds = "embed_seconds"
             case storeSeconds = "store_seconds"
         }
-    }
-
-    @Sendable static func showProgress(_ p: IndexProgress) {
-        let rate = p.elapsed > 0 ? p.videoSeconds / p.elapsed : 0
-        let eta = p.eta.map { timestamp($0) } ?? "-"
-        let line = String(format: "\r\u{1B}[Kfiles %d/%d  clips %d  %.1f× real time  ETA %@",
-                          p.filesDone, p.filesTotal, p.clips, rate, eta)
-        FileHandle.standardError.write(Data(line.utf8))
     }
 }

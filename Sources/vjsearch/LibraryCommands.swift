@@ -39,6 +39,10 @@ struct StatusCommand: AsyncParsableCommand {
             failures   \(status.failures.count)
             """)
         for f in status.failures { print("  " + "\(f.path): \(f.cause)".escapingControlCharacters) }
+        if !status.partial.isEmpty {
+            print("partial    \(status.partial.count) (indexed in part; the next `vjsearch index` continues them)")
+            for p in status.partial { print("  " + "\(p.path): \(timestamp(p.stored)) stored".escapingControlCharacters) }
+        }
         for line in daemon.lines { print(line.escapingControlCharacters) }
     }
 
@@ -232,7 +236,8 @@ struct VerifyCommand: AsyncParsableCommand {
         for p in report.problems { Diagnostics.error("\(path): \(p)") }
         let consistent = report.isConsistent && pages?.isClean != false
         let checksums = report.checksummed ? "checksums match" : "no checksums yet (the next write adds them)"
-        print("\(consistent ? "consistent" : "INCONSISTENT"): \(report.videos) videos, \(report.segments) segments, "
+        print("\(consistent ? "consistent" : "INCONSISTENT"): \(report.videos) videos, "
+              + (report.partial > 0 ? "\(report.partial) indexed in part, " : "") + "\(report.segments) segments, "
               + "\(report.vectors) vectors, "
               + (consistent ? checksums : "run `vjsearch repair` to rebuild the library from what survives")
               + (pages.map { "; pages: \($0.pagesVisited) checked" } ?? ""))

@@ -17,7 +17,7 @@ struct LibraryOptions: ParsableArguments {
         let env = ProcessInfo.processInfo.environment
         if let dir = env["VJSEARCH_LIBRARY"], !dir.isEmpty { return Self.absolute(dir) }
         if let data = env["XDG_DATA_HOME"], !data.isEmpty { return Self.absolute(data) + "/vjsearch" }
-        return FileManager.default.homeDirectoryForCurrentUser.path + "/.local/share/vjsearch"
+        return homeDirectory() + "/.local/share/vjsearch"
     }
 
     static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
@@ -139,6 +139,13 @@ func reportFailure(_ error: Error) -> ExitCode {
 func timestamp(_ seconds: Double) -> String {
     let tenths = Int((max(0, seconds) * 10).rounded())
     return String(format: "%d:%02d:%02d.%d", tenths / 36000, tenths / 600 % 60, tenths / 10 % 60, tenths % 10)
+}
+
+/// `$HOME` when set (Foundation's home directory on Linux is the password file's, whatever `$HOME` says), else the
+/// password file's.
+func homeDirectory(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let home = environment["HOME"], !home.isEmpty { return home }
+    return NSHomeDirectory()
 }
 
 let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1

@@ -28,7 +28,7 @@ struct ModelCatalog {
             folders += list.split(separator: ":").filter { !$0.isEmpty }.map { URL(fileURLWithPath: String($0)) }
         }
         let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".local/share")
+            ?? URL(fileURLWithPath: homeDirectory(environment)).appendingPathComponent(".local/share")
         folders.append(data.appendingPathComponent("vjsearch/models"))
         let exe = executable.deletingLastPathComponent()
         folders += [

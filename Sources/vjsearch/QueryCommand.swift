@@ -29,18 +29,35 @@ struct QueryCommand: AsyncParsableCommand {
     @Option(help: "Drop moments scoring below this cosine similarity, -1 to 1.")
     var minScore: Float?
 
-    @Option(name: .customLong("in"), help: ArgumentHelp("Only videos whose path matches this glob (fnmatch).", valueName: "glob"))
+    @Option(name: .customLong("in"), help: ArgumentHelp(
+        "Only videos whose path matches this glob (fnmatch; stored paths are absolute, so a relative glob is taken from the current folder).",
+        valueName: "glob"))
     var pathGlob: String?
 
-    @Flag(help: "One JSON object per moment and line.")
+    @Option(help: ArgumentHelp(
+        "plain (`score  start–end  path`, times as h:mm:ss.s), tsv (rank, score, start and end in seconds, path; tab-separated, for cut and awk) or json (one object per moment and line).",
+        valueName: "format"))
+    var format: OutputFormat = .plain
+
+    @Flag(help: "The same as --format json.")
     var json = false
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case plain, tsv, json }
 
     @Flag(help: "Exact (brute-force) search instead of the HNSW graph.")
     var exact = false
 
     var query: String { text.joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines) }
 
+    /// `--in` as matched: a relative glob made absolute from the current folder (a glob starting with `*` is left
+    /// as it is, since it already matches absolute paths).
+    var absoluteGlob: String? {
+        guard let pathGlob, !pathGlob.hasPrefix("/"), !pathGlob.hasPrefix("*") else { return pathGlob }
+        return FileManager.default.currentDirectoryPath + "/" + (pathGlob.hasPrefix("./") ? String(pathGlob.dropFirst(2)) : pathGlob)
+    }
+
     func validate() throws {
+        if json && format != .plain && format != .json { throw ValidationError("--json and --format \(format.rawValue) contradict each other; pass one") }
         if query.isEmpty { throw ValidationError("the query is empty; say what to look for, e.g. vjsearch query \"a dog runs\"") }
         try OptionCheck.count(top, "--top", in: 1...10_000)
         if let minScore, !(-1...1).contains(minScore) { throw ValidationError("--min-score must be between -1 and 1") }
@@ -48,14 +65,18 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let libraryPath = library.path
-        let q = MomentQuery(top: top, minScore: minScore, pathGlob: pathGlob, exact: exact)
+        let glob = absoluteGlob
+        let q = MomentQuery(top: top, minScore: minScore, pathGlob: glob, exact: exact)
         let text = query
+        let format = json ? .json : format
         let moments: [Moment]
+        var modelID = ""
+        var globMatches: Int?
         // One query is a dozen tokens: BLAS threads would only spin beside the main one.
         Neural.setThreads(1)
         do {
             let requested = model.requested
-            moments = try await onThread {
+            (moments, modelID, globMatches) = try await onThread {
                 var stages = StageTimer()
                 let library = try Library(path: libraryPath, model: nil, create: false, checkPages: false)
                 stages.mark("open library")
@@ -70,20 +91,49 @@ struct QueryCommand: AsyncParsableCommand {
                 let moments = try library.moments(for: vector, q)
                 stages.mark("search")
                 stages.report()
-                return moments
+                // Why nothing was found, when a glob was given: it may match no indexed video at all.
+                let matches = moments.isEmpty ? try glob.map { try library.videoCount(matching: $0) } : nil
+                return (moments, library.meta.modelID, matches)
             }
         } catch {
             throw reportFailure(error)
         }
-        if moments.isEmpty && !json {
-            Diagnostics.write("no moments found" + (pathGlob.map { " in videos matching '\($0)'" } ?? ""))
-        }
-        for m in moments {
-            if json {
-                print(JSONLines.encode(m))
+        if moments.isEmpty && format != .json {
+            if let glob, globMatches == 0 {
+                Diagnostics.write("no moments found: no indexed video matches '\(glob)' (stored paths are absolute)")
             } else {
-                print(String(format: "%.4f  %@–%@  %@", m.score, timestamp(m.start), timestamp(m.end), m.path.escapingControlCharacters))
+                Diagnostics.write("no moments found" + (glob.map { " in videos matching '\($0)'" } ?? ""))
             }
+        }
+        for (rank, m) in moments.enumerated() {
+            switch format {
+            case .json:
+                print(JSONLines.encode(MomentLine(rank: rank + 1, moment: m, model: modelID)))
+            case .tsv:
+                print(String(format: "%d\t%.4f\t%.3f\t%.3f\t%@", rank + 1, m.score, m.start, m.end,
+                             m.path.escapingControlCharacters))
+            case .plain:
+                print(String(format: "%.4f  %@–%@  %@", m.score, timestamp(m.start), timestamp(m.end), m.path.escapingControlCharacters)
+                      + (m.partial ? "  (partly indexed)" : ""))
+            }
+        }
+    }
+
+    /// One `--format json` line: the moment, its rank (from 1) and the model that scored it.
+    struct MomentLine: Encodable {
+        let schema = JSONSchema.version
+        var rank: Int
+        var moment: Moment
+        var model: String
+
+        enum CodingKeys: String, CodingKey { case schema, rank, model }
+
+        func encode(to encoder: any Encoder) throws {
+            try moment.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(schema, forKey: .schema)
+            try c.encode(rank, forKey: .rank)
+            try c.encode(model, forKey: .model)
         }
     }
 }

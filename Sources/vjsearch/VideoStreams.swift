@@ -151,7 +151,7 @@ final class VideoStreams {
     static var labelCache: URL {
         let env = ProcessInfo.processInfo.environment
         let base = env["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache")
+            ?? URL(fileURLWithPath: homeDirectory()).appendingPathComponent(".cache")
         return base.appendingPathComponent("vjsearch/labels")
     }
 }

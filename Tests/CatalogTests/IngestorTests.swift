@@ -127,3 +127,27 @@ import TestSupport
         #expect(again.skippedFailed == failures && again.failed.isEmpty)
     }
 }
+
+/// The progress line `index` and the daemon show.
+@Suite struct IndexProgressTests {
+    @Test func lineShowsTheFilesShareRateAndBothETAs() {
+        // 2 of 3 files done (600 of 1000 bytes); the third, 200 bytes, is 120 s into 480 s after 60 s on it.
+        let file = IndexProgress.FileProgress(path: "/v/talk.mp4", duration: 480, position: 120, startedAt: 0,
+                                              elapsed: 60, bytes: 200)
+        let p = IndexProgress(filesDone: 2, filesTotal: 3, clips: 700, videoSeconds: 600, elapsed: 180, bytesDone: 600,
+                              bytesTotal: 1000, file: file)
+        #expect(file.fraction == 0.25)
+        #expect(file.eta == 180)  // 360 s of video left at 2 s of video per second
+        // Run: 650 of 1000 bytes in 180 s → 350 bytes take about 96.9 s.
+        #expect(p.line == "files 2/3  talk.mp4 25% (0:02:00 of 0:08:00)  clips 700  4.0× real time  ETA file 0:03:00, run 0:01:37")
+    }
+
+    @Test func aFileWithoutDurationAndTheFirstSecondShowNoGuesses() {
+        let file = IndexProgress.FileProgress(path: "/v/stream.ts", duration: nil, position: 0.5, startedAt: 0,
+                                              elapsed: 0.5, bytes: 10)
+        let p = IndexProgress(filesDone: 0, filesTotal: 1, clips: 1, videoSeconds: 0, elapsed: 0.5, bytesDone: 0,
+                              bytesTotal: 10, file: file)
+        #expect(file.fraction == nil && file.eta == nil && p.eta == nil)
+        #expect(p.line == "files 0/1  stream.ts 0:00:01  clips 1  1.0× real time  ETA file -, run -")
+    }
+}

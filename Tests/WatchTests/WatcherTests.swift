@@ -86,7 +86,11 @@ import TestSupport
                 try Self.exchange(aside, library)
                 #expect(watcher.log.eventually { $0.contains("warning the library was replaced; reopening it") }, "\(watcher.log)")
             case .removed:
-                try FileManager.default.removeItem(atPath: library)
+                // As `rm -rf` would, again while the daemon's status file (`watch.json`) lands in the folder mid-removal.
+                for _ in 0..<100 where FileManager.default.fileExists(atPath: library) {
+                    try? FileManager.default.removeItem(atPath: library)
+                }
+                #expect(!FileManager.default.fileExists(atPath: library))
                 #expect(watcher.log.eventually { $0.contains("warning the library was removed") }, "\(watcher.log)")
             }
             // The new library has no record of a.mp4, so it is indexed again, into the new file.
