@@ -50,9 +50,9 @@ struct AskCommand: AsyncParsableCommand {
               vjsearch ask reel.mp4 "which way does it move?" --at 12.5 --json \\
                 --choices "up|down|left|right"
 
-            """ + ExitStatus.discussion)
+            """ + ExitStatus.pointer)
 
-    @Argument(help: "The video file.")
+    @Argument(help: "The video file.", completion: .file())
     var file: String
 
     @Argument(help: "The question, e.g. \"what colour is the ball?\".")

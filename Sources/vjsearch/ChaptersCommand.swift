@@ -34,9 +34,9 @@ struct ChaptersCommand: AsyncParsableCommand {
               vjsearch chapters reel.mp4 --labels "a red star falls,a blue ring moves to the left"
               vjsearch chapters reel.mp4 --labels-file captions.txt --library ~/videos/.vjsearch
 
-            """ + ExitStatus.discussion)
+            """ + ExitStatus.pointer)
 
-    @Argument(help: "The video file.")
+    @Argument(help: "The video file.", completion: .file())
     var file: String
 
     @Option(help: "Cut exactly this many chapters (at most one per clip), 1-100000.")

@@ -47,9 +47,9 @@ struct ClassifyCommand: AsyncParsableCommand {
               vjsearch classify ~/videos/*.mp4 --labels "a dog,a cat,a car" --json \\
                 --model objects --library ~/videos/.vjsearch
 
-            """ + ExitStatus.discussion)
+            """ + ExitStatus.pointer)
 
-    @Argument(help: "The video files.")
+    @Argument(help: "The video files.", completion: .file())
     var files: [String]
 
     @OptionGroup var labels: LabelOptions

@@ -12,6 +12,9 @@ enum ExitStatus {
     /// Another process is writing to the library (sysexits' EX_TEMPFAIL); retry later or pass --wait.
     static let locked = ExitCode(75)
 
+    /// The line each command's help ends with: the table itself is in `vjsearch --help` and the man page, once.
+    static let pointer = "\nExit status: 0 on success; the others are listed in `vjsearch --help`."
+
     static let discussion = """
         Results go to stdout; diagnostics go to stderr as `error: <file>: <cause>` or \
         `warning: <file>: <cause>`.
@@ -47,13 +50,28 @@ enum JSONSchema {
     static let version = 1
 }
 
-/// One JSON object per line, keys sorted.
+/// One JSON object per line: keys snake_case and sorted, `"schema": 1` first among equals (`JSONSchema`).
 enum JSONLines {
     static func encode<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}" }
+        // Swift's camelCase property names become snake_case here, once for every command.
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        guard let data = try? encoder.encode(Versioned(value: value)) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `value`'s keys with `schema` added (every value printed is an object).
+    private struct Versioned<Value: Encodable>: Encodable {
+        var value: Value
+
+        enum Key: String, CodingKey { case schema }
+
+        func encode(to encoder: any Encoder) throws {
+            try value.encode(to: encoder)
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(JSONSchema.version, forKey: .schema)
+        }
     }
 }
 

@@ -14,13 +14,19 @@ struct IndexCommand: AsyncParsableCommand {
             skipped; videos are recognised by content as well as by extension). Unchanged videos are \
             skipped, changed ones re-embedded, moved or renamed ones re-linked by content fingerprint \
             without re-embedding; with --prune, videos that vanished from the scanned paths are removed. \
-            Each video commits in one transaction: an interrupted run loses at most the video in flight, \
-            and the next run continues. Files that failed are remembered with their fingerprint and not \
-            retried until they change (reported as skipped-failed, exit status 0).
+            A video commits in one transaction, and a long one also every 2 minutes of video: an \
+            interrupted (or killed) run loses at most that much, the part stored is searchable (marked \
+            partial), and the next run continues after it. Files that failed are remembered with their \
+            fingerprint and not retried until they change (reported as skipped-failed, exit status 0).
 
-            """ + ExitStatus.discussion)
+            Examples:
+              vjsearch index ~/Videos                       # everything under the folder, incrementally
+              vjsearch index talk.mp4 --progress plain      # a progress line every 10 s, as in a log
+              vjsearch index ~/Videos --prune --json        # also forget deleted files; a JSON summary
 
-    @Argument(help: "Video files or folders.")
+            """ + ExitStatus.pointer)
+
+    @Argument(help: "Video files or folders.", completion: .file())
     var paths: [String]
 
     @OptionGroup var library: LibraryOptions

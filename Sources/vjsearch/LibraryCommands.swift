@@ -10,7 +10,15 @@ import Watch
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show the library's videos, hours, segments, model, failures and index health.",
-        discussion: ExitStatus.discussion)
+        discussion: """
+            Also lists videos indexed in part (an interrupted run on a long file) and the `vjsearch watch` \
+            daemon's state, when one runs.
+
+            Examples:
+              vjsearch status
+              vjsearch status --json --library ~/archive/vjsearch
+
+            """ + ExitStatus.pointer)
 
     @OptionGroup var library: LibraryOptions
 
@@ -124,9 +132,16 @@ struct StatusCommand: AsyncParsableCommand {
 struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove", abstract: "Remove videos (files, or everything under folders) from the library.",
-        discussion: ExitStatus.discussion)
+        discussion: """
+            The files themselves are not touched. Paths are matched as indexed (absolute).
 
-    @Argument(help: "Video paths or folders, as indexed.")
+            Examples:
+              vjsearch remove ~/Videos/holiday.mp4
+              vjsearch remove ~/Videos/old/
+
+            """ + ExitStatus.pointer)
+
+    @Argument(help: "Video paths or folders, as indexed.", completion: .file())
     var paths: [String]
 
     @OptionGroup var library: LibraryOptions
@@ -183,9 +198,8 @@ struct VerifyCommand: AsyncParsableCommand {
               vjsearch verify
               vjsearch verify --deep --library ~/backups/vjsearch
 
-            Exit status 0 when the library is consistent, 1 when not.
-
-            """ + ExitStatus.discussion)
+            Exit status 0 when the library is consistent, 1 when not; the others are listed in `vjsearch --help`.
+            """)
 
     @OptionGroup var library: LibraryOptions
 
@@ -255,7 +269,11 @@ struct ReindexCommand: AsyncParsableCommand {
             when it is complete the two folders are exchanged in one rename and the old one is deleted. \
             Until then queries keep using the old library; an interrupted reindex starts over.
 
-            """ + ExitStatus.discussion)
+            Examples:
+              vjsearch reindex --model objects
+              vjsearch reindex --model ~/models/my-bundle --library ~/archive/vjsearch
+
+            """ + ExitStatus.pointer)
 
     @OptionGroup var library: LibraryOptions
     @OptionGroup var model: ModelOptions
@@ -338,9 +356,11 @@ struct RepairCommand: AsyncParsableCommand {
             of their folders embeds them again. The two folders are then exchanged in one rename and the old \
             library is kept as <library>.damaged-<time> until you delete it.
 
+            Examples:
               vjsearch verify || vjsearch repair && vjsearch index ~/Videos
+              vjsearch repair --library ~/archive/vjsearch
 
-            """ + ExitStatus.discussion)
+            """ + ExitStatus.pointer)
 
     @OptionGroup var library: LibraryOptions
 

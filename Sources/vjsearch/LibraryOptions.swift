@@ -8,7 +8,7 @@ import Neural
 struct LibraryOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "The library folder (default: $VJSEARCH_LIBRARY, else $XDG_DATA_HOME/vjsearch, else ~/.local/share/vjsearch).",
-        valueName: "dir"))
+        valueName: "dir"), completion: .directory)
     var library: String?
 
     /// The library folder this run uses.
@@ -27,8 +27,19 @@ struct LibraryOptions: ParsableArguments {
 struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "The model: a bundle name from `vjsearch model list` (vljepa-mini, objects) or a bundle folder (default: $VJSEARCH_MODEL, else the model that made the library, else vljepa-mini).",
-        valueName: "name|dir"))
+        valueName: "name|dir"), completion: ModelOptions.completion)
     var model: String?
+
+    /// Shell completion of a model: the installed bundles' names, or, for a word with a `/`, the folders it starts.
+    static let completion = CompletionKind.custom { @Sendable (_: [String], _: Int, word: String) -> [String] in
+        guard word.contains("/") else { return ModelCatalog().entries().map(\.name).filter { $0.hasPrefix(word) } }
+        let parent = word.hasSuffix("/") ? word : (word as NSString).deletingLastPathComponent + "/"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.map { parent + $0 }.filter { path in
+            var folder: ObjCBool = false
+            return path.hasPrefix(word) && FileManager.default.fileExists(atPath: path, isDirectory: &folder) && folder.boolValue
+        }.sorted().map { $0 + "/" }
+    }
 
     /// `--model`, else `$VJSEARCH_MODEL`: a bundle name or folder as the user gave it.
     var requested: String? {

@@ -16,7 +16,8 @@ extension ModelCommand {
                 L2-normalised vector (X-encoder, then the predictor with the bundle's retrieval prompt).
                 --dump-input writes the first --dump-limit clips' model input as little-endian float32, \
                 [clips, frames, 3, size, size], so another implementation can be checked on identical input.
-                """)
+                """,
+            shouldDisplay: false)
 
         @Argument(help: "The bundle folder.") var directory: String
         @Argument(help: "The video file.") var video: String
@@ -76,7 +77,8 @@ extension ModelCommand {
         static let configuration = CommandConfiguration(
             commandName: "embed-texts",
             abstract: "Print the query vector of each line of a file (or stdin) as JSON lines.",
-            discussion: "Each line is {\"text\": ..., \"vector\": [...]}, in input order.")
+            discussion: "Each line is {\"text\": ..., \"vector\": [...]}, in input order.",
+            shouldDisplay: false)
 
         @Argument(help: "The bundle folder.") var directory: String
         @Option(help: "A file with one text per line; standard input when omitted.") var file: String?

@@ -7,13 +7,14 @@ import Neural
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "List the installed models, inspect a model bundle or embed text with it.",
+        abstract: "List the installed models or inspect a model bundle.",
         discussion: """
             Examples:
-              vjsearch model list                  # the bundles this installation finds, with their domains
-              vjsearch model inspect objects       # families, sizes, clip spec and domain of one bundle
+              vjsearch model list             # the bundles found, with their domains
+              vjsearch model inspect objects  # families, sizes, clip spec, domain
               vjsearch index ~/videos --model objects
-            """,
+
+            """ + ExitStatus.pointer,
         subcommands: [List.self, Inspect.self, Embed.self, EmbedVideo.self, EmbedTexts.self, Stamp.self, Bench.self])
 
     /// Exit status for an unusable bundle or input (argument errors keep ArgumentParser's 64).
@@ -97,7 +98,8 @@ struct ModelCommand: AsyncParsableCommand {
             abstract: "Print the domain, families, sizes, parameter counts, the clip spec and the model id.",
             discussion: "Examples:\n  vjsearch model inspect objects\n  vjsearch model inspect Models/vljepa-mini --verify")
 
-        @Argument(help: ArgumentHelp("A bundle name from `vjsearch model list`, or a bundle folder.", valueName: "name|dir"))
+        @Argument(help: ArgumentHelp("A bundle name from `vjsearch model list`, or a bundle folder.", valueName: "name|dir"),
+                  completion: ModelOptions.completion)
         var model: String
 
         @Flag(help: "Recompute the content hash and compare it with a stamped model_id.")
@@ -160,11 +162,14 @@ struct ModelCommand: AsyncParsableCommand {
 
         static func json(_ bundle: ModelBundle, _ model: any ClipModel, _ computed: String?) throws -> String {
             var object: [String: Any] = [
+                "schema": JSONSchema.version,
                 "model_id": bundle.modelID,
                 "domain": bundle.config.domainName,
                 "tasks": bundle.config.tasks.map { $0.map(\.rawValue) as Any } ?? NSNull(),
                 "config": try JSONSerialization.jsonObject(with: bundle.config.encoded()),
-                "parameters": Dictionary(model.parts.map { ($0.name, $0.parameters) }, uniquingKeysWith: +),
+                // Keys snake_case like every other (the table shows the parts as "x-encoder").
+                "parameters": Dictionary(model.parts.map { ($0.name.replacingOccurrences(of: "-", with: "_"), $0.parameters) },
+                                         uniquingKeysWith: +),
             ]
             if let model = model as? VLJEPA { object["visual_tokens"] = model.vision.tokenCount(frames: bundle.config.clip.frames) }
             if let computed { object["content_hash"] = computed }
@@ -174,7 +179,8 @@ struct ModelCommand: AsyncParsableCommand {
 
     struct Embed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the query vector of a text as JSON (Y-encoder and head).")
+            abstract: "Print the query vector of a text as JSON (Y-encoder and head).",
+            shouldDisplay: false)  // a developer tool, like embed-video, embed-texts, stamp and bench
 
         @Argument(help: "The bundle folder.")
         var directory: String
@@ -216,7 +222,8 @@ struct ModelCommand: AsyncParsableCommand {
 
     struct Stamp: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write the bundle's content hash into config.json as model_id, and print it.")
+            abstract: "Write the bundle's content hash into config.json as model_id, and print it.",
+            shouldDisplay: false)
 
         @Argument(help: "The bundle folder.")
         var directory: String

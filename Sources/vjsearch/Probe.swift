@@ -5,9 +5,16 @@ import Media
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show container, duration, video codec, size, rotation, frame rates and audio presence.",
-        discussion: "Continues past files that fail. " + ExitStatus.discussion)
+        discussion: """
+            Continues past files that fail.
 
-    @Argument(help: "Media files to probe.")
+            Examples:
+              vjsearch probe talk.mp4
+              vjsearch probe ~/Videos/*.mkv --json
+
+            """ + ExitStatus.pointer)
+
+    @Argument(help: "Media files to probe.", completion: .file())
     var files: [String]
 
     @Flag(help: "One JSON object per file and line.")

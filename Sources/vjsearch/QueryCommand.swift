@@ -12,10 +12,16 @@ struct QueryCommand: AsyncParsableCommand {
             The text is embedded with the model's text encoder; the nearest segments are grouped by video, \
             each candidate video's segments are rescored exactly, and neighbouring segments that score \
             close to a peak merge into one moment. Moments are ranked by their best segment's cosine score. \
-            Prints `score  start–end  path` (times as h:mm:ss.s), or with --json one \
-            {"path", "start", "end", "score"} object per line (seconds). Works while `index` is writing.
+            Prints `score  start–end  path` (times as h:mm:ss.s); --format tsv prints rank, score, start, end \
+            (seconds) and path separated by tabs; --format json one {"schema", "rank", "path", "video_id", \
+            "start", "end", "score", "partial", "model"} object per line. Works while `index` is writing.
 
-            """ + ExitStatus.discussion)
+            Examples:
+              vjsearch query "a dog catches a frisbee"
+              vjsearch query "a red star falls" --in 'Samples/*' --top 3
+              vjsearch query "person opens fridge" --format tsv | cut -f3-5
+
+            """ + ExitStatus.pointer)
 
     @Argument(help: "The text to search for.")
     var text: [String]
@@ -121,17 +127,15 @@ struct QueryCommand: AsyncParsableCommand {
 
     /// One `--format json` line: the moment, its rank (from 1) and the model that scored it.
     struct MomentLine: Encodable {
-        let schema = JSONSchema.version
         var rank: Int
         var moment: Moment
         var model: String
 
-        enum CodingKeys: String, CodingKey { case schema, rank, model }
+        enum CodingKeys: String, CodingKey { case rank, model }
 
         func encode(to encoder: any Encoder) throws {
             try moment.encode(to: encoder)
             var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(schema, forKey: .schema)
             try c.encode(rank, forKey: .rank)
             try c.encode(model, forKey: .model)
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Catalog
 import Foundation
+import JEPA
 import Media
 import Neural
 
@@ -11,36 +13,53 @@ struct Segments: ParsableCommand {
             Frames are sampled every window/frames seconds; each window covers `frames` samples, \
             windows start every `stride` seconds (rounded to a whole sample step), and a last \
             window covers the tail. A damaged file lists the clips before the damage, then fails. \
-            Defaults are the default model's clip spec.
+            Defaults are the clip spec of the model (--model, else the default model), so --dump shows the \
+            frames exactly as the model gets them.
 
-            """ + ExitStatus.discussion)
+            Examples:
+              vjsearch segments talk.mp4
+              vjsearch segments talk.mp4 --window 4 --stride 2 --json
+              vjsearch segments talk.mp4 --dump frames/    # PNGs of the model's input
 
-    @Argument(help: "The video file.")
+            """ + ExitStatus.pointer)
+
+    @Argument(help: "The video file.", completion: .file())
     var file: String
 
-    @Option(help: "Window length in seconds, 0.05-3600.")
-    var window: Double = ClipSpec.default.window
+    @OptionGroup var model: ModelOptions
 
-    @Option(help: "Seconds between window starts, 0.05-3600.")
-    var stride: Double = ClipSpec.default.stride
+    @Option(help: "Window length in seconds, 0.05-3600 (default: the model's).")
+    var window: Double?
 
-    @Option(help: "Frames per clip, 1-1024.")
-    var frames: Int = ClipSpec.default.frames
+    @Option(help: "Seconds between window starts, 0.05-3600 (default: the model's).")
+    var stride: Double?
 
-    @Option(help: "Crop size in pixels, 1-4096; the short side is resized to size × 256/224 first.")
-    var size: Int = ClipSpec.default.size
+    @Option(help: "Frames per clip, 1-1024 (default: the model's).")
+    var frames: Int?
+
+    @Option(help: "Crop size in pixels, 1-4096 (default: the model's input size); the short side is resized to size × 256/224 first.")
+    var size: Int?
 
     @Flag(help: "One JSON object per clip and line.")
     var json = false
 
-    @Option(help: "Write each clip's frames as PPM images into this directory.")
+    @Option(help: ArgumentHelp("Write each clip's frames as PNG images, as the model sees them, into this folder.", valueName: "dir"))
     var dump: String?
 
     @Option(help: "Decoder threads, 0-256 (0: automatic).")
     var threads: Int = 0
 
-    var spec: ClipSpec {
-        ClipSpec(window: window, stride: stride, frames: frames, size: size)
+    /// The model's clip spec (the default model's unless --model names another) with the options' overrides; a
+    /// size of its own resizes the short side in the model's proportion.
+    func spec() throws -> ClipSpec {
+        let config = try ModelBundle(directory: try model.directory()).config.clip
+        var spec = Embedder.clipSpec(config, window: window, stride: stride)
+        if let frames { spec.frames = frames }
+        if let size, size != spec.size {
+            spec.resizeShortSide = max(size, Int((Double(size) * Double(config.resize) / Double(config.size)).rounded()))
+            spec.size = size
+        }
+        return spec
     }
 
     func validate() throws {
@@ -49,8 +68,6 @@ struct Segments: ParsableCommand {
         try OptionCheck.count(frames, "--frames", in: ClipSpec.framesRange)
         try OptionCheck.count(size, "--size", in: ClipSpec.sizeRange, unit: " pixels")
         try OptionCheck.count(threads, "--threads", in: 0...Neural.maxThreads)
-        // What the single ranges leave: a clip too large for memory (--frames 1024 with --size 4096).
-        do { try spec.validate() } catch { throw ValidationError(error.description) }
     }
 
     private struct Line: Encodable {
@@ -58,7 +75,16 @@ struct Segments: ParsableCommand {
     }
 
     func run() throws {
-        let spec = self.spec
+        let spec: ClipSpec
+        do {
+            spec = try self.spec()
+            // What the single ranges leave: a clip too large for memory (--frames 1024 with --size 4096).
+            try spec.validate()
+        } catch let error as MediaError {
+            throw ValidationError(error.description)
+        } catch {
+            throw reportFailure(error)
+        }
         if let dump {
             do {
                 try FileManager.default.createDirectory(atPath: dump, withIntermediateDirectories: true)
@@ -94,8 +120,8 @@ struct Segments: ParsableCommand {
         let per = 3 * spec.size * spec.size
         try buffer.withUnsafeBufferPointer { all in
             for i in 0..<spec.frames {
-                let name = String(format: "clip%05d-frame%02d.ppm", clip.index, i)
-                try writePPM(frame: UnsafeBufferPointer(rebasing: all[i * per ..< (i + 1) * per]), size: spec.size,
+                let name = String(format: "clip%05d-frame%02d.png", clip.index, i)
+                try writePNG(frame: UnsafeBufferPointer(rebasing: all[i * per ..< (i + 1) * per]), size: spec.size,
                              mean: spec.mean, std: spec.std, to: directory + "/" + name)
             }
         }

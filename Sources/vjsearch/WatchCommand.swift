@@ -17,17 +17,23 @@ struct WatchCommand: AsyncParsableCommand {
             left to the rescans. A new or changed file is indexed once its size and modification time have \
             held still for --settle seconds, so files still being copied are never indexed half-written. \
             Moved files are re-linked without re-embedding; deleted ones are removed from the library. \
-            SIGTERM or SIGINT stops it gracefully (exit status 0): the video in flight is committed whole \
-            or abandoned, and the next start picks it up.
+            SIGTERM or SIGINT stops it gracefully (exit status 0): the video in flight keeps the chunks it \
+            committed (every 2 minutes of video), and the next start continues it. Long files log a \
+            progress line every 10 s.
 
             While it runs, `vjsearch status` shows its pid, state, queue, last error and throughput (read \
             from <library>/watch.json), queries work as usual, and a `vjsearch index` without --wait on the \
             same library exits with status 75. The library's writer lock is held only while indexing. \
             Logs go to stderr, one line per event with key=value metadata.
 
-            """ + ExitStatus.discussion)
+            Examples:
+              vjsearch watch ~/Videos                               # until SIGTERM or Ctrl-C
+              vjsearch watch ~/Videos /mnt/nas/clips --settle 30 --rescan 600
+              systemctl --user enable --now vjsearch-watch          # the installed user unit (make install)
 
-    @Argument(help: "Folders (or files) to keep indexed.")
+            """ + ExitStatus.pointer)
+
+    @Argument(help: "Folders (or files) to keep indexed.", completion: .file())
     var paths: [String]
 
     @OptionGroup var library: LibraryOptions

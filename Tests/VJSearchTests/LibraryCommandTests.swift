@@ -190,7 +190,7 @@ import VectorIndex
 
         r = try vj(["reindex"], model: other)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try status()["modelID"] as? String == "tiny-b")
+        #expect(try status()["model_id"] as? String == "tiny-b")
         #expect(!FileManager.default.fileExists(atPath: library + ".reindex"))
         #expect(try vj(["query", "ball"], model: other).status == 0)
         #expect(try vj(["query", "ball"]).status == 65)

@@ -4,7 +4,7 @@
 
 Writes config.json (stamped with a content-hash model id by `vjsearch model stamp` when a release build exists,
 so that `vjsearch model inspect --verify` agrees; else by the same hash in Python, whose JSON differs), model.safetensors
-(f16), tokenizer.json (all-MiniLM-L6-v2's) and MODEL_CARD.md (from Tools/train/MODEL_CARD.template.md and WORK/metrics.json if present).
+(f16), tokenizer.json (all-MiniLM-L6-v2's) and MODEL_CARD.md (from Tools/train/MODEL_CARD.template.md and WORK/metrics.md if present).
 Weight keys: `x_encoder.` + VJEPA2Model.encoder keys, `predictor.` + Llama keys and vis_proj/out_proj,
 `y_encoder.model.` + BertModel keys and `y_encoder.projector`.
 """
