@@ -5,8 +5,13 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblmdb-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/vjsearch
+MANUAL_TOOL := .build/release/generate-manual
+# Release builds link the Swift standard library and Foundation statically, so an installed binary needs no
+# toolchain at run time, only Debian's OpenBLAS, LMDB and FFmpeg libraries.
+RELEASE_FLAGS := -c release --static-swift-stdlib
+PREFIX ?= $(HOME)/.local
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release run test install uninstall bench clean
 
 ## deps: install the Debian packages that are missing (apt-get runs only when one is).
 deps:
@@ -22,7 +27,16 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product generate-manual
+
+## install: the release binary, the model bundles, man pages, bash/zsh/fish completions and the systemd user unit
+## under PREFIX (default ~/.local); a failed install leaves PREFIX as it was. uninstall removes what it installed.
+install: release
+	Tools/install.sh install "$(PREFIX)" $(RELEASE_BIN) $(MANUAL_TOOL)
+
+uninstall:
+	Tools/install.sh uninstall "$(PREFIX)"
 
 ## run: build in release mode, index Samples/ (with the synthetic long videos under Samples/synth/) into a
 ## library under .build/ with the default model Models/vljepa-mini and run example queries; then index the real
@@ -55,10 +69,14 @@ run: release
 	  $(RELEASE_BIN) query "$$q" --library $(OBJECTS_LIBRARY) --top 3 || exit $$?; \
 	done
 
-## test: build and run the whole test suite.
+## test: build and run the whole test suite, then check the README's quoted output (Tools/readme-examples) and an
+## install into a temporary prefix (Tools/test-install, with the release build).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	Tools/readme-examples
+	$(MAKE) release
+	Tools/test-install $(RELEASE_BIN) $(MANUAL_TOOL)
 
 clean:
 	rm -rf .build

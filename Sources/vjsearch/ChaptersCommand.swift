@@ -31,8 +31,8 @@ struct ChaptersCommand: AsyncParsableCommand {
             Examples:
               vjsearch chapters Samples/synth/samples_000000.mp4
               vjsearch chapters talk.mp4 --count 12 --json
-              vjsearch chapters reel.mp4 --labels "a red star falls,a blue ring moves to the left"
-              vjsearch chapters reel.mp4 --labels-file captions.txt --library ~/videos/.vjsearch
+              vjsearch chapters reel.mp4 --labels "a red star falls,a blue ring grows"
+              vjsearch chapters reel.mp4 --labels-file captions.txt --library ~/lib
 
             """ + ExitStatus.pointer)
 

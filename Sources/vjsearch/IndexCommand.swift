@@ -20,9 +20,9 @@ struct IndexCommand: AsyncParsableCommand {
             fingerprint and not retried until they change (reported as skipped-failed, exit status 0).
 
             Examples:
-              vjsearch index ~/Videos                       # everything under the folder, incrementally
-              vjsearch index talk.mp4 --progress plain      # a progress line every 10 s, as in a log
-              vjsearch index ~/Videos --prune --json        # also forget deleted files; a JSON summary
+              vjsearch index ~/Videos                   # all under it, incrementally
+              vjsearch index talk.mp4 --progress plain  # a line every 10 s, as in logs
+              vjsearch index ~/Videos --prune --json    # forget deleted files; JSON
 
             """ + ExitStatus.pointer)
 

@@ -31,10 +31,12 @@ struct ModelCatalog {
             ?? URL(fileURLWithPath: homeDirectory(environment)).appendingPathComponent(".local/share")
         folders.append(data.appendingPathComponent("vjsearch/models"))
         let exe = executable.deletingLastPathComponent()
+        // An install (PREFIX/bin/vjsearch) first, so that PREFIX/../Models is never read for one; then a build tree
+        // (.build/debug/vjsearch, .build/x86_64-unknown-linux-gnu/debug/vjsearch).
         folders += [
+            exe.appendingPathComponent("../share/vjsearch/models"),
             exe.appendingPathComponent("../../Models"),
             exe.appendingPathComponent("../../../Models"),
-            exe.appendingPathComponent("../share/vjsearch/models"),
         ]
         var seen = Set<String>()
         self.folders = folders.map(\.standardizedFileURL).filter { seen.insert($0.path).inserted }

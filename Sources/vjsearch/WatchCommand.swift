@@ -27,9 +27,9 @@ struct WatchCommand: AsyncParsableCommand {
             Logs go to stderr, one line per event with key=value metadata.
 
             Examples:
-              vjsearch watch ~/Videos                               # until SIGTERM or Ctrl-C
+              vjsearch watch ~/Videos                  # until SIGTERM or Ctrl-C
               vjsearch watch ~/Videos /mnt/nas/clips --settle 30 --rescan 600
-              systemctl --user enable --now vjsearch-watch          # the installed user unit (make install)
+              systemctl --user enable --now vjsearch-watch  # after make install
 
             """ + ExitStatus.pointer)
 
