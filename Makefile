@@ -11,7 +11,7 @@ MANUAL_TOOL := .build/release/generate-manual
 RELEASE_FLAGS := -c release --static-swift-stdlib
 PREFIX ?= $(HOME)/.local
 
-.PHONY: deps build release run test install uninstall bench clean
+.PHONY: deps build release run test install uninstall deb bench clean
 
 ## deps: install the Debian packages that are missing (apt-get runs only when one is).
 deps:
@@ -37,6 +37,10 @@ install: release
 
 uninstall:
 	Tools/install.sh uninstall "$(PREFIX)"
+
+## deb: .build/vjsearch_VERSION_ARCH.deb with the same files under /usr; `apt-get install ./.build/vjsearch_*.deb`.
+deb: release
+	Tools/make-deb $(RELEASE_BIN) $(MANUAL_TOOL) .build
 
 ## run: build in release mode, index Samples/ (with the synthetic long videos under Samples/synth/) into a
 ## library under .build/ with the default model Models/vljepa-mini and run example queries; then index the real

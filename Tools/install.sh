@@ -3,6 +3,7 @@
 #
 #   Tools/install.sh install PREFIX BINARY MANUAL_TOOL   # BINARY: the release build, MANUAL_TOOL: generate-manual
 #   Tools/install.sh uninstall PREFIX
+#   Tools/install.sh stage TREE PREFIX BINARY MANUAL_TOOL   # only the files, under TREE, for a package (Tools/make-deb)
 #
 # Installs PREFIX/bin/vjsearch, the model bundles of Models/ under PREFIX/share/vjsearch/models (where
 # `--model NAME` finds them), man pages under PREFIX/share/man/man1, bash, zsh and fish completions, and the
@@ -135,5 +136,8 @@ uninstall_tree() {  # uninstall_tree PREFIX
 case "${1:-}" in
     install) [ $# -eq 4 ] || die "usage: $0 install PREFIX BINARY MANUAL_TOOL"; install_tree "$(absolute "$2")" "$3" "$4" ;;
     uninstall) [ $# -eq 2 ] || die "usage: $0 uninstall PREFIX"; uninstall_tree "$(absolute "$2")" ;;
-    *) die "usage: $0 install PREFIX BINARY MANUAL_TOOL | uninstall PREFIX" ;;
+    stage) [ $# -eq 5 ] || die "usage: $0 stage TREE PREFIX BINARY MANUAL_TOOL"
+           [ ! -e "$2" ] || die "$2: already exists; stage makes a new folder"
+           stage "$(absolute "$2")" "$3" "$4" "$5" ;;
+    *) die "usage: $0 install PREFIX BINARY MANUAL_TOOL | uninstall PREFIX | stage TREE PREFIX BINARY MANUAL_TOOL" ;;
 esac
