@@ -33,11 +33,7 @@ struct IndexCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var threads: ThreadOptions
 
-    @Option(help: "Clip window in seconds, 0.05-3600 (default: the model's).")
-    var window: Double?
-
-    @Option(help: "Seconds between window starts, 0.05-3600 (default: the model's).")
-    var stride: Double?
+    @OptionGroup var clip: ClipWindowOptions
 
     @Flag(help: "Make a new library readable by other users (folder 755, files 644); by default only you can read it (700, 600), since it reveals what you watch and search for.")
     var shared = false
@@ -66,8 +62,6 @@ struct IndexCommand: AsyncParsableCommand {
     var decodeThreads: Int?
 
     func validate() throws {
-        try OptionCheck.seconds(window, "--window")
-        try OptionCheck.seconds(stride, "--stride")
         try OptionCheck.count(batch, "--batch", in: Self.batchRange)
         try OptionCheck.count(decodeThreads, "--decode-threads", in: 0...Neural.maxThreads)
         try OptionCheck.seconds(chunkSeconds, "--chunk-seconds", in: 1...3600)
@@ -79,7 +73,7 @@ struct IndexCommand: AsyncParsableCommand {
     func run() async throws {
         let libraryPath = library.path
         let n = threads.apply()
-        let options = Ingestor.Options(decodeThreads: decodeThreads ?? n, window: window, stride: stride, prune: prune,
+        let options = Ingestor.Options(decodeThreads: decodeThreads ?? n, window: clip.window, stride: clip.stride, prune: prune,
                                        batch: batch, chunkSeconds: chunkSeconds)
         let roots = paths
         let display = ProgressDisplay(progress)

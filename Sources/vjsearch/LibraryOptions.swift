@@ -79,6 +79,20 @@ struct ModelOptions: ParsableArguments {
 }
 
 /// `--threads N`.
+/// `--window` and `--stride`: clip windows other than the model's (`index`, `segments`).
+struct ClipWindowOptions: ParsableArguments {
+    @Option(help: "Clip window in seconds, 0.05-3600 (default: the model's).")
+    var window: Double?
+
+    @Option(help: "Seconds between window starts, 0.05-3600 (default: the model's).")
+    var stride: Double?
+
+    func validate() throws {
+        try OptionCheck.seconds(window, "--window")
+        try OptionCheck.seconds(stride, "--stride")
+    }
+}
+
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for the model and the decoder, 1-256 (default: all cores).")
     var threads: Int?

@@ -28,11 +28,7 @@ struct Segments: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Window length in seconds, 0.05-3600 (default: the model's).")
-    var window: Double?
-
-    @Option(help: "Seconds between window starts, 0.05-3600 (default: the model's).")
-    var stride: Double?
+    @OptionGroup var clip: ClipWindowOptions
 
     @Option(help: "Frames per clip, 1-1024 (default: the model's).")
     var frames: Int?
@@ -53,7 +49,7 @@ struct Segments: ParsableCommand {
     /// size of its own resizes the short side in the model's proportion.
     func spec() throws -> ClipSpec {
         let config = try ModelBundle(directory: try model.directory()).config.clip
-        var spec = Embedder.clipSpec(config, window: window, stride: stride)
+        var spec = Embedder.clipSpec(config, window: clip.window, stride: clip.stride)
         if let frames { spec.frames = frames }
         if let size, size != spec.size {
             spec.resizeShortSide = max(size, Int((Double(size) * Double(config.resize) / Double(config.size)).rounded()))
@@ -63,8 +59,6 @@ struct Segments: ParsableCommand {
     }
 
     func validate() throws {
-        try OptionCheck.seconds(window, "--window")
-        try OptionCheck.seconds(stride, "--stride")
         try OptionCheck.count(frames, "--frames", in: ClipSpec.framesRange)
         try OptionCheck.count(size, "--size", in: ClipSpec.sizeRange, unit: " pixels")
         try OptionCheck.count(threads, "--threads", in: 0...Neural.maxThreads)
