@@ -72,12 +72,14 @@ struct Segments: ParsableCommand {
         let spec: ClipSpec
         do {
             spec = try self.spec()
-            // What the single ranges leave: a clip too large for memory (--frames 1024 with --size 4096).
-            try spec.validate()
-        } catch let error as MediaError {
-            throw ValidationError(error.description)
         } catch {
             throw reportFailure(error)
+        }
+        do {
+            // What the single ranges leave: a clip too large for memory (--frames 1024 with --size 4096).
+            try spec.validate()
+        } catch {
+            throw ValidationError(error.description)
         }
         if let dump {
             do {

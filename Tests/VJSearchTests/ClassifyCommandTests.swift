@@ -116,7 +116,7 @@ import TestSupport
         #expect(stored.status == 0 && !stored.stderr.contains("decode and embed"), "\(stored.stderr)")
         let line = try #require(stored.stdoutLines.first)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["path", "start", "end", "clips", "labels", "moments"])
+        #expect(Set(object.keys) == ["schema", "path", "start", "end", "clips", "labels", "moments"])
         let a = try #require(try Self.answers(stored).first)
         #expect(a.path == video && a.start == 0 && abs(a.end - 6) < 0.6 && a.clips >= 10)
         #expect(a.labels.count == 5 && Set(a.labels.map(\.label)) == Set(labels))  // --top 5 by default

@@ -334,7 +334,7 @@ import TestSupport
         r = try vj(["index", videos.path])
         #expect(r.status == 0, "\(r.stderr)")
 
-        let help = try CommandLineTests.run(["index", "--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        let help = try CommandLineTests.run(["--help"]).stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(help.contains("75 the library is locked") && help.contains("a `vjsearch watch` daemon keeps it up to date"), "\(help)")
     }
 
