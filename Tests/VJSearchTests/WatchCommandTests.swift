@@ -340,9 +340,10 @@ import TestSupport
 
     @Test func statusShowsTheFileBeingIndexedAndTheLastError() throws {
         try Data("not a video\n".utf8).write(to: videos.appendingPathComponent("notes.mp4"))
-        let long = try video("long.mp4", seconds: 30, seed: 2)
+        // Long enough to be seen in flight: the tiny model indexes 30 s of this video in 0.06 s on a fast machine.
+        let long = try video("long.mp4", seconds: 900, seed: 2)
         let daemon = try start()
-        #expect(eventually { published()["state"] as? String == "indexing" && published()["file"] as? String == long },
+        #expect(eventually(interval: 0.01) { published()["state"] as? String == "indexing" && published()["file"] as? String == long },
                 "\(daemon.output)")
         let text = try vj(["status"]).stdout
         #expect(text.contains("  state    indexing \(long)") || published()["state"] as? String == "idle", "\(text)")
