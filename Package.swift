@@ -4,7 +4,7 @@
 // Data flow (one job per module, arrows point one way):
 //   Media (CFFmpeg) ─┐
 //   JEPA → Neural (CBLAS, CKernels) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
-//   VectorIndex (Index/, CLMDB) ─┘
+//   VectorIndex (Index/, CLMDB) ─┘                 Catalog ─▶ Server (Hummingbird: `vjsearch serve`) ─▶ vjsearch
 // Under them all, SystemCall: a failed system call as swift-system's Errno with the call and the file.
 import PackageDescription
 
@@ -43,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         // System libraries: a module map and one prefixed shim header each.
@@ -79,11 +80,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // `vjsearch serve`: the HTTP API, thumbnails, media with byte ranges and the web page.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Catalog", "Media",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // Executables.
         .executableTarget(
             name: "vjsearch",
             dependencies: [
-                "Catalog", "Media", "JEPA", "VectorIndex", "Watch",
+                "Catalog", "Media", "JEPA", "VectorIndex", "Watch", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,6 +116,12 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
         .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "VectorIndex", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["Watch", "Catalog", "TestSupport"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Catalog", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"]),
     ]
 )

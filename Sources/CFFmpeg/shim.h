@@ -16,6 +16,7 @@ static inline int vj_averror(int e) { return AVERROR(e); }
 static inline int vj_averror_eof(void) { return AVERROR_EOF; }
 static inline int vj_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
 static inline int vj_averror_decoder_not_found(void) { return AVERROR_DECODER_NOT_FOUND; }
+static inline int vj_averror_encoder_not_found(void) { return AVERROR_ENCODER_NOT_FOUND; }
 static inline int vj_averror_stream_not_found(void) { return AVERROR_STREAM_NOT_FOUND; }
 static inline int64_t vj_av_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline AVRational vj_av_time_base_q(void) { return AV_TIME_BASE_Q; }

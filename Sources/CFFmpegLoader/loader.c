@@ -34,6 +34,7 @@ static const char *const library_names[LIBRARY_COUNT] = {
     X(AVUTIL, av_display_rotation_get)                           \
     X(AVUTIL, av_frame_alloc)                                    \
     X(AVUTIL, av_frame_free)                                     \
+    X(AVUTIL, av_frame_get_buffer)                               \
     X(AVUTIL, av_free)                                           \
     X(AVUTIL, av_image_fill_max_pixsteps)                        \
     X(AVUTIL, av_log_set_level)                                  \
@@ -45,12 +46,15 @@ static const char *const library_names[LIBRARY_COUNT] = {
     X(AVCODEC, av_packet_unref)                                  \
     X(AVCODEC, avcodec_alloc_context3)                           \
     X(AVCODEC, avcodec_find_decoder)                             \
+    X(AVCODEC, avcodec_find_encoder)                             \
     X(AVCODEC, avcodec_flush_buffers)                            \
     X(AVCODEC, avcodec_free_context)                             \
     X(AVCODEC, avcodec_get_name)                                 \
     X(AVCODEC, avcodec_open2)                                    \
     X(AVCODEC, avcodec_parameters_to_context)                    \
     X(AVCODEC, avcodec_receive_frame)                            \
+    X(AVCODEC, avcodec_receive_packet)                           \
+    X(AVCODEC, avcodec_send_frame)                               \
     X(AVCODEC, avcodec_send_packet)                              \
     X(AVFORMAT, av_probe_input_format3)                          \
     X(AVFORMAT, av_read_frame)                                   \
@@ -118,6 +122,7 @@ static void require_loaded(const char *name) {
 double av_display_rotation_get(const int32_t matrix[9]) { return VJ_CALL(av_display_rotation_get, matrix); }
 AVFrame *av_frame_alloc(void) { return (require_loaded("av_frame_alloc"), real.av_frame_alloc()); }
 void av_frame_free(AVFrame **frame) { VJ_CALL(av_frame_free, frame); }
+int av_frame_get_buffer(AVFrame *frame, int align) { return VJ_CALL(av_frame_get_buffer, frame, align); }
 void av_free(void *ptr) { VJ_CALL(av_free, ptr); }
 void av_image_fill_max_pixsteps(int max_pixsteps[4], int max_pixstep_comps[4], const AVPixFmtDescriptor *pixdesc) {
     VJ_CALL(av_image_fill_max_pixsteps, max_pixsteps, max_pixstep_comps, pixdesc);
@@ -133,6 +138,7 @@ void av_packet_free(AVPacket **pkt) { VJ_CALL(av_packet_free, pkt); }
 void av_packet_unref(AVPacket *pkt) { VJ_CALL(av_packet_unref, pkt); }
 AVCodecContext *avcodec_alloc_context3(const AVCodec *codec) { return VJ_CALL(avcodec_alloc_context3, codec); }
 const AVCodec *avcodec_find_decoder(enum AVCodecID id) { return VJ_CALL(avcodec_find_decoder, id); }
+const AVCodec *avcodec_find_encoder(enum AVCodecID id) { return VJ_CALL(avcodec_find_encoder, id); }
 void avcodec_flush_buffers(AVCodecContext *avctx) { VJ_CALL(avcodec_flush_buffers, avctx); }
 void avcodec_free_context(AVCodecContext **avctx) { VJ_CALL(avcodec_free_context, avctx); }
 const char *avcodec_get_name(enum AVCodecID id) { return VJ_CALL(avcodec_get_name, id); }
@@ -143,6 +149,8 @@ int avcodec_parameters_to_context(AVCodecContext *codec, const AVCodecParameters
     return VJ_CALL(avcodec_parameters_to_context, codec, par);
 }
 int avcodec_receive_frame(AVCodecContext *avctx, AVFrame *frame) { return VJ_CALL(avcodec_receive_frame, avctx, frame); }
+int avcodec_receive_packet(AVCodecContext *avctx, AVPacket *avpkt) { return VJ_CALL(avcodec_receive_packet, avctx, avpkt); }
+int avcodec_send_frame(AVCodecContext *avctx, const AVFrame *frame) { return VJ_CALL(avcodec_send_frame, avctx, frame); }
 int avcodec_send_packet(AVCodecContext *avctx, const AVPacket *avpkt) { return VJ_CALL(avcodec_send_packet, avctx, avpkt); }
 
 // avformat

@@ -12,14 +12,17 @@ public struct MomentQuery: Sendable {
     /// Brute force instead of HNSW.
     public var exact: Bool
     public var rule: MomentRule
+    /// Videos left out (a "more like this" query that wants other videos than its own).
+    public var excludedVideos: Set<UInt64>
 
     public init(top: Int = 10, minScore: Float? = nil, pathGlob: String? = nil, exact: Bool = false,
-                rule: MomentRule = MomentRule()) {
+                rule: MomentRule = MomentRule(), excludedVideos: Set<UInt64> = []) {
         self.top = top
         self.minScore = minScore
         self.pathGlob = pathGlob
         self.exact = exact
         self.rule = rule
+        self.excludedVideos = excludedVideos
     }
 
     /// Segment hits fetched from the index: many more than `top`, so that moments of several segments and
@@ -71,7 +74,7 @@ extension Library {
                 peaksByVideo[v, default: []].append(SegmentID.index(h.id))
             }
             var out: [Moment] = []
-            for v in order.prefix(q.candidateVideos) {
+            for v in order.lazy.filter({ !q.excludedVideos.contains($0) }).prefix(q.candidateVideos) {
                 guard let record = try video(v, in: txn), record.segments > 0 else { continue }
                 let ids = (0..<record.segments).map { SegmentID.make(video: v, index: $0) }
                 let all = try index.exactSearch(vector, k: ids.count, filter: Set(ids), in: txn)

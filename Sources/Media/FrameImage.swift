@@ -21,11 +21,19 @@ public func writePNG(
             raw[(i / size) * row + 1 + 3 * (i % size) + c] = UInt8(max(0, min(255, v.rounded())))
         }
     }
+    try writeImage(PNG.encode(width: size, height: size, rows: raw), to: path)
+}
+
+/// Writes an encoded image (a PNG, a JPEG from `Thumbnail`) to `path` as a new file, never through a symbolic link: an
+/// older plain file of that name with no other hard links is replaced; a link, a folder or a hard-linked file there is
+/// `.refusedToOverwrite`. A write that fails (a full disk) removes what it wrote.
+public func writeImage(_ bytes: [UInt8], to path: String) throws(MediaError) {
     let fd = try createNew(path)
-    defer { try? fd.close() }
     do {
-        _ = try PNG.encode(width: size, height: size, rows: raw).withUnsafeBytes { try fd.writeAll($0) }
+        defer { try? fd.close() }
+        _ = try bytes.withUnsafeBytes { try fd.writeAll($0) }
     } catch {
+        unlink(path)
         throw MediaError(path: path, reason: .system(error as? Errno ?? .ioError))
     }
 }

@@ -1,5 +1,3 @@
-import CFFmpeg
-
 /// One sampled frame: the grid time asked for and the presentation time of the frame shown then.
 public struct SampledFrame: Sendable, Equatable {
     /// Position on the sampling grid (0, 1, 2, ...).
@@ -43,14 +41,8 @@ public final class FrameSampler {
     public let phase: Double
     /// Whether non-reference frames are skipped for this file.
     public let skipsNonReference: Bool
-    let decoder: VideoDecoder
+    let cursor: FrameCursor
     let scaler: Scaler
-    private let options: Options
-    private var shown: UnsafeMutablePointer<AVFrame>
-    private var shownTime: Double?
-    private var shownEnd = 0.0
-    private var lookahead: UnsafeMutablePointer<AVFrame>
-    private var lookaheadTime: Double?
     private var nextIndex = 0
     private var exhausted = false
 
@@ -68,32 +60,22 @@ public final class FrameSampler {
         self.file = file
         self.rate = rate
         self.phase = phase
-        self.options = options
         nextIndex = first
         let frameRate = file.info.averageFrameRate ?? file.info.realFrameRate ?? 0
         skipsNonReference = options.skipNonReference ?? (rate > 0 && frameRate > 0 && rate * 4 <= frameRate)
-        decoder = try VideoDecoder(file: file, threads: options.threads, skipNonReference: skipsNonReference)
+        let decoder = try VideoDecoder(file: file, threads: options.threads, skipNonReference: skipsNonReference)
+        cursor = FrameCursor(decoder: decoder, seeks: options.seek)
         scaler = Scaler(shortSide: shortSide, crop: crop, rotation: file.info.rotation, mean: mean, std: std)
-        guard let a = av_frame_alloc(), let b = av_frame_alloc() else { fatalError("out of memory for AVFrame") }
-        shown = a
-        lookahead = b
-    }
-
-    deinit {
-        var a: UnsafeMutablePointer<AVFrame>? = shown
-        av_frame_free(&a)
-        var b: UnsafeMutablePointer<AVFrame>? = lookahead
-        av_frame_free(&b)
     }
 
     /// Floats written per frame: `[3][crop][crop]`.
     public var floatsPerFrame: Int { scaler.floatsPerFrame }
     /// Frames the decoder produced so far (skipped non-reference frames are not counted).
-    public var framesDecoded: Int { decoder.framesDecoded }
+    public var framesDecoded: Int { cursor.decoder.framesDecoded }
     /// Packets or frames the decoder rejected so far.
-    public var decodeErrors: Int { decoder.decodeErrors }
+    public var decodeErrors: Int { cursor.decoder.decodeErrors }
     /// After the last sample: where the video ends (last frame time plus its duration), in seconds.
-    public var endTime: Double { shownEnd }
+    public var endTime: Double { cursor.shownEnd }
 
     /// Writes the next sample into `output` (at least `floatsPerFrame` floats) and describes it, or
     /// returns `nil` after the last one.
@@ -101,32 +83,15 @@ public final class FrameSampler {
         if exhausted { return nil }
         guard rate > 0 else { return try nextDecodedFrame(into: output) }
         let target = phase + Double(nextIndex) / rate
-        let tolerance = 1e-6
-        while true {
-            if lookaheadTime == nil {
-                if options.seek, target - (decoder.lastTime ?? 0) > 1, decoder.seekIfWorthwhile(to: target) {
-                    shownTime = nil
-                }
-                guard let t = try decoder.decode(into: lookahead) else { break }
-                lookaheadTime = t
-            }
-            guard let t = lookaheadTime else { break }
-            if shownTime != nil && t > target + tolerance {
-                // The shown frame is on screen at the target; the lookahead waits for a later one.
-                return try emit(target: target, into: output)
-            }
-            takeLookahead(time: t)
-            if t > target + tolerance {
-                // The target lies before the first frame (or the seek point): that frame stands in.
-                return try emit(target: target, into: output)
-            }
+        if try cursor.show(target) {
+            return try emit(target: target, into: output)
         }
-        // End of stream: the last frame stays on screen until its end.
-        guard shownTime != nil else {
+        // End of stream: the last frame stayed on screen until its end, before the target.
+        guard cursor.shownTime != nil else {
             exhausted = true
             throw MediaError(path: file.path, reason: .truncatedOrCorrupt("no decodable video frames"))
         }
-        if target < shownEnd - tolerance || nextIndex == 0 {
+        if nextIndex == 0 {
             return try emit(target: target, into: output)
         }
         exhausted = true
@@ -135,28 +100,18 @@ public final class FrameSampler {
 
     /// `rate == 0`: every decoded frame, in presentation order.
     private func nextDecodedFrame(into output: UnsafeMutableBufferPointer<Float>) throws(MediaError) -> SampledFrame? {
-        guard let t = try decoder.decode(into: lookahead) else {
+        guard let t = try cursor.advance() else {
             exhausted = true
-            if decoder.framesDecoded == 0 {
+            if cursor.decoder.framesDecoded == 0 {
                 throw MediaError(path: file.path, reason: .truncatedOrCorrupt("no decodable video frames"))
             }
             return nil
         }
-        takeLookahead(time: t)
         return try emit(target: t, into: output)
     }
 
-    private func takeLookahead(time: Double) {
-        let previous = shown
-        shown = lookahead
-        lookahead = previous
-        shownTime = time
-        lookaheadTime = nil
-        shownEnd = max(shownEnd, time + decoder.duration(of: shown))
-    }
-
     private func emit(target: Double, into output: UnsafeMutableBufferPointer<Float>) throws(MediaError) -> SampledFrame {
-        guard let time = shownTime, scaler.convert(shown, into: output) else {
+        guard let time = cursor.shownTime, scaler.convert(cursor.shown, into: output) else {
             throw MediaError(path: file.path, reason: .truncatedOrCorrupt("a decoded frame could not be scaled"))
         }
         defer { nextIndex += 1 }

@@ -56,6 +56,11 @@ public struct MediaError: Error, Equatable, Sendable, CustomStringConvertible {
         case system(Errno)
         /// FFmpeg's shared libraries could not be opened (the reason from the dynamic loader).
         case ffmpegUnavailable(String)
+        /// No frame at the time asked for, in seconds: it is before 0, not a number, or at or past `end`, where the
+        /// video ends (when known).
+        case timeOutOfRange(Double, end: Double?)
+        /// A request Media does not serve, such as a thumbnail width out of range (what and why, in words).
+        case invalidRequest(String)
 
         public var description: String {
             switch self {
@@ -72,7 +77,18 @@ public struct MediaError: Error, Equatable, Sendable, CustomStringConvertible {
             case .system(let errno): return errno.sentence
             case .refusedToOverwrite: return "exists and is not a plain file with one name (a symbolic link, a folder, a hard link); not overwritten"
             case .ffmpegUnavailable(let why): return "cannot load FFmpeg (install libavformat, libavcodec, libswscale): \(why)"
+            case .timeOutOfRange(let time, let end):
+                let at = "no frame at \(Reason.seconds(time)) s"
+                if time < 0 { return at + ": times start at 0" }
+                if let end, time >= end { return at + ": the video ends at \(Reason.seconds(end)) s" }
+                return at
+            case .invalidRequest(let what): return what
             }
+        }
+
+        /// Seconds rounded to milliseconds, without trailing zeros ("12.5", "-1.0", "nan").
+        static func seconds(_ value: Double) -> String {
+            value.isFinite ? "\((value * 1000).rounded() / 1000)" : "\(value)"
         }
     }
 

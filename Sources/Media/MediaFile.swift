@@ -195,7 +195,7 @@ public final class MediaFile {
 }
 
 /// Media: open, probe and decode video files with FFmpeg; sample frames at exact timestamps; cut
-/// clip windows (`MediaFile`, `FrameSampler`, `ClipStream`).
+/// clip windows; make JPEG thumbnails (`MediaFile`, `FrameSampler`, `ClipStream`, `Thumbnail`).
 ///
 /// Policies, the same for `probe`, `segments` and indexing:
 /// - Times are seconds from the container's start time (what players show), taken from pts.
@@ -212,8 +212,8 @@ public final class MediaFile {
 ///   readable stream are skipped and counted (`FrameSampler.decodeErrors`), as the ffmpeg CLI does.
 /// - Paths that are not regular files (directories, FIFOs, devices) are refused before libav
 ///   opens them, so a FIFO without a writer cannot block.
-/// - Display rotation is applied in quarter turns; mirroring in the display matrix and
-///   non-square sample aspect ratios are ignored.
+/// - Display rotation is applied in quarter turns; mirroring in the display matrix is ignored, and
+///   so are non-square sample aspect ratios, except by thumbnails (which are for people).
 public enum Media {
     /// Why FFmpeg's libraries could not be opened, or nil once they are loaded (opened on first use, with
     /// libav's own logging silenced: errors reach users through `MediaError` instead).

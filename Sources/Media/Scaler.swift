@@ -61,7 +61,6 @@ final class Scaler {
         let isRGB = d.flags & UInt64(AV_PIX_FMT_FLAG_RGB) != 0
         let isPaletted = d.flags & UInt64(AV_PIX_FMT_FLAG_PAL) != 0
         let isBitstream = d.flags & UInt64(AV_PIX_FMT_FLAG_BITSTREAM) != 0
-        let fullRange = f.color_range == AVCOL_RANGE_JPEG || Scaler.jpegRangeFormats.contains(AVPixelFormat(f.format))
 
         // The centred square that becomes the crop after scaling the short side to `shortSide`,
         // its corner aligned to the chroma subsampling.
@@ -72,29 +71,23 @@ final class Scaler {
         let x0 = ((width - side) / 2) / alignX * alignX
         let y0 = ((height - side) / 2) / alignY * alignY
 
-        let newKey = Key(width: Int32(side), height: Int32(side), format: f.format, fullRange: fullRange,
+        let newKey = Key(width: Int32(side), height: Int32(side), format: f.format, fullRange: Scaler.isFullRange(f),
                          colorspace: f.colorspace.rawValue)
         if key != newKey {
-            context = sws_getCachedContext(
-                context, Int32(side), Int32(side), AVPixelFormat(f.format),
-                Int32(crop), Int32(crop), AV_PIX_FMT_RGB24, SWS_BILINEAR, nil, nil, nil)
-            guard let context else { key = nil; return false }
-            if !isRGB {
-                let space = f.colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : Int32(f.colorspace.rawValue)
-                sws_setColorspaceDetails(context, sws_getCoefficients(space), fullRange ? 1 : 0,
-                                         sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
-            }
+            context = Scaler.rgbContext(context, from: f, width: side, height: side, outputWidth: crop, outputHeight: crop,
+                                        flags: SWS_BILINEAR)
+            guard context != nil else { key = nil; return false }
             withUnsafeMutablePointer(to: &pixelSteps) {
                 $0.withMemoryRebound(to: Int32.self, capacity: 4) { av_image_fill_max_pixsteps($0, nil, desc) }
             }
             key = newKey
         }
+        guard let context else { return false }
 
         // Plane pointers moved to the crop's corner, as FFmpeg's crop filter does.
         var data = f.data
-        var strides = f.linesize
         let steps = pixelSteps
-        return withUnsafeMutableBytes(of: &data) { raw in
+        withUnsafeMutableBytes(of: &data) { raw in
             let planes = raw.bindMemory(to: UnsafeMutablePointer<UInt8>?.self)
             for p in 0..<4 {
                 guard let base = planes[p], !(isPaletted && p == 1) else { continue }
@@ -106,22 +99,12 @@ final class Scaler {
                 let stride = Int(p == 0 ? f.linesize.0 : p == 1 ? f.linesize.1 : p == 2 ? f.linesize.2 : f.linesize.3)
                 planes[p] = base + (y0 >> sy) * stride + xBytes
             }
-            return withUnsafeMutableBytes(of: &strides) { strideBytes in
-                var destination = (Optional(rgb), UnsafeMutablePointer<UInt8>?.none, UnsafeMutablePointer<UInt8>?.none,
-                                   UnsafeMutablePointer<UInt8>?.none)
-                var destinationStrides: (Int32, Int32, Int32, Int32) = (Int32(rgbStride), 0, 0, 0)
-                let source = UnsafeRawPointer(raw.baseAddress!).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
-                let sourceStrides = UnsafeRawPointer(strideBytes.baseAddress!).assumingMemoryBound(to: Int32.self)
-                let rows = withUnsafeMutableBytes(of: &destination) { dst in
-                    withUnsafeMutableBytes(of: &destinationStrides) { dstStrides in
-                        sws_scale(context, source, sourceStrides, 0, Int32(side),
-                                  dst.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
-                                  dstStrides.baseAddress!.assumingMemoryBound(to: Int32.self))
-                    }
-                }
-                return rows == Int32(crop)
-            }
         }
+        var strides = f.linesize
+        var destination = (Optional(rgb), UnsafeMutablePointer<UInt8>?.none, UnsafeMutablePointer<UInt8>?.none,
+                           UnsafeMutablePointer<UInt8>?.none)
+        var destinationStrides: (Int32, Int32, Int32, Int32) = (Int32(rgbStride), 0, 0, 0)
+        return Scaler.scale(context, &data, &strides, rows: side, into: &destination, &destinationStrides) == Int32(crop)
     }
 
     /// Pixel formats whose name says full ("JPEG") range.
@@ -137,13 +120,7 @@ final class Scaler {
         let src = UnsafePointer(rgb)
         guard let out = output.baseAddress else { return }
         let r = out, g = out + plane, b = out + 2 * plane
-        // For output pixel (y, x): the source pixel offset is base + y * dy + x * dx.
-        let (base, dy, dx): (Int, Int, Int) = switch rotation {
-        case 90: ((n - 1) * stride, 3, -stride)
-        case 180: ((n - 1) * stride + (n - 1) * 3, -stride, -3)
-        case 270: ((n - 1) * 3, -3 + 0, stride)
-        default: (0, stride, 3)
-        }
+        let (base, dy, dx) = Scaler.rotatedWalk(rotation: rotation, width: n, height: n, stride: stride, pixel: 3)
         for y in 0..<n {
             let row = src + base + y * dy
             let o = y * n
@@ -153,6 +130,67 @@ final class Scaler {
                 g[o + x] = Float(p[1]) * s1 + b1
                 b[o + x] = Float(p[2]) * s2 + b2
             }
+        }
+    }
+}
+
+// MARK: - Shared with `Thumbnail`
+
+extension Scaler {
+    /// Whether `frame` holds full-range ("JPEG") samples: its colour range says so, or its pixel format's name does.
+    static func isFullRange(_ frame: AVFrame) -> Bool {
+        frame.color_range == AVCOL_RANGE_JPEG || jpegRangeFormats.contains(AVPixelFormat(frame.format))
+    }
+
+    /// A swscale context from `width` × `height` pixels in `frame`'s format to `outputWidth` × `outputHeight` full-range
+    /// RGB24, converting YUV with the frame's colour matrix (BT.601 when unspecified) and range. `cached` is reused when
+    /// its parameters match and freed when not; nil when swscale cannot convert the format.
+    static func rgbContext(
+        _ cached: OpaquePointer?, from frame: AVFrame, width: Int, height: Int, outputWidth: Int, outputHeight: Int,
+        flags: Int32
+    ) -> OpaquePointer? {
+        let format = AVPixelFormat(frame.format)
+        guard let desc = av_pix_fmt_desc_get(format),
+              let context = sws_getCachedContext(cached, Int32(width), Int32(height), format, Int32(outputWidth),
+                                                 Int32(outputHeight), AV_PIX_FMT_RGB24, flags, nil, nil, nil)
+        else { return nil }
+        if desc.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB) == 0 {
+            let space = frame.colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : Int32(frame.colorspace.rawValue)
+            sws_setColorspaceDetails(context, sws_getCoefficients(space), isFullRange(frame) ? 1 : 0,
+                                     sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
+        }
+        return context
+    }
+
+    /// `sws_scale` over plane pointers and strides held as `AVFrame` holds them: `Planes` a tuple of
+    /// `UnsafeMutablePointer<UInt8>?`, `Strides` a tuple of `Int32`, each with an entry for every plane of its format.
+    /// Scales `rows` source rows and returns the rows written.
+    static func scale<Planes, Strides, OutputPlanes, OutputStrides>(
+        _ context: OpaquePointer, _ source: inout Planes, _ sourceStrides: inout Strides, rows: Int,
+        into output: inout OutputPlanes, _ outputStrides: inout OutputStrides
+    ) -> Int32 {
+        withUnsafeMutableBytes(of: &source) { src in
+            withUnsafeMutableBytes(of: &sourceStrides) { srcStrides in
+                withUnsafeMutableBytes(of: &output) { dst in
+                    withUnsafeMutableBytes(of: &outputStrides) { dstStrides in
+                        sws_scale(context, UnsafeRawPointer(src.baseAddress!).assumingMemoryBound(to: UnsafePointer<UInt8>?.self),
+                                  srcStrides.baseAddress!.assumingMemoryBound(to: Int32.self), 0, Int32(rows),
+                                  dst.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self),
+                                  dstStrides.baseAddress!.assumingMemoryBound(to: Int32.self))
+                    }
+                }
+            }
+        }
+    }
+
+    /// How to read a `width` × `height` picture (rows `stride` bytes apart, pixels `pixel` bytes wide) turned
+    /// `rotation` degrees clockwise: pixel (y, x) of the turned picture is at byte `base + y * dy + x * dx`.
+    static func rotatedWalk(rotation: Int, width: Int, height: Int, stride: Int, pixel: Int) -> (base: Int, dy: Int, dx: Int) {
+        switch rotation {
+        case 90: ((height - 1) * stride, pixel, -stride)
+        case 180: ((height - 1) * stride + (width - 1) * pixel, -stride, -pixel)
+        case 270: ((width - 1) * pixel, -pixel, stride)
+        default: (0, stride, pixel)
         }
     }
 }

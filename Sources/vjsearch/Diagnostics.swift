@@ -45,36 +45,6 @@ enum Diagnostics {
     }
 }
 
-/// The version of vjsearch's JSON output: every object or line carries `"schema": 1`; keys are snake_case.
-enum JSONSchema {
-    static let version = 1
-}
-
-/// One JSON object per line: keys snake_case and sorted, `"schema": 1` first among equals (`JSONSchema`).
-enum JSONLines {
-    static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Swift's camelCase property names become snake_case here, once for every command.
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        guard let data = try? encoder.encode(Versioned(value: value)) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// `value`'s keys with `schema` added (every value printed is an object).
-    private struct Versioned<Value: Encodable>: Encodable {
-        var value: Value
-
-        enum Key: String, CodingKey { case schema }
-
-        func encode(to encoder: any Encoder) throws {
-            try value.encode(to: encoder)
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(JSONSchema.version, forKey: .schema)
-        }
-    }
-}
-
 /// Seconds with a fixed number of decimals.
 func seconds(_ value: Double?, decimals: Int = 3) -> String {
     guard let value else { return "-" }

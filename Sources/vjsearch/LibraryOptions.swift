@@ -78,7 +78,6 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// `--threads N`.
 /// `--window` and `--stride`: clip windows other than the model's (`index`, `segments`).
 struct ClipWindowOptions: ParsableArguments {
     @Option(help: "Clip window in seconds, 0.05-3600 (default: the model's).")
@@ -93,6 +92,7 @@ struct ClipWindowOptions: ParsableArguments {
     }
 }
 
+/// `--threads N`.
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for the model and the decoder, 1-256 (default: all cores).")
     var threads: Int?

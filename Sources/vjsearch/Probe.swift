@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Media
 
 /// `vjsearch probe FILE… [--json]`: what the headers say about each file.

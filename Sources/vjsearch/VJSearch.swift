@@ -13,8 +13,8 @@ struct VJSearch: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             IndexCommand.self, WatchCommand.self, QueryCommand.self, ChaptersCommand.self, ClassifyCommand.self, AskCommand.self,
-            StatusCommand.self, RemoveCommand.self, VerifyCommand.self, RepairCommand.self, ReindexCommand.self, Probe.self,
-            Segments.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
+            ServeCommand.self, StatusCommand.self, RemoveCommand.self, VerifyCommand.self, RepairCommand.self, ReindexCommand.self, Probe.self,
+            Segments.self, ThumbnailCommand.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
         ])
 
     static func main() async {

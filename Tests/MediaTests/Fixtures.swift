@@ -84,19 +84,20 @@ enum Fixtures {
         return try make("halves-\(degrees).mp4", ["-i", base, "-c", "copy", "-metadata:s:v:0", "rotate=\(degrees)"])
     }
 
-    /// The first frame of `path` as FFmpeg shows it (auto-rotated), as a grey image.
-    static func ffmpegFrame(_ path: String) throws -> (width: Int, height: Int, pixels: [UInt8]) {
-        let out = directory + "/" + (path as NSString).lastPathComponent + ".pgm"
-        try run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", path, "-frames:v", "1", "-pix_fmt", "gray", out])
+    /// The first frame of `path` as FFmpeg shows it (auto-rotated), as a grey image, or with `rgb` as packed RGB24
+    /// (3 bytes a pixel).
+    static func ffmpegFrame(_ path: String, rgb: Bool = false) throws -> (width: Int, height: Int, pixels: [UInt8]) {
+        let out = directory + "/" + (path as NSString).lastPathComponent + (rgb ? ".ppm" : ".pgm")
+        try run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", path, "-frames:v", "1", "-pix_fmt", rgb ? "rgb24" : "gray", out])
         let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out)))
-        // "P5\n<w> <h>\n255\n" then w*h bytes.
+        // "P5\n<w> <h>\n255\n" (P6 for RGB) then w*h bytes (w*h*3).
         var fields: [String] = [], current = "", i = 0
         while fields.count < 4 {
             let c = Character(UnicodeScalar(data[i])); i += 1
             if c.isWhitespace { if !current.isEmpty { fields.append(current); current = "" } } else { current.append(c) }
         }
         let w = Int(fields[1])!, h = Int(fields[2])!
-        return (w, h, Array(data[i..<(i + w * h)]))
+        return (w, h, Array(data[i..<(i + w * h * (rgb ? 3 : 1))]))
     }
 
     /// `seconds` of 25 fps grey-index video with an AAC audio track.

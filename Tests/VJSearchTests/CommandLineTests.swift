@@ -63,7 +63,7 @@ import TestSupport
         let root = try Self.run(["--help"])
         #expect(root.stdout.contains("Exit status: 0 all inputs succeeded"))
         for command in ["index", "watch", "query", "chapters", "classify", "ask", "status", "remove", "verify", "repair",
-                        "reindex", "probe", "segments", "model"] {
+                        "reindex", "probe", "segments", "thumbnail", "serve", "model"] {
             let help = try Self.run([command, "--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains("Examples:"), "\(command) --help shows no example")
