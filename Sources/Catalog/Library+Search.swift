@@ -128,3 +128,35 @@ extension Library {
         return s.end > s.start ? s : nil
     }
 }
+
+extension Library {
+    /// Moments like the one at `seconds` in video `videoID`: the stored vector of its segment there is the query
+    /// ("more like this"), and the moment that holds `seconds` in that video is left out (it would come first with a
+    /// score of 1). Nil when the video is unknown or `seconds` lies outside its segments.
+    public func moments(like videoID: UInt64, at seconds: Double, _ query: MomentQuery) throws -> [Moment]? {
+        guard let vector = try segmentVector(video: videoID, at: seconds) else { return nil }
+        var q = query
+        q.top = query.top < Int.max ? query.top + 1 : query.top
+        let found = try moments(for: vector, q).filter { !($0.videoID == videoID && $0.start <= seconds && seconds <= $0.end) }
+        return Array(found.prefix(max(0, query.top)))
+    }
+
+    /// The stored vector of the video's segment whose window centre is nearest `seconds`, or nil when the video is
+    /// unknown, has no segments, or `seconds` lies outside it.
+    public func segmentVector(video: UInt64, at seconds: Double) throws -> [Float]? {
+        try environment.read { txn in
+            guard seconds.isFinite, let record = try self.video(video, in: txn), record.segments > 0 else { return nil }
+            var best: (id: UInt64, distance: Double)?
+            for i in 0..<record.segments {
+                let id = SegmentID.make(video: video, index: i)
+                guard let s = try segment(id, in: txn) else { continue }
+                if i == 0 && seconds < s.start { return nil }
+                let distance = abs((s.start + s.end) / 2 - seconds)
+                if best == nil || distance < best!.distance { best = (id, distance) }
+                if i == record.segments - 1 && seconds > s.end { return nil }
+            }
+            guard let best else { return nil }
+            return try index.vectors(ids: [best.id], in: txn)
+        }
+    }
+}

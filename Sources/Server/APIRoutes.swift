@@ -77,12 +77,8 @@ struct APIRoutes: Sendable {
         var query = try Self.momentQuery(parameters)
         let otherVideos = try Self.flag(parameters["other_videos"], name: "other_videos")
         if otherVideos { query.excludedVideos = [video] }
-        // The moment itself would come first with a score of 1: leave it (and anything overlapping it) out.
-        query.top += 1
         do {
-            let moments = try await engine.similar(videoID: video, at: seconds, query)
-                .filter { !($0.videoID == video && $0.start <= seconds && seconds <= $0.end) }
-            return answer(Array(moments.prefix(query.top - 1)), since: started)
+            return answer(try await engine.similar(videoID: video, at: seconds, query), since: started)
         } catch let error as EngineError {
             throw HTTPError(.notFound, message: error.description)
         }

@@ -41,13 +41,13 @@ public final class SearchEngine: @unchecked Sendable {
         }
     }
 
-    /// Moments like the one at `seconds` in video `videoID`: its stored segment vector is the query.
+    /// Moments like the one at `seconds` in video `videoID` (`Library.moments(like:at:_:)`).
     public func similar(videoID: UInt64, at seconds: Double, _ query: MomentQuery) async throws -> [Moment] {
         try await pool.run { _ in
-            guard let vector = try self.library.segmentVector(video: videoID, at: seconds) else {
+            guard let moments = try self.library.moments(like: videoID, at: seconds, query) else {
                 throw EngineError.notFound("no segment of video \(videoID) at \(seconds) s")
             }
-            return try self.library.moments(for: vector, query)
+            return moments
         }
     }
 
@@ -65,27 +65,6 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notFound(let m), .gone(let m): m
-        }
-    }
-}
-
-extension Library {
-    /// The stored vector of the video's segment whose window centre is nearest `seconds`, or nil when the video is
-    /// unknown, has no segments, or `seconds` lies outside it.
-    public func segmentVector(video: UInt64, at seconds: Double) throws -> [Float]? {
-        try environment.read { txn in
-            guard seconds.isFinite, let record = try self.video(video, in: txn), record.segments > 0 else { return nil }
-            var best: (id: UInt64, distance: Double)?
-            for i in 0..<record.segments {
-                let id = SegmentID.make(video: video, index: i)
-                guard let s = try segment(id, in: txn) else { continue }
-                if i == 0 && seconds < s.start { return nil }
-                let distance = abs((s.start + s.end) / 2 - seconds)
-                if best == nil || distance < best!.distance { best = (id, distance) }
-                if i == record.segments - 1 && seconds > s.end { return nil }
-            }
-            guard let best else { return nil }
-            return try index.vectors(ids: [best.id], in: txn)
         }
     }
 }

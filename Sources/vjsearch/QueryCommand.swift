@@ -14,17 +14,27 @@ struct QueryCommand: AsyncParsableCommand {
             close to a peak merge into one moment. Moments are ranked by their best segment's cosine score. \
             Prints `score  start–end  path` (times as h:mm:ss.s); --format tsv prints rank, score, start, end \
             (seconds) and path separated by tabs; --format json one {"schema", "rank", "path", "video_id", \
-            "start", "end", "score", "partial", "model"} object per line. Works while `index` is writing.
+            "start", "end", "score", "partial", "model"} object per line. Works while `index` is writing. \
+            --like FILE@SECONDS takes an indexed moment as the query instead of a text ("more like this": its \
+            stored segment vector; the moment itself is left out, and --other-videos leaves out its video).
 
             Examples:
               vjsearch query "a dog catches a frisbee"
               vjsearch query "a red star falls" --in 'Samples/*' --top 3
               vjsearch query "person opens fridge" --format tsv | cut -f3-5
+              vjsearch query --like talk.mp4@754 --other-videos
 
             """ + ExitStatus.pointer)
 
     @Argument(help: "The text to search for.")
-    var text: [String]
+    var text: [String] = []
+
+    @Option(help: ArgumentHelp("An indexed video's moment as the query, instead of a text.", valueName: "file@seconds"),
+            completion: .file())
+    var like: String?
+
+    @Flag(help: "With --like: leave out the moments of the same video.")
+    var otherVideos = false
 
     @OptionGroup var library: LibraryOptions
     @OptionGroup var model: ModelOptions
@@ -64,7 +74,13 @@ struct QueryCommand: AsyncParsableCommand {
 
     func validate() throws {
         if json && format != .plain && format != .json { throw ValidationError("--json and --format \(format.rawValue) contradict each other; pass one") }
-        if query.isEmpty { throw ValidationError("the query is empty; say what to look for, e.g. vjsearch query \"a dog runs\"") }
+        if let like {
+            _ = try FileMoment(like, name: "--like")
+            if !query.isEmpty { throw ValidationError("give a text or --like, not both") }
+        } else {
+            if otherVideos { throw ValidationError("--other-videos goes with --like") }
+            if query.isEmpty { throw ValidationError("the query is empty; say what to look for, e.g. vjsearch query \"a dog runs\"") }
+        }
         try OptionCheck.count(top, "--top", in: 1...10_000)
         if let minScore, !(-1...1).contains(minScore) { throw ValidationError("--min-score must be between -1 and 1") }
     }
@@ -74,6 +90,9 @@ struct QueryCommand: AsyncParsableCommand {
         let glob = absoluteGlob
         let q = MomentQuery(top: top, minScore: minScore, pathGlob: glob, exact: exact)
         let text = query
+        let like = try like.map { try FileMoment($0, name: "--like") }
+        let likePath = like.map { LibraryOptions.absolute($0.file) }
+        let otherVideos = otherVideos
         let format = json ? .json : format
         let moments: [Moment]
         var modelID = ""
@@ -86,21 +105,38 @@ struct QueryCommand: AsyncParsableCommand {
                 var stages = StageTimer()
                 let library = try Library(path: libraryPath, model: nil, create: false, checkPages: false)
                 stages.mark("open library")
-                let modelDirectory = try ModelOptions.resolve(requested, libraryModelID: library.meta.modelID)
-                let embedder = try Embedder(directory: modelDirectory, textOnly: true)
-                stages.mark("load model")
-                guard embedder.modelID == library.meta.modelID else {
-                    throw CatalogError.modelMismatch(library: libraryPath, stored: library.meta.modelID, requested: embedder.modelID)
+                let moments: [Moment]
+                if let like, let likePath {
+                    // The query is a stored vector: no model to load.
+                    guard let video = try library.videos().first(where: { $0.path == likePath && $0.isSearchable }) else {
+                        throw QueryError.notIndexed(likePath)
+                    }
+                    var q = q
+                    if otherVideos { q.excludedVideos = [video.id] }
+                    guard let found = try library.moments(like: video.id, at: like.seconds, q) else {
+                        throw QueryError.outsideVideo(likePath, seconds: like.seconds, duration: video.duration)
+                    }
+                    moments = found
+                } else {
+                    let modelDirectory = try ModelOptions.resolve(requested, libraryModelID: library.meta.modelID)
+                    let embedder = try Embedder(directory: modelDirectory, textOnly: true)
+                    stages.mark("load model")
+                    guard embedder.modelID == library.meta.modelID else {
+                        throw CatalogError.modelMismatch(library: libraryPath, stored: library.meta.modelID, requested: embedder.modelID)
+                    }
+                    let vector = try embedder.embedQuery(text)
+                    stages.mark("embed text")
+                    moments = try library.moments(for: vector, q)
                 }
-                let vector = try embedder.embedQuery(text)
-                stages.mark("embed text")
-                let moments = try library.moments(for: vector, q)
                 stages.mark("search")
                 stages.report()
                 // Why nothing was found, when a glob was given: it may match no indexed video at all.
                 let matches = moments.isEmpty ? try glob.map { try library.videoCount(matching: $0) } : nil
                 return (moments, library.meta.modelID, matches)
             }
+        } catch let error as QueryError {
+            Diagnostics.error(error.description)
+            throw error.isUsage ? ExitCode(64) : ExitStatus.someFailed
         } catch {
             throw reportFailure(error)
         }
@@ -123,6 +159,22 @@ struct QueryCommand: AsyncParsableCommand {
                       + (m.partial ? "  (partly indexed)" : ""))
             }
         }
+    }
+
+    /// Why a --like query cannot run.
+    enum QueryError: Error, CustomStringConvertible {
+        case notIndexed(String)
+        case outsideVideo(String, seconds: Double, duration: Double)
+
+        var description: String {
+            switch self {
+            case .notIndexed(let path): "\(path): not in the library; index it first (vjsearch index \(path))"
+            case .outsideVideo(let path, let s, let d):
+                "\(path): no indexed moment at \(String(format: "%.3f", s)) s (the video lasts \(String(format: "%.3f", d)) s)"
+            }
+        }
+
+        var isUsage: Bool { if case .outsideVideo = self { true } else { false } }
     }
 
     /// One `--format json` line: the moment, its rank (from 1) and the model that scored it.

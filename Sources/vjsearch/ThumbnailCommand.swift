@@ -33,40 +33,14 @@ struct ThumbnailCommand: ParsableCommand {
     @Option(help: "Width in pixels, 16-4096; the height follows the aspect ratio.")
     var width: Int = 320
 
-    /// `moment` split at its last `@` into the file and the time, as typed and as a number.
-    struct Moment: Equatable {
-        var file: String
-        var secondsText: String
-        var seconds: Double
-
-        init(_ argument: String) throws {
-            guard let at = argument.lastIndex(of: "@") else {
-                throw ValidationError("file@seconds: no @ in '\(argument)'; write the time after the file, e.g. talk.mp4@12.5")
-            }
-            file = String(argument[..<at])
-            secondsText = String(argument[argument.index(after: at)...])
-            guard !file.isEmpty else { throw ValidationError("file@seconds: no file before the @ in '\(argument)'") }
-            guard let value = Double(secondsText), value.isFinite, value >= 0 else {
-                throw ValidationError("file@seconds: '\(secondsText)' is not a time in seconds (0 or more), e.g. talk.mp4@12.5")
-            }
-            seconds = value
-        }
-
-        /// `<name without extension>@<seconds as typed>.jpg`, in the current folder.
-        var defaultOutput: String {
-            let name = (file as NSString).lastPathComponent
-            return (name as NSString).deletingPathExtension + "@" + secondsText + ".jpg"
-        }
-    }
-
     func validate() throws {
-        _ = try Moment(moment)
+        _ = try FileMoment(moment)
         try OptionCheck.count(width, "--width", in: Thumbnail.widthRange, unit: " pixels")
         if output?.isEmpty == true { throw ValidationError("-o/--output: the file name is empty") }
     }
 
     func run() throws {
-        let moment = try Moment(self.moment)
+        let moment = try FileMoment(self.moment)
         let path = output ?? moment.defaultOutput
         do {
             let jpeg = try Thumbnail.jpeg(path: moment.file, at: moment.seconds, width: width, threads: 0)
@@ -77,5 +51,32 @@ struct ThumbnailCommand: ParsableCommand {
             if case .timeOutOfRange = error.reason { throw reportFailure(UsageError(error.description)) }
             throw reportFailure(error)
         }
+    }
+}
+
+/// A FILE@SECONDS argument (`thumbnail`, `query --like`) split at its last `@` into the file and the time, as
+/// typed and as a number; `name` is how errors call the argument.
+struct FileMoment: Equatable {
+    var file: String
+    var secondsText: String
+    var seconds: Double
+
+    init(_ argument: String, name: String = "file@seconds") throws {
+        guard let at = argument.lastIndex(of: "@") else {
+            throw ValidationError("\(name): no @ in '\(argument)'; write the time after the file, e.g. talk.mp4@12.5")
+        }
+        file = String(argument[..<at])
+        secondsText = String(argument[argument.index(after: at)...])
+        guard !file.isEmpty else { throw ValidationError("\(name): no file before the @ in '\(argument)'") }
+        guard let value = Double(secondsText), value.isFinite, value >= 0 else {
+            throw ValidationError("\(name): '\(secondsText)' is not a time in seconds (0 or more), e.g. talk.mp4@12.5")
+        }
+        seconds = value
+    }
+
+    /// `<name without extension>@<seconds as typed>.jpg`, in the current folder.
+    var defaultOutput: String {
+        let name = (file as NSString).lastPathComponent
+        return (name as NSString).deletingPathExtension + "@" + secondsText + ".jpg"
     }
 }
