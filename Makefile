@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build, the tests and the sample run need.
-APT_PACKAGES := libopenblas-dev liblmdb-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg
+APT_PACKAGES := libopenblas-dev liblmdb-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
+	chromium chromium-driver wrk python3-venv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/vjsearch
 MANUAL_TOOL := .build/release/generate-manual
@@ -73,12 +74,15 @@ run: release
 	  $(RELEASE_BIN) query "$$q" --library $(OBJECTS_LIBRARY) --top 3 || exit $$?; \
 	done
 
-## test: build and run the whole test suite, then check the README's quoted output (Tools/readme-examples) and an
-## install into a temporary prefix (Tools/test-install, with the release build).
+## test: build and run the whole test suite, then check the README's quoted output (Tools/readme-examples), the
+## web app in headless Chromium (Tools/browser-test, in Tools/.venv) and an install into a temporary prefix
+## (Tools/test-install, with the release build).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	Tools/readme-examples
+	Tools/setup-venv.sh > /dev/null
+	Tools/browser-test --screenshot .build/browser-test.png
 	$(MAKE) release
 	Tools/test-install $(RELEASE_BIN) $(MANUAL_TOOL)
 

@@ -14,6 +14,30 @@ public struct MomentQuery: Sendable {
     public var rule: MomentRule
     /// Videos left out (a "more like this" query that wants other videos than its own).
     public var excludedVideos: Set<UInt64>
+    /// What the moments should not show (`--not`): the unit vector of the negative text and how it counts.
+    public var negative: Negative?
+
+    /// A negative query term. `subtract` searches with `normalize(q − weight·n)`, moving the query away from the
+    /// negative's direction; `demote` searches with `q` and lowers each segment's score by `weight × max(0, cos(s, n))`
+    /// before moments are cut. Measured on 40 held-out synthetic reels by `Tools/eval/negation` (112 queries "a COLOUR
+    /// SHAPE" --not "it MOVES", top 10): with no negative 22.9% of the moments were wanted and 8.9% showed the unwanted
+    /// motion; demote 0.5 gave 23.3% and 2.9%, subtract 0.5 20.5% and 1.4% (it also pushes away what the query and the
+    /// negative share). Demote at 0.5 is the default: it cuts what is named and loses nothing wanted.
+    public struct Negative: Sendable {
+        public enum Method: String, Sendable, CaseIterable { case subtract, demote }
+        public var vector: [Float]
+        public var method: Method
+        public var weight: Float
+
+        public init(vector: [Float], method: Method = Self.defaultMethod, weight: Float = Self.defaultWeight) {
+            self.vector = vector
+            self.method = method
+            self.weight = weight
+        }
+
+        public static let defaultMethod = Method.demote
+        public static let defaultWeight: Float = 0.5
+    }
 
     public init(top: Int = 10, minScore: Float? = nil, pathGlob: String? = nil, exact: Bool = false,
                 rule: MomentRule = MomentRule(), excludedVideos: Set<UInt64> = []) {
@@ -47,8 +71,15 @@ extension Library {
     /// an earlier moment and growing only over segments no earlier moment holds (trimmed clear of them in time)
     /// → moments ranked by peak score. One read snapshot throughout, so a concurrent indexing
     /// run is never waited for and never seen half-done.
-    public func moments(for vector: [Float], _ q: MomentQuery) throws -> [Moment] {
-        try environment.read { txn in
+    public func moments(for query: [Float], _ q: MomentQuery) throws -> [Moment] {
+        var vector = query
+        if let n = q.negative, n.method == .subtract, n.vector.count == query.count {
+            vector = zip(query, n.vector).map { $0 - n.weight * $1 }
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > 1e-6 { vector = vector.map { $0 / norm } } else { vector = query }
+        }
+        let demote = q.negative.flatMap { $0.method == .demote && $0.vector.count == query.count ? $0 : nil }
+        return try environment.read { txn in
             var filter: Set<UInt64>?
             if let glob = q.pathGlob {
                 var allowed = Set<UInt64>()
@@ -80,6 +111,11 @@ extension Library {
                 let all = try index.exactSearch(vector, k: ids.count, filter: Set(ids), in: txn)
                 var scores = [Float](repeating: -1, count: record.segments)
                 for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }
+                if let demote {
+                    for r in try index.exactSearch(demote.vector, k: ids.count, filter: Set(ids), in: txn) {
+                        scores[SegmentID.index(r.id)] -= demote.weight * max(0, 1 - r.distance)
+                    }
+                }
                 // A hit at or below the video's median is no peak (the rule would grow it over the whole video),
                 // unless nothing stands out, as in a one-segment video: then the best hit is the moment.
                 let median = MomentRule.median(scores)

@@ -65,7 +65,11 @@ struct APIRoutes: Sendable {
         }
         var query = try Self.momentQuery(parameters)
         query.pathGlob = parameters["in"].map(String.init)
-        let moments = try await engine.search(text, query)
+        let negative = parameters["not"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if let negative, negative.count > Self.maxQueryLength {
+            throw HTTPError(.contentTooLarge, message: "not is \(negative.count) characters long; at most \(Self.maxQueryLength)")
+        }
+        let moments = try await engine.search(text, not: negative?.isEmpty == false ? negative : nil, query)
         return answer(moments, since: started)
     }
 

@@ -34,9 +34,13 @@ public final class SearchEngine: @unchecked Sendable {
     }
 
     /// Ranked moments for a text, as `vjsearch query` finds them.
-    public func search(_ text: String, _ query: MomentQuery) async throws -> [Moment] {
+    public func search(_ text: String, not negative: String? = nil, _ query: MomentQuery) async throws -> [Moment] {
         try await pool.run { embedder in
             let vector = try self.queryCache.value(for: text) { try embedder.embedQuery(text) }
+            var query = query
+            if let negative {
+                query.negative = .init(vector: try self.queryCache.value(for: negative) { try embedder.embedQuery(negative) })
+            }
             return try self.library.moments(for: vector, query)
         }
     }

@@ -23,6 +23,7 @@ struct QueryCommand: AsyncParsableCommand {
               vjsearch query "a red star falls" --in 'Samples/*' --top 3
               vjsearch query "person opens fridge" --format tsv | cut -f3-5
               vjsearch query --like talk.mp4@754 --other-videos
+              vjsearch query "a dog on a beach" --not "a ball"
 
             """ + ExitStatus.pointer)
 
@@ -35,6 +36,16 @@ struct QueryCommand: AsyncParsableCommand {
 
     @Flag(help: "With --like: leave out the moments of the same video.")
     var otherVideos = false
+
+    @Option(name: .customLong("not"), help: ArgumentHelp(
+        "What the moments should not show: segments close to this text score lower.", valueName: "text"))
+    var negative: String?
+
+    @Option(help: ArgumentHelp("How --not counts: subtract or demote (for Tools/eval/negation).", visibility: .hidden))
+    var notMethod: MomentQuery.Negative.Method = MomentQuery.Negative.defaultMethod
+
+    @Option(help: ArgumentHelp("The weight of --not, 0-4 (for Tools/eval/negation).", visibility: .hidden))
+    var notWeight: Float = MomentQuery.Negative.defaultWeight
 
     @OptionGroup var library: LibraryOptions
     @OptionGroup var model: ModelOptions
@@ -74,11 +85,16 @@ struct QueryCommand: AsyncParsableCommand {
 
     func validate() throws {
         if json && format != .plain && format != .json { throw ValidationError("--json and --format \(format.rawValue) contradict each other; pass one") }
+        if let negative, negative.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--not is empty; say what the moments should not show, e.g. --not \"a car\"")
+        }
+        if !(0...4).contains(notWeight) { throw ValidationError("--not-weight must be between 0 and 4") }
         if let like {
             _ = try FileMoment(like, name: "--like")
             if !query.isEmpty { throw ValidationError("give a text or --like, not both") }
         } else {
             if otherVideos { throw ValidationError("--other-videos goes with --like") }
+            if negative != nil && query.isEmpty { throw ValidationError("--not goes with a text query") }
             if query.isEmpty { throw ValidationError("the query is empty; say what to look for, e.g. vjsearch query \"a dog runs\"") }
         }
         try OptionCheck.count(top, "--top", in: 1...10_000)
@@ -93,6 +109,7 @@ struct QueryCommand: AsyncParsableCommand {
         let like = try like.map { try FileMoment($0, name: "--like") }
         let likePath = like.map { LibraryOptions.absolute($0.file) }
         let otherVideos = otherVideos
+        let negative = self.negative, notMethod = self.notMethod, notWeight = self.notWeight
         let format = json ? .json : format
         let moments: [Moment]
         var modelID = ""
@@ -125,6 +142,10 @@ struct QueryCommand: AsyncParsableCommand {
                         throw CatalogError.modelMismatch(library: libraryPath, stored: library.meta.modelID, requested: embedder.modelID)
                     }
                     let vector = try embedder.embedQuery(text)
+                    var q = q
+                    if let negative {
+                        q.negative = .init(vector: try embedder.embedQuery(negative), method: notMethod, weight: notWeight)
+                    }
                     stages.mark("embed text")
                     moments = try library.moments(for: vector, q)
                 }
@@ -212,3 +233,5 @@ struct StageTimer {
         Diagnostics.write("timing: " + stages.map { String(format: "%@ %.1f ms", $0.0, Double($0.1.components.attoseconds) * 1e-15 + Double($0.1.components.seconds) * 1e3) }.joined(separator: ", "))
     }
 }
+
+extension MomentQuery.Negative.Method: ExpressibleByArgument {}

@@ -111,6 +111,15 @@ import TestSupport
                 #expect(scores == scores.sorted(by: >) && scores.allSatisfy(\.isFinite))
                 #expect(plus.compactMap { $0["score"] as? Double } == scores)
             }
+            // not= as `query --not`: "a red object" finds the red star first; not=a red star, something else.
+            try await client.execute(uri: "/api/search?q=a+red+object&top=3", method: .get) { response in
+                let top = try #require(try Self.moments(response).first)
+                #expect(top["path"] as? String == fixture.path("samples_000000.mp4") && (top["end"] as? Double ?? 0) > 20, "\(top)")
+            }
+            try await client.execute(uri: "/api/search?q=a+red+object&top=3&not=a+red+star", method: .get) { response in
+                let top = try #require(try Self.moments(response).first)
+                #expect(!(top["path"] as? String == fixture.path("samples_000000.mp4") && (top["end"] as? Double ?? 0) > 20), "\(top)")
+            }
             // --in as in `vjsearch query`: only reel 1's moments.
             let glob = "*samples_000001.mp4".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             try await client.execute(uri: "/api/search?q=a%20red%20star%20falls&in=\(glob)", method: .get) { response in

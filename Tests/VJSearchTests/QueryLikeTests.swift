@@ -53,6 +53,26 @@ import TestSupport
         #expect(r.stdout.isEmpty)
     }
 
+    /// --not: reel 0's red star (moving down, 19.3–23.4 s) is what "a red object" finds first; with --not "a red star"
+    /// it scores lower and other red things lead.
+    @Test func notDemotesWhatItNames() throws {
+        let plain = try moments(["a red object", "--top", "5"])
+        let star = { (list: [[String: Any]]) in
+            list.firstIndex { $0["path"] as? String == ServeCommandTests.reel(0) && ($0["end"] as? Double ?? 0) > 20 }
+        }
+        let before = try #require(star(plain))
+        let negated = try moments(["a red object", "--top", "5", "--not", "a red star"])
+        let after = star(negated)
+        #expect(before == 0 && after != 0, "\(plain) → \(negated)")
+        if let after {
+            #expect((negated[after]["score"] as! Double) < (plain[before]["score"] as! Double))
+        }
+        for bad in [["a red object", "--not", " "], ["--not", "a star"], ["a red object", "--not", "x", "--not-weight", "9"]] {
+            let r = try CommandLineTests.run(["query"] + bad + ["--library", library])
+            #expect(r.status == 64 && r.stderr.contains("--not"), "\(bad): \(r.stderr)")
+        }
+    }
+
     @Test func aTimeOutsideTheVideoIsAUsageError() throws {
         let r = try CommandLineTests.run(["query", "--like", ServeCommandTests.reel(1) + "@999", "--library", library])
         #expect(r.status == 64 && r.stderrLines.count == 1 && r.stderr.contains("no indexed moment at 999.000 s (the video lasts 26.292 s)"),
