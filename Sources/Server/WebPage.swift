@@ -17,7 +17,7 @@ enum WebPage {
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>vjsearch</title>
     <style>
-    :root { --bg: #fafafa; --fg: #1b1b1b; --muted: #666; --card: #fff; --accent: #1d5fd1; --line: #ddd; }
+    :root { --header: 84px; --bg: #fafafa; --fg: #1b1b1b; --muted: #666; --card: #fff; --accent: #1d5fd1; --line: #ddd; }
     @media (prefers-color-scheme: dark) {
       :root { --bg: #161616; --fg: #eee; --muted: #aaa; --card: #222; --accent: #7aa7ff; --line: #333; }
     }
@@ -38,15 +38,15 @@ enum WebPage {
     .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; cursor: pointer; }
     .card.playing { border-color: var(--accent); }
     .strip { display: grid; grid-template-columns: repeat(3, 1fr); background: #000; }
-    .strip img { width: 100%; aspect-ratio: 16 / 9; object-fit: cover; display: block; }
+    .strip img { width: 100%; aspect-ratio: 4 / 3; object-fit: contain; display: block; }
     .meta { padding: 8px 10px; }
     .meta .score { font-weight: 600; }
     .meta .file { color: var(--muted); word-break: break-all; font-size: 13px; }
     .meta .actions { margin-top: 6px; display: flex; gap: 6px; }
-    #player { position: sticky; top: 70px; z-index: 1; background: var(--card); border: 1px solid var(--line);
+    #player { position: sticky; top: calc(var(--header) + 8px); z-index: 1; background: var(--card); border: 1px solid var(--line);
               border-radius: 8px; padding: 8px; margin-bottom: 12px; display: none; }
     #player.open { display: block; }
-    #player video { width: 100%; max-height: 60vh; background: #000; display: block; }
+    #player video { width: 100%; max-height: 45vh; background: #000; display: block; }
     #player .bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 6px; }
     #player .where { color: var(--muted); font-size: 13px; flex: 1; word-break: break-all; }
     #unplayable { display: none; margin-top: 6px; }
@@ -83,6 +83,7 @@ enum WebPage {
     let stopAt = null;
 
     function clock(t) {
+      t = Math.round(t * 10) / 10;  // before splitting, or 59.97 s would show as 0:60.0
       const h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60, s = (t % 60).toFixed(1).padStart(4, "0");
       return (h ? h + ":" + String(m).padStart(2, "0") : m) + ":" + s;
     }
@@ -153,6 +154,10 @@ enum WebPage {
         results.append(card);
       }
     }
+
+    // The player sticks just below the header, whose height changes as it wraps on narrow windows.
+    const header = document.querySelector("header");
+    new ResizeObserver(() => document.documentElement.style.setProperty("--header", header.offsetHeight + "px")).observe(header);
 
     function play(m, card) {
       document.querySelectorAll(".card.playing").forEach((c) => c.classList.remove("playing"));
