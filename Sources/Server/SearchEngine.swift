@@ -93,7 +93,7 @@ final class WorkerPool<Resource>: @unchecked Sendable {
                 }
             }
             thread.stackSize = 16 << 20
-            thread.name = "vjsearch.serve.worker"
+            thread.name = "vjs-worker"  // Linux keeps 15 characters
             thread.start()
         }
     }

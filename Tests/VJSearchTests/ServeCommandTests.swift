@@ -48,6 +48,14 @@ import TestSupport
 
         var log: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
 
+        /// A test that failed before `stop()` leaves no server behind.
+        deinit {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+
         /// Base URL without the token query.
         var base: String { url.trimmingSuffix("/") }
 
