@@ -33,3 +33,22 @@ public enum JSONLines {
         }
     }
 }
+
+/// One JSON object with the keys of both values: a record with a few keys added (a moment with its rank, the
+/// library's status with the daemon's). Both must encode as keyed objects, with no key in common.
+public struct MergedJSON<Base: Encodable, Extra: Encodable>: Encodable {
+    public var base: Base
+    public var extra: Extra
+
+    public init(_ base: Base, _ extra: Extra) {
+        self.base = base
+        self.extra = extra
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try base.encode(to: encoder)
+        try extra.encode(to: encoder)
+    }
+}
+
+extension MergedJSON: Sendable where Base: Sendable, Extra: Sendable {}

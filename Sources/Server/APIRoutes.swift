@@ -136,6 +136,7 @@ struct APIRoutes: Sendable {
         return Self.json(JSONLines.data(page))
     }
 
+    /// What `/api/videos/{id}` adds to the video's summary.
     struct VideoDetail: Encodable {
         struct SegmentJSON: Encodable {
             var index: Int
@@ -143,31 +144,21 @@ struct APIRoutes: Sendable {
             var end: Double
         }
 
-        var video: VideoJSON
         var segments: [SegmentJSON]
         var thumbnail: String
-
-        enum CodingKeys: String, CodingKey { case segments, thumbnail }
-
-        func encode(to encoder: any Encoder) throws {
-            try video.encode(to: encoder)
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(segments, forKey: .segments)
-            try c.encode(thumbnail, forKey: .thumbnail)
-        }
     }
 
     /// One video: its record and every segment's time span.
     func video(_ context: BasicRequestContext) async throws -> Response {
         let id = try Self.videoID(context.parameters.get("id"), name: "id")
-        let detail = try await engine.read { library -> VideoDetail? in
+        let detail = try await engine.read { library -> MergedJSON<VideoJSON, VideoDetail>? in
             try library.environment.read { txn in
                 guard let v = try library.video(id, in: txn), v.isSearchable else { return nil }
                 let segments = try (0..<v.segments).compactMap { i -> VideoDetail.SegmentJSON? in
                     try library.segment(SegmentID.make(video: id, index: i), in: txn).map { .init(index: i, start: $0.start, end: $0.end) }
                 }
-                return VideoDetail(video: VideoJSON(v), segments: segments,
-                                   thumbnail: MediaRoutes.thumbnailURL(video: id, at: v.duration / 2))
+                return MergedJSON(VideoJSON(v), VideoDetail(segments: segments,
+                                                            thumbnail: MediaRoutes.thumbnailURL(video: id, at: v.duration / 2)))
             }
         }
         guard let detail else { throw HTTPError(.notFound, message: "no video \(id) in the library") }

@@ -68,11 +68,10 @@ struct MediaRoutes: Sendable {
     func media(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let (record, info) = try await file(context)
         let size = Int(info.st_size)
-        let mtime = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec))
         let etag = "\"\(String(record.id, radix: 16))-\(String(size, radix: 16))-\(String(info.st_mtim.tv_sec, radix: 16))\""
         var headers: HTTPFields = [
             .contentType: Self.contentType(record.path), .acceptRanges: "bytes", .eTag: etag,
-            .lastModified: Self.httpDate(mtime), .cacheControl: "private, max-age=0, must-revalidate",
+            .lastModified: Self.httpDate(info.st_mtim.tv_sec), .cacheControl: "private, max-age=0, must-revalidate",
         ]
         if let match = request.headers[.ifNoneMatch], match == etag || match == "*" {
             return Response(status: .notModified, headers: headers)
@@ -116,12 +115,14 @@ struct MediaRoutes: Sendable {
         }
     }
 
-    static func httpDate(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return f.string(from: date)
+    /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), without a formatter per request: the process runs in the C
+    /// locale, whose day and month names HTTP uses.
+    static func httpDate(_ seconds: time_t) -> String {
+        var t = seconds, parts = tm()
+        gmtime_r(&t, &parts)
+        var buffer = [CChar](repeating: 0, count: 40)
+        let n = strftime(&buffer, buffer.count, "%a, %d %b %Y %H:%M:%S GMT", &parts)
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

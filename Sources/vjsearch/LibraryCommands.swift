@@ -35,7 +35,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let daemon = Daemon(library: path)
         if json {
-            print(JSONLines.encode(WithDaemon(status: status, daemon: daemon)))
+            print(JSONLines.encode(MergedJSON(status, DaemonKey(daemon: daemon))))
             return
         }
         print("""
@@ -113,19 +113,8 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
 
-    /// The library's status with a `daemon` key added.
-    struct WithDaemon: Encodable {
-        var status: LibraryStatus
-        var daemon: Daemon
-
-        enum Key: String, CodingKey { case daemon }
-
-        func encode(to encoder: Encoder) throws {
-            try status.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(daemon, forKey: .daemon)
-        }
-    }
+    /// The `daemon` key `status --json` and `/api/status` add to the library's status.
+    struct DaemonKey: Encodable { var daemon: Daemon }
 }
 
 /// `vjsearch remove PATH…`: forget videos.

@@ -171,7 +171,7 @@ struct QueryCommand: AsyncParsableCommand {
         for (rank, m) in moments.enumerated() {
             switch format {
             case .json:
-                print(JSONLines.encode(MomentLine(rank: rank + 1, moment: m, model: modelID)))
+                print(JSONLines.encode(MergedJSON(m, RankAndModel(rank: rank + 1, model: modelID))))
             case .tsv:
                 print(String(format: "%d\t%.4f\t%.3f\t%.3f\t%@", rank + 1, m.score, m.start, m.end,
                              m.path.escapingControlCharacters))
@@ -198,20 +198,10 @@ struct QueryCommand: AsyncParsableCommand {
         var isUsage: Bool { if case .outsideVideo = self { true } else { false } }
     }
 
-    /// One `--format json` line: the moment, its rank (from 1) and the model that scored it.
-    struct MomentLine: Encodable {
+    /// What a `--format json` line adds to the moment: its rank (from 1) and the model that scored it.
+    struct RankAndModel: Encodable {
         var rank: Int
-        var moment: Moment
         var model: String
-
-        enum CodingKeys: String, CodingKey { case rank, model }
-
-        func encode(to encoder: any Encoder) throws {
-            try moment.encode(to: encoder)
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(rank, forKey: .rank)
-            try c.encode(model, forKey: .model)
-        }
     }
 }
 

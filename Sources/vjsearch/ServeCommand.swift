@@ -82,16 +82,17 @@ struct ServeCommand: AsyncParsableCommand {
             throw reportFailure(error)
         }
         let status: @Sendable () throws -> Data = {
-            JSONLines.data(StatusCommand.WithDaemon(status: try engine.library.status(), daemon: .init(library: libraryPath)))
+            JSONLines.data(MergedJSON(try engine.library.status(), StatusCommand.DaemonKey(daemon: .init(library: libraryPath))))
         }
         let token = options.token
         do {
             try await SearchServer.run(engine: engine, options: options, logger: logger, status: status) { bound in
                 let shown = host.contains(":") ? "[\(host)]" : host
                 let url = "http://\(shown):\(bound)/"
-                // The token goes to the terminal only, not into the log (which may end up in the journal).
-                logger.info("serving", metadata: ["url": "\(url)", "library": "\(libraryPath)", "model": "\(engine.modelID)"])
+                // The token goes to the terminal only, not into the log (which may end up in the journal), and before
+                // the `serving` line, which tells scripts the server is ready.
                 if let token { Diagnostics.write("token: \(token) (requests from other machines need it; open \(url)?token=\(token))") }
+                logger.info("serving", metadata: ["url": "\(url)", "library": "\(libraryPath)", "model": "\(engine.modelID)"])
             }
         } catch {
             Diagnostics.error("\(listen): \(error)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -20,33 +21,48 @@ import TestSupport
     }
 
     /// The running server and where it listens (read from its `serving … url=` log line).
-    final class Server {
+    final class Server: @unchecked Sendable {
         let process = Process()
-        let stderr: URL
+        /// The server's stderr so far, filled as it arrives, and whether it has ended; `arrived` is signalled after
+        /// each piece and at the end, `ended` at the end.
+        private let output = Mutex((text: "", closed: false))
+        private let arrived = DispatchSemaphore(value: 0)
+        private let ended = DispatchSemaphore(value: 0)
         var url = ""
 
-        init(_ arguments: [String], environment: [String: String] = [:], dir: TemporaryDirectory) throws {
-            stderr = dir.file("serve-\(UUID().uuidString).log")
-            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
             process.executableURL = URL(fileURLWithPath: try CommandLineTests.binary())
             process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-            process.standardError = try FileHandle(forWritingTo: stderr)
+            let pipe = Pipe()
+            process.standardError = pipe
             process.standardOutput = FileHandle.nullDevice
+            pipe.fileHandleForReading.readabilityHandler = { [weak self, arrived, ended] handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                    self?.output.withLock { $0.closed = true }
+                    ended.signal()
+                } else {
+                    self?.output.withLock { $0.text += String(decoding: data, as: UTF8.self) }
+                }
+                arrived.signal()
+            }
             try process.run()
-            let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline, process.isRunning {
-                if let line = log.split(separator: "\n").first(where: { $0.contains(" serving ") }),
-                   let range = line.range(of: "url=") {
+            // Waits on each piece of output (or its end) until the complete `serving … url=` line is there.
+            let deadline = DispatchTime.now() + 60
+            while arrived.wait(timeout: deadline) == .success {
+                let lines = log.split(separator: "\n", omittingEmptySubsequences: false).dropLast()  // whole lines only
+                if let line = lines.first(where: { $0.contains(" serving ") }), let range = line.range(of: "url=") {
                     url = String(line[range.upperBound...].split(separator: " ")[0]).replacingOccurrences(of: "\"", with: "")
                     return
                 }
-                usleep(20_000)
+                if output.withLock({ $0.closed }) { break }  // it ended without serving
             }
             throw ServeError(description: "serve did not start: \(log)")
         }
 
-        var log: String { (try? String(contentsOf: stderr, encoding: .utf8)) ?? "" }
+        var log: String { output.withLock { $0.text } }
 
         /// A test that failed before `stop()` leaves no server behind.
         deinit {
@@ -59,10 +75,11 @@ import TestSupport
         /// Base URL without the token query.
         var base: String { url.trimmingSuffix("/") }
 
+        /// SIGTERM, then the exit status once the process and its output have ended.
         func stop() -> Int32 {
-            process.interrupt()
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
+            _ = ended.wait(timeout: .now() + 10)
             return process.terminationStatus
         }
     }
@@ -82,7 +99,7 @@ import TestSupport
     }
 
     @Test func servesSearchesAndStopsOnSIGTERM() async throws {
-        let server = try Server(["--library", library], dir: dir)
+        let server = try Server(["--library", library])
         #expect(server.url.hasPrefix("http://127.0.0.1:") && !server.log.contains("token"))
         let (status, body) = try await Self.get(server.base + "/api/search?q=three+red+balls+move+down&top=1")
         #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
@@ -101,7 +118,7 @@ import TestSupport
     }
 
     @Test func offLoopbackATokenIsMadeAndRequired() async throws {
-        let server = try Server(["--library", library, "--listen", "0.0.0.0:0"], environment: ["VJSEARCH_TOKEN": ""], dir: dir)
+        let server = try Server(["--library", library, "--listen", "0.0.0.0:0"], environment: ["VJSEARCH_TOKEN": ""])
         let line = try #require(server.log.split(separator: "\n").first { $0.hasPrefix("token: ") })
         let token = String(line.dropFirst(7).prefix { $0 != " " })
         #expect(token.count == 64 && token.allSatisfy(\.isHexDigit), "\(line)")
@@ -112,7 +129,7 @@ import TestSupport
         #expect(try await Self.get(base + "/api/status", headers: ["Authorization": "Bearer \(token)"]).0 == 200)
         #expect(server.stop() == 0)
         // --token and $VJSEARCH_TOKEN are taken as given.
-        let given = try Server(["--library", library, "--listen", "0.0.0.0:0"], environment: ["VJSEARCH_TOKEN": "from-the-environment-0123"], dir: dir)
+        let given = try Server(["--library", library, "--listen", "0.0.0.0:0"], environment: ["VJSEARCH_TOKEN": "from-the-environment-0123"])
         #expect(given.log.contains("token: from-the-environment-0123 "))
         #expect(given.stop() == 0)
     }
@@ -120,7 +137,7 @@ import TestSupport
     /// `index` writes two more videos while searches run: every request is answered, and the new videos are
     /// found once committed, without restarting the server.
     @Test func requestsAreAnsweredWhileIndexWrites() async throws {
-        let server = try Server(["--library", library], dir: dir)
+        let server = try Server(["--library", library])
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: try CommandLineTests.binary())
         writer.arguments = ["index", Self.reel(0),
@@ -148,7 +165,7 @@ import TestSupport
     }
 
     @Test func aPortInUseIsOneLine() throws {
-        let first = try Server(["--library", library], dir: dir)
+        let first = try Server(["--library", library])
         let port = first.base.split(separator: ":").last.map(String.init) ?? ""
         let r = try CommandLineTests.run(["serve", "--library", library, "--listen", "127.0.0.1:\(port)"])
         #expect(r.status == 1 && r.stderr.contains("127.0.0.1:\(port)") && r.stderr.contains("error:"), "\(r.stderr)")
