@@ -20,7 +20,7 @@ extension Graph {
         if let candidates {
             for s in candidates { consider(s) }
         } else {
-            for s in 0..<UInt32(slotCount) where level(s) != SlotRecord.free { consider(s) }
+            for s in 0..<UInt32(slotCount) where isLive(s) { consider(s) }
         }
         scratch.sortResults()
     }

@@ -41,6 +41,28 @@ enum Distance {
         return sum
     }
 
+    /// `a·c` for `n` floats `a` and `n` int8 values `c`: each 16 codes widen to floats in registers, so the map
+    /// is read a quarter as much as for f32 vectors.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, codes c: UnsafeRawPointer, _ n: Int) -> Float {
+        let ra = UnsafeRawPointer(a)
+        var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
+        var i = 0
+        while i &+ 32 <= n {
+            s0.addProduct(ra.loadUnaligned(fromByteOffset: i &* 4, as: SIMD16<Float>.self),
+                          SIMD16<Float>(c.loadUnaligned(fromByteOffset: i, as: SIMD16<Int8>.self)))
+            s1.addProduct(ra.loadUnaligned(fromByteOffset: (i &+ 16) &* 4, as: SIMD16<Float>.self),
+                          SIMD16<Float>(c.loadUnaligned(fromByteOffset: i &+ 16, as: SIMD16<Int8>.self)))
+            i &+= 32
+        }
+        var sum = (s0 + s1).sum()
+        while i < n {
+            sum += a[i] * Float(c.load(fromByteOffset: i, as: Int8.self))
+            i &+= 1
+        }
+        return sum
+    }
+
     /// `|a − b|²` over `n` floats.
     @inline(__always)
     static func l2Squared(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {

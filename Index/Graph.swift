@@ -39,14 +39,24 @@ struct Meta: Equatable {
     /// Every live slot record holds the CRC-32C of its id and vector (`Flags.checksummed`). Indexes written
     /// before vjsearch kept checksums lack it until their next write, which adds them all.
     var checksummed: Bool
+    /// Deleted slots still in the graph (tombstones): searches walk through them but never return them, and an
+    /// insert reuses them. Stored with `Flags.tombstones` set while nonzero, so that builds that do not know
+    /// tombstones refuse the index instead of returning deleted vectors.
+    var tombstoneCount: Int
+    /// How the graph walk reads vectors; set when the index is created.
+    var storage: VectorStorage
 
     enum Flags {
         static let checksummed: UInt64 = 1
-        static let known: UInt64 = checksummed
+        static let tombstones: UInt64 = 2
+        /// `VectorStorage.int8`: an int8 code per vector beside the f32 vector, in `<name>.codes`.
+        static let int8: UInt64 = 4
+        static let known: UInt64 = checksummed | tombstones | int8
     }
 
-    init(dimension: Int, metric: Metric, parameters: HNSWParameters) {
+    init(dimension: Int, metric: Metric, parameters: HNSWParameters, storage: VectorStorage = .f32) {
         self.dimension = dimension
+        self.storage = storage
         self.metric = metric
         self.parameters = parameters
         // About 1.5 MiB of vectors per chunk, at least 64 slots; 4096 slots of links per chunk.
@@ -60,12 +70,15 @@ struct Meta: Equatable {
         maxLevel = -1
         rngState = 0x9E37_79B9_7F4A_7C15
         checksummed = true
+        tombstoneCount = 0
     }
 
     func encode() -> [UInt64] {
         [Meta.magic, Meta.version, UInt64(dimension), UInt64(metric.rawValue), UInt64(parameters.m),
          UInt64(parameters.efConstruction), UInt64(parameters.ef), UInt64(vectorShift), UInt64(graphShift),
-         UInt64(slotCount), UInt64(liveCount), UInt64(entry), UInt64(bitPattern: Int64(maxLevel)), rngState, checksummed ? Flags.checksummed : 0, 0]
+         UInt64(slotCount), UInt64(liveCount), UInt64(entry), UInt64(bitPattern: Int64(maxLevel)), rngState,
+         (checksummed ? Flags.checksummed : 0) | (tombstoneCount > 0 ? Flags.tombstones : 0) | (storage == .int8 ? Flags.int8 : 0),
+         UInt64(tombstoneCount)]
     }
 
     /// Decodes and validates the record; `path` names the file in errors.
@@ -105,6 +118,14 @@ struct Meta: Equatable {
             throw IndexError.corrupt(path: path, reason: "metadata flags \(w[14]) include ones this build does not know")
         }
         checksummed = w[14] & Flags.checksummed != 0
+        guard (w[14] & Flags.tombstones != 0) == (w[15] != 0), w[15] <= w[9] - w[10] else {
+            throw IndexError.corrupt(path: path, reason: "metadata counts \(w[15]) deleted slots, with \(w[9] - w[10]) not live")
+        }
+        tombstoneCount = Int(w[15])
+        storage = w[14] & Flags.int8 != 0 ? .int8 : .f32
+        if storage == .int8 && metric == .l2 {
+            throw IndexError.corrupt(path: path, reason: "metadata asks for int8 codes under the l2 metric, which has none")
+        }
     }
 }
 
@@ -116,8 +137,10 @@ struct Layout {
     let m0: Int
     let vectorShift: Int
     let graphShift: Int
+    let storage: VectorStorage
 
     init(_ meta: Meta) {
+        storage = meta.storage
         dimension = meta.dimension
         metric = meta.metric
         m = meta.parameters.m
@@ -127,6 +150,10 @@ struct Layout {
     }
 
     var vectorChunkBytes: Int { (1 << vectorShift) * dimension * 4 }
+    /// Per slot in int8 storage: the scale (`Float`), then `dimension` int8 values, padded to 4 bytes.
+    var codeBytes: Int { Quantizer.codeBytes(dimension: dimension) }
+    /// Code chunks hold as many slots as vector chunks, so both share `vectorShift`.
+    var codeChunkBytes: Int { (1 << vectorShift) * codeBytes }
     var linkChunkBytes: Int { (1 << graphShift) * (m0 + 1) * 4 }
     /// Per slot: external id (`UInt64`), level (`UInt32`, `UInt32.max` when free) and the CRC-32C of the id's
     /// eight little-endian bytes followed by the stored vector (`UInt32`; 0 in indexes without `Meta.checksummed`).
@@ -137,9 +164,12 @@ struct Layout {
     func graphChunks(slots: Int) -> Int { (slots + (1 << graphShift) - 1) >> graphShift }
 }
 
+/// A slot record's level word: the node's top layer; `free` for a slot in no graph; the top layer with
+/// `deleted` set for a tombstone, a deleted node that stays in the graph until an insert reuses its slot.
 enum SlotRecord {
     static let size = 16
     static let free = UInt32.max
+    static let deleted: UInt32 = 0x8000_0000
 }
 
 /// The named databases of one index, all prefixed by its name.
@@ -158,10 +188,13 @@ struct Databases {
     let ids: Database
     /// Free slot (big-endian `UInt32`) → empty.
     let free: Database
+    /// Chunk number → `2^vectorShift` int8 codes (`Layout.codeBytes` each); only in int8 storage.
+    let codes: Database?
 
     static let suffixes = ["meta", "vectors", "links", "slots", "upper", "ids", "free"]
 
-    init?(environment: Environment, name: String, create: Bool, in txn: borrowing Transaction) throws {
+    /// Opens the databases; `codes` is created only with `createCodes`, and opened when it exists.
+    init?(environment: Environment, name: String, create: Bool, createCodes: Bool = false, in txn: borrowing Transaction) throws {
         var handles: [Database] = []
         for suffix in Databases.suffixes {
             guard let db = try environment.database(named: "\(name).\(suffix)", create: create, in: txn) else { return nil }
@@ -174,6 +207,7 @@ struct Databases {
         upper = handles[4]
         ids = handles[5]
         free = handles[6]
+        codes = try environment.database(named: "\(name).codes", create: create && createCodes, in: txn)
     }
 }
 
@@ -193,6 +227,9 @@ struct Graph {
     let slotChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// Per slot: its upper-layer record, loaded on first use.
     let upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+    /// Per vector chunk: its int8 codes (int8 storage only).
+    let codeChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let codeBytes: Int
     /// Copies of misaligned upper records, freed by the owning `GraphStore`.
     let alignedCopies: UnsafeMutablePointer<[UnsafeMutablePointer<UInt32>]>
     let txn: OpaquePointer
@@ -202,12 +239,28 @@ struct Graph {
     let slotLimit: Int
     /// Slot records carry checksums (`Meta.checksummed`).
     let checksummed: Bool
+    /// Some slots are tombstones (`Meta.tombstoneCount`), so searches must check each result.
+    let hasTombstones: Bool
 
     @inline(__always)
     func vector(_ slot: UInt32) -> UnsafePointer<Float> {
         let s = Int(slot)
         let base = vectorChunks[s >> vectorShift].unsafelyUnwrapped.assumingMemoryBound(to: Float.self)
         return UnsafePointer(base + (s & ((1 << vectorShift) - 1)) * dimension)
+    }
+
+    /// The int8 code of `slot`: its scale (`Float`), then `dimension` int8 values.
+    @inline(__always)
+    func code(_ slot: UInt32) -> UnsafeRawPointer {
+        let s = Int(slot)
+        return UnsafeRawPointer(codeChunks[s >> vectorShift].unsafelyUnwrapped) + (s & ((1 << vectorShift) - 1)) * codeBytes
+    }
+
+    /// The distance from the query to `slot`'s int8 code: `1 − q·(scale · code)`.
+    @inline(__always)
+    func distance(_ query: QueryCode, _ slot: UInt32) -> Float {
+        let c = code(slot)
+        return 1 - c.load(as: Float.self) * Distance.dot(query.vector, codes: c + 4, dimension)
     }
 
     /// The layer-0 record of `slot`: `[count, m0 × neighbour]`.
@@ -227,9 +280,34 @@ struct Graph {
     @inline(__always)
     func id(_ slot: UInt32) -> UInt64 { slotRecord(slot).load(as: UInt64.self) }
 
-    /// The top layer of `slot`, or `SlotRecord.free`.
+    /// The level word of `slot` as stored (see `SlotRecord`).
     @inline(__always)
-    func level(_ slot: UInt32) -> UInt32 { slotRecord(slot).load(fromByteOffset: 8, as: UInt32.self) }
+    func levelWord(_ slot: UInt32) -> UInt32 { slotRecord(slot).load(fromByteOffset: 8, as: UInt32.self) }
+
+    /// The top layer of `slot`, live or tombstone, or `SlotRecord.free`.
+    @inline(__always)
+    func level(_ slot: UInt32) -> UInt32 {
+        let word = levelWord(slot)
+        return word == SlotRecord.free ? word : word & ~SlotRecord.deleted
+    }
+
+    /// Whether `slot` holds a live node (neither free nor a tombstone).
+    @inline(__always)
+    func isLive(_ slot: UInt32) -> Bool { levelWord(slot) & SlotRecord.deleted == 0 }
+
+    /// Whether `slot` is a tombstone: deleted, but still linked in the graph.
+    @inline(__always)
+    func isTombstone(_ slot: UInt32) -> Bool {
+        let word = levelWord(slot)
+        return word != SlotRecord.free && word & SlotRecord.deleted != 0
+    }
+
+    /// Whether a search may return `slot`: live, and allowed by `filter`.
+    @inline(__always)
+    func admits(_ slot: UInt32, _ filter: Set<UInt64>?) -> Bool {
+        if hasTombstones && !isLive(slot) { return false }
+        return filter == nil || filter!.contains(id(slot))
+    }
 
     /// The record of `slot` on `layer`: `[count, maxDegree(layer) × neighbour]`.
     @inline(__always)

@@ -16,6 +16,7 @@ final class GraphStore {
     /// Slots the tables were bound for: a link past them can only come from damage.
     private var boundSlots = 0
     private var vectorChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
+    private var codeChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
     private var linkChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
     private var slotChunks: UnsafeMutablePointer<UnsafeMutableRawPointer?> = .allocate(capacity: 1)
     private var upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?> = .allocate(capacity: 1)
@@ -27,6 +28,7 @@ final class GraphStore {
 
     // Writer state: chunks and records owned (copied and possibly changed) by this store.
     private var ownedVectors: [Int: UnsafeMutableRawPointer] = [:]
+    private var ownedCodes: [Int: UnsafeMutableRawPointer] = [:]
     private var ownedLinks: [Int: UnsafeMutableRawPointer] = [:]
     private var ownedSlots: [Int: UnsafeMutableRawPointer] = [:]
     private var ownedUpper: [UInt32: UnsafeMutablePointer<UInt32>] = [:]
@@ -43,6 +45,7 @@ final class GraphStore {
     deinit {
         releaseOwned()
         vectorChunks.deallocate()
+        codeChunks.deallocate()
         linkChunks.deallocate()
         slotChunks.deallocate()
         upper.deallocate()
@@ -54,10 +57,12 @@ final class GraphStore {
         for p in alignedCopies.pointee { p.deallocate() }
         alignedCopies.pointee.removeAll()
         for p in ownedVectors.values { p.deallocate() }
+        for p in ownedCodes.values { p.deallocate() }
         for p in ownedLinks.values { p.deallocate() }
         for p in ownedSlots.values { p.deallocate() }
         for p in ownedUpper.values { p.deallocate() }
         ownedVectors = [:]
+        ownedCodes = [:]
         ownedLinks = [:]
         ownedSlots = [:]
         ownedUpper = [:]
@@ -76,6 +81,7 @@ final class GraphStore {
         if slots > slotCapacity || slotCapacity == 0 {
             let capacity = max(slots, 1024, slotCapacity * 3 / 2)
             vectorChunks.deallocate()
+            codeChunks.deallocate()
             linkChunks.deallocate()
             slotChunks.deallocate()
             upper.deallocate()
@@ -83,16 +89,26 @@ final class GraphStore {
             vectorCapacity = layout.vectorChunks(slots: capacity)
             graphCapacity = layout.graphChunks(slots: capacity)
             vectorChunks = .allocate(capacity: vectorCapacity)
+            codeChunks = .allocate(capacity: vectorCapacity)
             linkChunks = .allocate(capacity: graphCapacity)
             slotChunks = .allocate(capacity: graphCapacity)
             upper = .allocate(capacity: slotCapacity)
         }
         vectorChunks.initialize(repeating: nil, count: vectorCapacity)
+        codeChunks.initialize(repeating: nil, count: vectorCapacity)
         linkChunks.initialize(repeating: nil, count: graphCapacity)
         slotChunks.initialize(repeating: nil, count: graphCapacity)
         upper.initialize(repeating: nil, count: slotCapacity)
         for chunk in 0..<layout.vectorChunks(slots: meta.slotCount) {
             vectorChunks[chunk] = try fetch(txn, databases.vectors, chunk, bytes: layout.vectorChunkBytes, what: "vector")
+        }
+        if layout.storage == .int8 {
+            guard let codes = databases.codes else {
+                throw IndexError.corrupt(path: path, reason: "the int8 codes database is missing")
+            }
+            for chunk in 0..<layout.vectorChunks(slots: meta.slotCount) {
+                codeChunks[chunk] = try fetch(txn, codes, chunk, bytes: layout.codeChunkBytes, what: "code")
+            }
         }
         for chunk in 0..<layout.graphChunks(slots: meta.slotCount) {
             linkChunks[chunk] = try fetch(txn, databases.links, chunk, bytes: layout.linkChunkBytes, what: "link")
@@ -118,8 +134,9 @@ final class GraphStore {
             dimension: layout.dimension, metric: layout.metric, m: layout.m, m0: layout.m0,
             vectorShift: layout.vectorShift, graphShift: layout.graphShift,
             vectorChunks: vectorChunks, linkChunks: linkChunks, slotChunks: slotChunks, upper: upper,
+            codeChunks: codeChunks, codeBytes: layout.codeBytes,
             alignedCopies: alignedCopies, txn: txn!, upperDB: databases.upper.dbi, path: path, slotLimit: boundSlots,
-            checksummed: meta.checksummed)
+            checksummed: meta.checksummed, hasTombstones: meta.tombstoneCount > 0)
     }
 
     // MARK: Writing
@@ -147,6 +164,13 @@ final class GraphStore {
         let s = Int(slot)
         let chunk = own(vectorChunks, &ownedVectors, s >> layout.vectorShift, bytes: layout.vectorChunkBytes)
         return chunk.assumingMemoryBound(to: Float.self) + (s & ((1 << layout.vectorShift) - 1)) * layout.dimension
+    }
+
+    /// The code of `slot`, writable (int8 storage only).
+    func writableCode(_ slot: UInt32) -> UnsafeMutableRawPointer {
+        let s = Int(slot)
+        let chunk = own(codeChunks, &ownedCodes, s >> layout.vectorShift, bytes: layout.codeChunkBytes)
+        return chunk + (s & ((1 << layout.vectorShift) - 1)) * layout.codeBytes
     }
 
     func writableLinks0(_ slot: UInt32) -> UnsafeMutablePointer<UInt32> {
@@ -199,6 +223,12 @@ final class GraphStore {
         for (chunk, data) in ownedVectors.sorted(by: { $0.key < $1.key }) {
             let target = try txn.reserve(databases.vectors, key: UInt32(chunk), count: layout.vectorChunkBytes)
             target.baseAddress!.copyMemory(from: data, byteCount: layout.vectorChunkBytes)
+        }
+        if !ownedCodes.isEmpty, let codes = databases.codes {
+            for (chunk, data) in ownedCodes.sorted(by: { $0.key < $1.key }) {
+                let target = try txn.reserve(codes, key: UInt32(chunk), count: layout.codeChunkBytes)
+                target.baseAddress!.copyMemory(from: data, byteCount: layout.codeChunkBytes)
+            }
         }
         for (chunk, data) in ownedLinks.sorted(by: { $0.key < $1.key }) {
             let target = try txn.reserve(databases.links, key: UInt32(chunk), count: layout.linkChunkBytes)

@@ -8,11 +8,10 @@ final class Writer {
     let databases: Databases
     let path: String
     var scratch: SearchScratch
-    /// The second visited set, for reachability walks that run searches.
-    var reached: VisitedSet
     var candidates: UnsafeMutablePointer<Candidate>
     var candidateCapacity: Int
-    var queue: [UInt32] = []
+    /// Nodes that lost an in-link (or are new) during this write: `reconnect` checks each.
+    var lostInLink = Set<UInt32>()
     let txn: OpaquePointer
 
     init(index: HNSWIndex, txn: borrowing Transaction, extraSlots: Int) throws {
@@ -24,7 +23,6 @@ final class Writer {
         try store.bind(txn, meta: meta, extraSlots: extraSlots)
         let slots = meta.slotCount + extraSlots
         scratch = SearchScratch(dimension: index.dimension, slots: slots, ef: meta.parameters.efConstruction)
-        reached = VisitedSet(capacity: slots)
         candidateCapacity = max(meta.parameters.efConstruction, 4 * index.layout.m0) + 1
         candidates = .allocate(capacity: candidateCapacity)
         self.txn = txn.handle
@@ -36,7 +34,7 @@ final class Writer {
     /// Gives every live slot of an index written before vjsearch kept checksums its checksum, once: the flag
     /// set here reaches the file with this write.
     private func addChecksums() {
-        for s in 0..<UInt32(meta.slotCount) where graph.level(s) != SlotRecord.free {
+        for s in 0..<UInt32(meta.slotCount) where graph.levelWord(s) != SlotRecord.free {
             _ = store.writableSlot(s)
             graph.seal(s)
         }
@@ -87,6 +85,10 @@ final class Writer {
     }
 
     /// Inserts `ids[i]` with `vectors[i·d ..< (i+1)·d]`; existing ids are replaced.
+    ///
+    /// A slot from the free list is reused: a tombstone keeps its level and is relinked in place (hnswlib's
+    /// `replace_deleted`), with its old neighbours re-selecting theirs. Only the new nodes' neighbourhoods and
+    /// the nodes that lost an in-link are touched; nothing walks the whole graph.
     func insert(ids: [UInt64], vectors: UnsafeBufferPointer<Float>, _ txn: borrowing Transaction) throws {
         let dimension = store.layout.dimension
         var replaced: [UInt64] = []
@@ -94,31 +96,50 @@ final class Writer {
         if !replaced.isEmpty { _ = try delete(ids: replaced, txn) }
 
         for (i, id) in ids.enumerated() {
-            let slot: UInt32
-            if let free = try takeFreeSlot(txn) {
-                slot = free
+            let free = try takeFreeSlot(txn)
+            let slot = free ?? UInt32(meta.slotCount)
+            let tombstone = free.map { graph.isTombstone($0) } ?? false
+            let level: Int
+            var oldLinks: [[UInt32]] = []
+            if tombstone {
+                level = Int(graph.level(slot))
+                oldLinks = try (0...level).map { layer in try neighbours(slot, layer: layer) }
+                store.updateMeta { $0.tombstoneCount -= 1 }
             } else {
-                slot = UInt32(meta.slotCount)
-                store.updateMeta { $0.slotCount += 1 }
+                if free == nil { store.updateMeta { $0.slotCount += 1 } }
+                level = randomLevel()
             }
-            let level = randomLevel()
             let vector = store.writableVector(slot)
             vector.update(from: vectors.baseAddress! + i * dimension, count: dimension)
             if store.layout.metric == .cosine { Distance.normalize(vector, dimension) }
+            if store.layout.storage == .int8 { Quantizer.encode(vector, dimension: dimension, into: store.writableCode(slot)) }
             let record = store.writableSlot(slot)
             record.storeBytes(of: id, as: UInt64.self)
             record.storeBytes(of: UInt32(level), toByteOffset: 8, as: UInt32.self)
             graph.seal(slot)
-            store.writableLinks0(slot)[0] = 0
-            store.resetUpper(slot, level: level)
+            if !tombstone {
+                store.writableLinks0(slot)[0] = 0
+                store.resetUpper(slot, level: level)
+            }
             var slotValue = slot.littleEndian
             try withUnsafeBytes(of: &slotValue) { try txn.put(databases.ids, key: id, value: $0) }
-            try link(slot, level: level)
             store.updateMeta { $0.liveCount += 1 }
+            try link(slot, level: level)
+            for (layer, list) in oldLinks.enumerated() {
+                for n in list where n != slot { try reselect(n, layer: layer, extra: list) }
+            }
+            lostInLink.insert(slot)
         }
-        try ensureReachable()
+        try reconnect()
     }
 
+    /// The neighbours of `slot` on `layer`, copied.
+    func neighbours(_ slot: UInt32, layer: Int) throws -> [UInt32] {
+        let list = try graph.links(slot, layer: layer)
+        return (0..<Int(list[0])).map { list[$0 + 1] }
+    }
+
+    /// Takes the lowest slot off the free list: a tombstone or a never-linked free slot.
     private func takeFreeSlot(_ txn: borrowing Transaction) throws -> UInt32? {
         var found: UInt32?
         try txn.forEach(databases.free) { key, _ in
@@ -127,18 +148,23 @@ final class Writer {
         }
         if let found {
             try txn.delete(databases.free, key: found)
-            guard Int(found) < meta.slotCount, graph.level(found) == SlotRecord.free else {
+            guard Int(found) < meta.slotCount, !graph.isLive(found) else {
                 throw IndexError.corrupt(path: path, reason: "free list holds slot \(found), which is in use")
             }
         }
         return found
     }
 
-    /// hnswlib's `addPoint` for a slot whose vector and level are written: links it on every layer.
+    /// hnswlib's `addPoint` for a slot whose vector and level are written: links it on every layer. A reused
+    /// tombstone keeps its old lists until each layer's new one is chosen, so that the search can still pass
+    /// through it (it may be the entry point).
     private func link(_ slot: UInt32, level: Int) throws {
         let g = graph
         let m = meta
-        guard m.entry != Meta.noEntry else {
+        if m.entry == Meta.noEntry || (m.entry == slot && m.liveCount == 1 && m.tombstoneCount == 0) {
+            // The only node: a reused tombstone drops the lists it had.
+            store.writableLinks0(slot)[0] = 0
+            store.resetUpper(slot, level: level)
             store.updateMeta {
                 $0.entry = slot
                 $0.maxLevel = level
@@ -157,13 +183,19 @@ final class Writer {
                 query, entry: entry, distance: entryDistance, ef: m.parameters.efConstruction, layer: layer,
                 slots: m.slotCount, scratch: &scratch)
             scratch.sortResults()
-            let found = scratch.sortedCount
-            ensureCandidateCapacity(found)
-            candidates.update(from: scratch.sorted, count: found)
-            entry = candidates[0].slot
-            entryDistance = candidates[0].distance
+            var found = 0
+            ensureCandidateCapacity(scratch.sortedCount)
+            for j in 0..<scratch.sortedCount where scratch.sorted[j].slot != slot {
+                candidates[found] = scratch.sorted[j]
+                found += 1
+            }
+            if found > 0 {
+                entry = candidates[0].slot
+                entryDistance = candidates[0].distance
+            }
             let kept = g.selectNeighbours(candidates, count: found, limit: m.parameters.m)
             let list = try store.writableLinks(slot, layer: layer)
+            for j in 0..<Int(list[0]) { lostInLink.insert(list[j + 1]) }
             list[0] = UInt32(kept)
             for j in 0..<kept { list[j + 1] = candidates[j].slot }
             // `candidates` is reused by `addLink`; take the kept ones first.
@@ -181,7 +213,8 @@ final class Writer {
         }
     }
 
-    /// Adds `to` to the list of `from` on `layer`, pruning a full list with the heuristic.
+    /// Adds `to` to the list of `from` on `layer`, pruning a full list with the heuristic. Every node pruned
+    /// away (possibly `to` itself) is noted in `lostInLink`.
     func addLink(from: UInt32, to: UInt32, distance: Float, layer: Int) throws {
         let g = graph
         let list = try store.writableLinks(from, layer: layer)
@@ -202,22 +235,46 @@ final class Writer {
         }
         sortCandidates(candidates, count: count + 1)
         let kept = g.selectNeighbours(candidates, count: count + 1, limit: limit)
+        for j in kept..<(count + 1) { lostInLink.insert(candidates[j].slot) }
         list[0] = UInt32(kept)
         for j in 0..<kept { list[j + 1] = candidates[j].slot }
     }
 
-    /// Makes every live node reachable on layer 0 from the entry point: each unreached node gets an
-    /// in-link from the closest reached node that has room (or, failing that, the closest one).
+    /// Re-selects the neighbours of `slot` on `layer`, with the heuristic, from its own and `extra`, measured
+    /// afresh: for the old neighbours of a slot whose vector was replaced. Nodes it drops go to `lostInLink`.
+    func reselect(_ slot: UInt32, layer: Int, extra: [UInt32]) throws {
+        let g = graph
+        guard g.level(slot) != SlotRecord.free, Int(g.level(slot)) >= layer else { return }
+        let current = try neighbours(slot, layer: layer)
+        let base = g.vector(slot)
+        var n = 0
+        var seen = Set<UInt32>([slot])
+        for other in current + extra where seen.insert(other).inserted && Int(g.level(other)) >= layer {
+            ensureCandidateCapacity(n + 1)
+            candidates[n] = Candidate(distance: g.distance(base, g.vector(other)), slot: other)
+            n += 1
+        }
+        sortCandidates(candidates, count: n)
+        let kept = g.selectNeighbours(candidates, count: n, limit: g.maxDegree(layer))
+        let list = try store.writableLinks(slot, layer: layer)
+        list[0] = UInt32(kept)
+        for j in 0..<kept { list[j + 1] = candidates[j].slot }
+        let keptSet = Set((0..<kept).map { candidates[$0].slot })
+        for other in current where !keptSet.contains(other) { lostInLink.insert(other) }
+    }
+
+    /// Keeps, around what this write changed, the invariant that every live node other than the entry point
+    /// has an in-link on layer 0: each node in `lostInLink` that no neighbour links back to is searched for
+    /// from the entry point, and linked from the closest reached node with room (or, failing that, the
+    /// closest) when the search did not pass it.
     ///
-    /// - Complexity: O(slots · m0) for the walk, plus one search per node that was unreachable.
-    func ensureReachable() throws {
+    /// Full reachability from the entry point is what `verify` proves, in O(N); a write stays O(what changed).
+    func reconnect() throws {
         let m = meta
         guard m.entry != Meta.noEntry else { return }
         let g = graph
-        reached.reset(slots: m.slotCount)
-        walk(from: m.entry, g)
-        for s in 0..<UInt32(m.slotCount) where g.level(s) != SlotRecord.free && !reached.contains(s) {
-            // Search the reached part of the graph (the walk cannot enter `s`'s component) for `s`'s vector.
+        for s in lostInLink.sorted() where s != m.entry && g.isLive(s) {
+            if hasBackLink(s, g) { continue }
             let query = g.vector(s)
             let entryDistance = g.distance(query, g.vector(m.entry))
             let (start, startDistance) = try g.descend(
@@ -225,11 +282,11 @@ final class Writer {
             try g.searchLayer(
                 query, entry: start, distance: startDistance, ef: m.parameters.efConstruction, layer: 0,
                 slots: m.slotCount, scratch: &scratch)
+            if start != s && scratch.visited.contains(s) { continue }  // a node the search expanded links to it
             scratch.sortResults()
             var parent: Candidate?
-            for j in 0..<scratch.sortedCount {
+            for j in 0..<scratch.sortedCount where scratch.sorted[j].slot != s {
                 let c = scratch.sorted[j]
-                guard c.slot != s, reached.contains(c.slot) else { continue }
                 if parent == nil { parent = c }
                 if Int(g.links0(c.slot)[0]) < g.m0 {
                     parent = c
@@ -243,27 +300,21 @@ final class Writer {
                 list[count + 1] = s
                 list[0] = UInt32(count + 1)
             } else {
+                lostInLink.insert(list[count])  // checked on the next write that touches it, or by verify
                 list[count] = s  // replaces the farthest kept neighbour
             }
-            walk(from: s, g)
         }
+        lostInLink.removeAll()
     }
 
-    /// Marks in `reached` every node reachable on layer 0 from `start`.
-    private func walk(from start: UInt32, _ g: Graph) {
-        if reached.testAndSet(start) { return }
-        queue.removeAll(keepingCapacity: true)
-        queue.append(start)
-        while let slot = queue.popLast() {
-            let list = g.links0(slot)
-            let count = Int(list[0])
-            var j = 1
-            while j <= count {
-                let n = list[j]
-                if !reached.testAndSet(n) { queue.append(n) }
-                j += 1
-            }
+    /// Whether one of `slot`'s layer-0 neighbours links back to it.
+    private func hasBackLink(_ slot: UInt32, _ g: Graph) -> Bool {
+        let list = g.links0(slot)
+        for j in 1..<(Int(list[0]) + 1) {
+            let other = g.links0(list[j])
+            for k in 1..<(Int(other[0]) + 1) where other[k] == slot { return true }
         }
+        return false
     }
 
     /// Writes everything into the transaction.

@@ -39,6 +39,9 @@ struct SearchScratch: ~Copyable {
         if metric == .cosine { Distance.normalize(query, dimension) }
     }
 
+    /// The query, for walking an int8 index.
+    var code: QueryCode { QueryCode(vector: query) }
+
     /// Empties `results` into `sorted`, closest first.
     mutating func sortResults() {
         if results.count > sortedCapacity {
@@ -56,11 +59,19 @@ struct SearchScratch: ~Copyable {
 }
 
 extension Graph {
-    /// Greedy descent (ef = 1) from `entry` through layers `top` down to `bottom`, inclusive.
+    /// The distance the graph walk uses: to `slot`'s int8 code when the query was quantised (`code`), else exact.
+    @inline(__always)
+    func walkDistance(_ query: UnsafePointer<Float>, _ code: QueryCode?, _ slot: UInt32) -> Float {
+        if let code { return distance(code, slot) }
+        return distance(query, vector(slot))
+    }
+
+    /// Greedy descent (ef = 1) from `entry` through layers `top` down to `bottom`, inclusive; on int8 codes
+    /// when `code` is given.
     ///
     /// - Returns: the closest slot found and its distance.
     func descend(
-        _ query: UnsafePointer<Float>, entry: UInt32, distance: Float, from top: Int, to bottom: Int
+        _ query: UnsafePointer<Float>, code: QueryCode? = nil, entry: UInt32, distance: Float, from top: Int, to bottom: Int
     ) throws -> (UInt32, Float) {
         var current = entry
         var best = distance
@@ -72,19 +83,15 @@ extension Graph {
                 let list = try links(current, layer: layer)
                 let count = try checkedCount(list, slot: current, layer: layer)
                 var j = 1
+                let bytes = code == nil ? dimension &* 4 : codeBytes
                 while j <= count {
-                    let v = UnsafeRawPointer(vector(try checked(list[j], of: current)))
-                    var line = 0
-                    while line < dimension &* 4 {
-                        vj_prefetch(v + line)
-                        line &+= 64
-                    }
+                    prefetch(try checked(list[j], of: current), bytes: bytes, codes: code != nil)
                     j &+= 1
                 }
                 j = 1
                 while j <= count {
                     let candidate = list[j]
-                    let d = self.distance(query, vector(candidate))
+                    let d = walkDistance(query, code, candidate)
                     if d < best {
                         best = d
                         current = candidate
@@ -99,21 +106,22 @@ extension Graph {
     }
 
     /// hnswlib's `searchBaseLayer`: best-first search on `layer` from `entry`, keeping the `ef` closest
-    /// slots in `scratch.results`. With a `filter`, only slots whose id it holds enter the results, while
-    /// the search still walks through the others.
+    /// slots in `scratch.results`. Only live slots, and with a `filter` only those whose id it holds, enter the
+    /// results, while the search still walks through the others. With `code`, distances are to int8 codes.
     ///
     /// - Complexity: O(ef · degree) distance evaluations, typically.
     func searchLayer(
         _ query: UnsafePointer<Float>, entry: UInt32, distance entryDistance: Float, ef: Int, layer: Int,
-        slots: Int, scratch: inout SearchScratch, filter: Set<UInt64>? = nil
+        slots: Int, scratch: inout SearchScratch, filter: Set<UInt64>? = nil, code: QueryCode? = nil
     ) throws {
         scratch.visited.reset(slots: slots)
         scratch.results.removeAll()
         scratch.frontier.removeAll()
         let visited = scratch.visited.view
-        let vectorBytes = min(dimension * 4, prefetchBytes)
+        let vectorBytes = min(code == nil ? dimension * 4 : codeBytes, prefetchBytes)
+        let codes = code != nil
         var lowerBound = Float.infinity
-        if filter == nil || filter!.contains(id(entry)) {
+        if admits(entry, filter) {
             scratch.results.push(entryDistance, entry)
             lowerBound = entryDistance
         }
@@ -144,19 +152,19 @@ extension Graph {
                 fresh[n] = candidate
                 n &+= 1
             }
-            if n > 0 { prefetchVector(fresh[0], bytes: vectorBytes) }
-            if n > 1 { prefetchVector(fresh[1], bytes: vectorBytes) }
+            if n > 0 { prefetch(fresh[0], bytes: vectorBytes, codes: codes) }
+            if n > 1 { prefetch(fresh[1], bytes: vectorBytes, codes: codes) }
             j = 0
             while j < n {
                 let candidate = fresh[j]
-                if j &+ 2 < n { prefetchVector(fresh[j &+ 2], bytes: vectorBytes) }
+                if j &+ 2 < n { prefetch(fresh[j &+ 2], bytes: vectorBytes, codes: codes) }
                 j &+= 1
-                let d = self.distance(query, vector(candidate))
+                let d = walkDistance(query, code, candidate)
                 if scratch.results.count < ef || d < lowerBound {
                     scratch.frontier.push(-d, candidate)
                     // It will likely be expanded: start loading its links (stored apart from its vector).
                     if layer == 0 { vj_prefetch(links0(candidate)) }
-                    if filter == nil || filter!.contains(id(candidate)) {
+                    if admits(candidate, filter) {
                         scratch.results.push(d, candidate)
                         if scratch.results.count > ef { scratch.results.pop() }
                     }
@@ -166,14 +174,24 @@ extension Graph {
         }
     }
 
+    /// Replaces the distances in `scratch.sorted` (to int8 codes) by exact ones from the f32 vectors, and
+    /// re-sorts: the final order of an int8 index's results is exact.
+    func rescore(_ query: UnsafePointer<Float>, _ scratch: inout SearchScratch) {
+        for j in 0..<scratch.sortedCount {
+            let slot = scratch.sorted[j].slot
+            scratch.sorted[j] = Candidate(distance: distance(query, vector(slot)), slot: slot)
+        }
+        sortCandidates(scratch.sorted, count: scratch.sortedCount)
+    }
+
     /// How much of each upcoming vector search prefetches: the first lines start the hardware streamer,
     /// and more only fill the line buffers and stall (measured on 384-d).
     var prefetchBytes: Int { 512 }
 
-    /// Starts loading the first `bytes` of the vector of `slot`.
+    /// Starts loading the first `bytes` of the vector (or, with `codes`, the int8 code) of `slot`.
     @inline(__always)
-    func prefetchVector(_ slot: UInt32, bytes: Int) {
-        let v = UnsafeRawPointer(vector(slot))
+    func prefetch(_ slot: UInt32, bytes: Int, codes: Bool) {
+        let v = codes ? code(slot) : UnsafeRawPointer(vector(slot))
         var line = 0
         while line < bytes {
             vj_prefetch(v + line)
@@ -182,19 +200,21 @@ extension Graph {
     }
 
     /// Full search: greedy descent through the upper layers, then `searchLayer` on layer 0.
-    /// Leaves the closest `ef` (allowed) slots in `scratch.sorted`, closest first.
+    /// Leaves the closest `ef` (allowed) slots in `scratch.sorted`, closest first; with `code`, by the distance
+    /// to their int8 codes.
     func search(
-        _ query: UnsafePointer<Float>, meta: Meta, ef: Int, scratch: inout SearchScratch, filter: Set<UInt64>?
+        _ query: UnsafePointer<Float>, code: QueryCode? = nil, meta: Meta, ef: Int, scratch: inout SearchScratch,
+        filter: Set<UInt64>?
     ) throws {
         scratch.sortedCount = 0
         guard meta.entry != Meta.noEntry else { return }
         guard Int(meta.entry) < slotLimit else { throw damaged("the entry point \(meta.entry) is past the last slot") }
-        let entryDistance = distance(query, vector(meta.entry))
+        let entryDistance = walkDistance(query, code, meta.entry)
         let (start, startDistance) = try descend(
-            query, entry: meta.entry, distance: entryDistance, from: meta.maxLevel, to: 1)
+            query, code: code, entry: meta.entry, distance: entryDistance, from: meta.maxLevel, to: 1)
         try searchLayer(
             query, entry: start, distance: startDistance, ef: ef, layer: 0, slots: meta.slotCount,
-            scratch: &scratch, filter: filter)
+            scratch: &scratch, filter: filter, code: code)
         scratch.sortResults()
     }
 }

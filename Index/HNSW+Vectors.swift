@@ -9,17 +9,23 @@ extension HNSWIndex {
     /// - Complexity: O(k · (log N + d)) for k ids, after binding the snapshot's chunk tables.
     public func vectors(ids: [UInt64], in txn: borrowing Transaction) throws -> [Float]? {
         if ids.isEmpty { return [] }
-        let meta = try readMeta(txn)
-        let store = GraphStore(layout: layout, databases: databases, path: environment.path, meta: meta)
-        try store.bind(txn, meta: meta)
-        let g = store.graph
-        let d = dimension
+        return try withReader(in: txn) { try $0.vectors(ids: ids) }
+    }
+}
+
+extension IndexReader {
+    /// `HNSWIndex.vectors(ids:in:)` on this reader's snapshot.
+    public func vectors(ids: [UInt64]) throws -> [Float]? {
+        let meta = searcher.store.meta
+        let databases = index.databases
+        let g = searcher.store.graph
+        let d = index.dimension
         var out = [Float](repeating: 0, count: ids.count * d)
         for (i, id) in ids.enumerated() {
             guard let value = try txn.get(databases.ids, key: id) else { return nil }
             guard value.count == 4 else { throw g.damaged("the id map holds a \(value.count)-byte slot for id \(id)") }
             let slot = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
-            guard Int(slot) < meta.slotCount, g.level(slot) != SlotRecord.free, g.id(slot) == id else {
+            guard Int(slot) < meta.slotCount, g.isLive(slot), g.id(slot) == id else {
                 throw g.damaged("id \(id) maps to slot \(slot), which does not hold it")
             }
             try g.checkIntact(slot)

@@ -1,9 +1,13 @@
+import Glibc
+
 /// What `HNSWIndex.verify()` found.
 public struct VerifyReport: Sendable, CustomStringConvertible {
     /// Live nodes.
     public var nodes = 0
     /// Slots ever used, live or free.
     public var slots = 0
+    /// Deleted nodes still in the graph, waiting for an insert to reuse their slots.
+    public var tombstones = 0
     /// The highest layer.
     public var maxLevel = -1
     /// Links on all layers.
@@ -17,7 +21,7 @@ public struct VerifyReport: Sendable, CustomStringConvertible {
     public var isSound: Bool { problems.isEmpty }
 
     public var description: String {
-        var lines = ["nodes \(nodes), slots \(slots), max level \(maxLevel), links \(links)"
+        var lines = ["nodes \(nodes), slots \(slots), tombstones \(tombstones), max level \(maxLevel), links \(links)"
                      + (checksummed ? ", vectors checksummed" : ", no vector checksums")]
         lines += problems.prefix(50).map { "problem: \($0)" }
         if problems.count > 50 { lines.append("… and \(problems.count - 50) more problems") }
@@ -63,18 +67,27 @@ extension HNSWIndex {
             if problems.count < 10_000 { problems.append(text) }
         }
 
+        let code = UnsafeMutableRawPointer.allocate(byteCount: layout.codeBytes, alignment: 16)
+        defer { code.deallocate() }
         var live = 0
+        var tombstones = 0
         var topLevel = -1
         for s in 0..<UInt32(slotCount) {
             let level = g.level(s)
             if level == SlotRecord.free { continue }
-            live += 1
+            if g.isLive(s) { live += 1 } else { tombstones += 1 }
             guard level <= 64 else {
                 problem("slot \(s) has level \(level)")
                 continue
             }
             topLevel = max(topLevel, Int(level))
             if !g.isIntact(s) { problem("slot \(s) (id \(g.id(s))): the vector or id fails its checksum (changed on disk)") }
+            if storage == .int8 {
+                Quantizer.encode(g.vector(s), dimension: dimension, into: code)
+                if memcmp(code, g.code(s), layout.codeBytes) != 0 {
+                    problem("slot \(s) (id \(g.id(s))): the int8 code does not match the vector")
+                }
+            }
             for layer in 0...Int(level) {
                 let list: UnsafeMutablePointer<UInt32>
                 do {
@@ -97,7 +110,7 @@ extension HNSWIndex {
                     if Int(n) >= slotCount {
                         problem("slot \(s) links to slot \(n) on layer \(layer), beyond \(slotCount)")
                     } else if g.level(n) == SlotRecord.free {
-                        problem("slot \(s) links to deleted slot \(n) on layer \(layer)")
+                        problem("slot \(s) links to free slot \(n) on layer \(layer)")
                     } else if Int(g.level(n)) < layer {
                         problem("slot \(s) links to \(n) on layer \(layer), above that node's level \(g.level(n))")
                     }
@@ -105,11 +118,15 @@ extension HNSWIndex {
             }
         }
         report.nodes = live
+        report.tombstones = tombstones
         if live != meta.liveCount { problem("metadata counts \(meta.liveCount) nodes, the slots hold \(live)") }
+        if tombstones != meta.tombstoneCount {
+            problem("metadata counts \(meta.tombstoneCount) tombstones, the slots hold \(tombstones)")
+        }
         if topLevel != meta.maxLevel { problem("metadata max level \(meta.maxLevel), the nodes reach \(topLevel)") }
-        if live > 0 {
+        if live + tombstones > 0 {
             if meta.entry == Meta.noEntry || Int(meta.entry) >= slotCount || g.level(meta.entry) == SlotRecord.free {
-                problem("entry point \(meta.entry) is not a live node")
+                problem("entry point \(meta.entry) is not a node")
             } else if Int(g.level(meta.entry)) != meta.maxLevel {
                 problem("entry point \(meta.entry) has level \(g.level(meta.entry)), not the max level \(meta.maxLevel)")
             }
@@ -127,7 +144,7 @@ extension HNSWIndex {
             }
             let id = UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))
             let slot = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
-            if Int(slot) >= slotCount || g.level(slot) == SlotRecord.free {
+            if Int(slot) >= slotCount || !g.isLive(slot) {
                 problem("id \(id) maps to slot \(slot), which is not live")
             } else if g.id(slot) != id {
                 problem("id \(id) maps to slot \(slot), which holds id \(g.id(slot))")
@@ -140,8 +157,8 @@ extension HNSWIndex {
             freeCount += 1
             if key.count == 4 {
                 let slot = UInt32(bigEndian: key.loadUnaligned(as: UInt32.self))
-                if Int(slot) >= slotCount || g.level(slot) != SlotRecord.free {
-                    problem("free list holds slot \(slot), which is not free")
+                if Int(slot) >= slotCount || g.isLive(slot) {
+                    problem("free list holds slot \(slot), which is live")
                 }
             }
             return true
@@ -150,22 +167,22 @@ extension HNSWIndex {
             problem("\(live) live and \(freeCount) free slots do not add up to \(slotCount)")
         }
 
-        // Reachability on layer 0, only when the links are sane enough to walk.
+        // Reachability on layer 0, through tombstones too, only when the links are sane enough to walk.
         if problems.isEmpty && live > 0 {
             var reached = [Bool](repeating: false, count: slotCount)
             var stack = [meta.entry]
             reached[Int(meta.entry)] = true
-            var count = 1
+            var count = g.isLive(meta.entry) ? 1 : 0
             while let s = stack.popLast() {
                 let list = g.links0(s)
                 for j in 1..<(Int(list[0]) + 1) where !reached[Int(list[j])] {
                     reached[Int(list[j])] = true
-                    count += 1
+                    if g.isLive(list[j]) { count += 1 }
                     stack.append(list[j])
                 }
             }
             if count != live {
-                let missing = (0..<UInt32(slotCount)).filter { g.level($0) != SlotRecord.free && !reached[Int($0)] }
+                let missing = (0..<UInt32(slotCount)).filter { g.isLive($0) && !reached[Int($0)] }
                 problem("\(live - count) nodes are unreachable from the entry point, e.g. ids \(missing.prefix(5).map { g.id($0) })")
             }
         }
@@ -189,7 +206,7 @@ extension HNSWIndex {
         try store.bind(txn, meta: meta)
         let g = store.graph
         var damaged = 0
-        for s in 0..<UInt32(meta.slotCount) where g.level(s) != SlotRecord.free {
+        for s in 0..<UInt32(meta.slotCount) where g.isLive(s) {
             let vector = UnsafeBufferPointer(start: g.vector(s), count: dimension)
             guard g.level(s) <= 64, g.isIntact(s), vector.allSatisfy(\.isFinite) else {
                 damaged += 1

@@ -15,11 +15,15 @@ public struct IndexSettings: Sendable, Equatable {
     public var dimension: Int
     public var metric: Metric
     public var parameters: HNSWParameters
+    public var storage: VectorStorage
 
-    public init(dimension: Int, metric: Metric = .cosine, parameters: HNSWParameters = HNSWParameters()) {
+    public init(
+        dimension: Int, metric: Metric = .cosine, parameters: HNSWParameters = HNSWParameters(), storage: VectorStorage = .f32
+    ) {
         self.dimension = dimension
         self.metric = metric
         self.parameters = parameters
+        self.storage = storage
     }
 }
 
@@ -37,6 +41,8 @@ public final class HNSWIndex: @unchecked Sendable {
     public let dimension: Int
     public let metric: Metric
     public let parameters: HNSWParameters
+    /// How the graph walk reads vectors, chosen when the index was created.
+    public let storage: VectorStorage
     let layout: Layout
     let databases: Databases
     private let poolLock = PlainLock()
@@ -54,21 +60,27 @@ public final class HNSWIndex: @unchecked Sendable {
             guard settings.dimension > 0, (2...1024).contains(settings.parameters.m), settings.parameters.efConstruction >= 1,
                   settings.parameters.ef >= 1
             else { throw IndexError.invalidArgument("index settings out of range: \(settings)") }
+            guard settings.storage == .f32 || settings.metric != .l2 else {
+                throw IndexError.invalidArgument("int8 storage needs the cosine or inner-product metric, not l2")
+            }
             (databases, meta) = try environment.write { txn in
-                guard let databases = try Databases(environment: environment, name: name, create: true, in: txn) else {
+                guard let databases = try Databases(
+                    environment: environment, name: name, create: true, createCodes: settings.storage == .int8, in: txn)
+                else {
                     throw IndexError.notAnIndex(path: path, name: name)
                 }
                 if let existing = try Self.readMeta(txn, databases.meta, path: path, name: name) {
                     guard existing.dimension == settings.dimension, existing.metric == settings.metric,
-                          existing.parameters.m == settings.parameters.m
+                          existing.parameters.m == settings.parameters.m, existing.storage == settings.storage
                     else {
                         throw IndexError.incompatible(
                             path: path,
-                            reason: "index '\(name)' holds \(existing.dimension)-d \(existing.metric) vectors with m=\(existing.parameters.m)")
+                            reason: "index '\(name)' holds \(existing.dimension)-d \(existing.metric) vectors with m=\(existing.parameters.m) in \(existing.storage) storage")
                     }
                     return (databases, existing)
                 }
-                let meta = Meta(dimension: settings.dimension, metric: settings.metric, parameters: settings.parameters)
+                let meta = Meta(
+                    dimension: settings.dimension, metric: settings.metric, parameters: settings.parameters, storage: settings.storage)
                 let store = GraphStore(layout: Layout(meta), databases: databases, path: path, meta: meta)
                 try store.writeMeta(txn)
                 return (databases, meta)
@@ -85,6 +97,7 @@ public final class HNSWIndex: @unchecked Sendable {
         dimension = meta.dimension
         metric = meta.metric
         parameters = meta.parameters
+        storage = meta.storage
         layout = Layout(meta)
     }
 
@@ -105,7 +118,7 @@ public final class HNSWIndex: @unchecked Sendable {
             throw IndexError.notAnIndex(path: environment.path, name: name)
         }
         guard meta.dimension == layout.dimension, meta.metric == layout.metric, meta.parameters.m == layout.m,
-              meta.vectorShift == layout.vectorShift, meta.graphShift == layout.graphShift
+              meta.vectorShift == layout.vectorShift, meta.graphShift == layout.graphShift, meta.storage == layout.storage
         else { throw IndexError.corrupt(path: environment.path, reason: "index '\(name)' settings changed while open") }
         return meta
     }
@@ -194,7 +207,7 @@ public final class HNSWIndex: @unchecked Sendable {
                 try searcher.store.bind(txn, meta: try readMeta(txn))
                 searcher.bound = true
             }
-            return try run(searcher.store, &searcher.scratch, query, k: k, ef: ef, filter: filter, exact: false, txn)
+            return try run(searcher.store, &searcher.scratch, query, k: k, ef: ef, filter: filter, exact: false, copy txn)
         }
     }
 
@@ -202,10 +215,7 @@ public final class HNSWIndex: @unchecked Sendable {
     public func search(
         _ query: [Float], k: Int, ef: Int? = nil, filter: Set<UInt64>? = nil, in txn: borrowing Transaction
     ) throws -> [SearchResult] {
-        try checkQuery(query, k: k)
-        return try oneShot(txn) { store, scratch in
-            try run(store, &scratch, query, k: k, ef: ef, filter: filter, exact: false, txn)
-        }
+        try withReader(in: txn) { try $0.search(query, k: k, ef: ef, filter: filter) }
     }
 
     /// The exact `k` nearest neighbours by brute force.
@@ -218,30 +228,45 @@ public final class HNSWIndex: @unchecked Sendable {
     public func exactSearch(
         _ query: [Float], k: Int, filter: Set<UInt64>? = nil, in txn: borrowing Transaction
     ) throws -> [SearchResult] {
-        try checkQuery(query, k: k)
-        return try oneShot(txn) { store, scratch in
-            try run(store, &scratch, query, k: k, ef: nil, filter: filter, exact: true, txn)
-        }
+        try withReader(in: txn) { try $0.exactSearch(query, k: k, filter: filter) }
     }
 
-    private func checkQuery(_ query: [Float], k: Int) throws {
+    /// Calls `body` with a reader bound to `txn`'s snapshot, for every lookup one query makes (hannoy's
+    /// `Reader::open`): the chunk tables are bound once, and the visited set, heaps and buffers come from the
+    /// index's pool instead of being sized and allocated per call. The reader must not outlive `body`.
+    public func withReader<R>(in txn: borrowing Transaction, _ body: (IndexReader) throws -> R) throws -> R {
+        let searcher = checkout()
+        defer {
+            searcher.bound = false  // bound to the caller's transaction, not the pooled one
+            checkin(searcher)
+        }
+        try searcher.store.bind(txn, meta: try readMeta(txn))
+        return try body(IndexReader(index: self, searcher: searcher, txn: copy txn))
+    }
+
+    /// Sizes and settings, for `status` and benchmarks.
+    public func info() throws -> IndexInfo {
+        try environment.read { txn in try info(in: txn) }
+    }
+
+    public func info(in txn: borrowing Transaction) throws -> IndexInfo {
+        let meta = try readMeta(txn)
+        let vectorBytes = dimension * 4
+        let codeBytes = storage == .int8 ? layout.codeBytes : 0
+        return IndexInfo(
+            storage: storage, count: meta.liveCount, tombstones: meta.tombstoneCount, slots: meta.slotCount,
+            searchBytesPerVector: storage == .int8 ? codeBytes : vectorBytes,
+            storedBytesPerVector: vectorBytes + codeBytes + (layout.m0 + 1) * 4 + SlotRecord.size)
+    }
+
+    func checkQuery(_ query: [Float], k: Int) throws {
         guard query.count == dimension else { throw IndexError.dimensionMismatch(expected: dimension, found: query.count) }
         guard k >= 1 else { throw IndexError.invalidArgument("k must be at least 1, got \(k)") }
     }
 
-    private func oneShot<R>(
-        _ txn: borrowing Transaction, _ body: (GraphStore, inout SearchScratch) throws -> R
-    ) throws -> R {
-        let meta = try readMeta(txn)
-        let store = GraphStore(layout: layout, databases: databases, path: environment.path, meta: meta)
-        try store.bind(txn, meta: meta)
-        var scratch = SearchScratch(dimension: dimension, slots: meta.slotCount, ef: parameters.ef)
-        return try body(store, &scratch)
-    }
-
-    private func run(
+    func run(
         _ store: GraphStore, _ scratch: inout SearchScratch, _ query: [Float], k: Int, ef: Int?,
-        filter: Set<UInt64>?, exact: Bool, _ txn: borrowing Transaction
+        filter: Set<UInt64>?, exact: Bool, _ txn: Transaction
     ) throws -> [SearchResult] {
         let meta = store.meta
         let g = store.graph
@@ -259,6 +284,10 @@ public final class HNSWIndex: @unchecked Sendable {
             g.exactSearch(scratch.query, k: k, slotCount: meta.slotCount, scratch: &scratch, slots: slots)
         } else if exact {
             g.exactSearch(scratch.query, k: k, slotCount: meta.slotCount, scratch: &scratch)
+        } else if storage == .int8 {
+            let code = scratch.code
+            try g.search(scratch.query, code: code, meta: meta, ef: ef, scratch: &scratch, filter: filter)
+            g.rescore(scratch.query, &scratch)
         } else {
             try g.search(scratch.query, meta: meta, ef: ef, scratch: &scratch, filter: filter)
         }
@@ -293,7 +322,43 @@ final class Searcher {
     init(index: HNSWIndex) {
         reader = PooledReader(environment: index.environment)
         store = GraphStore(layout: index.layout, databases: index.databases, path: index.environment.path, meta: Meta(
-            dimension: index.dimension, metric: index.metric, parameters: index.parameters))
+            dimension: index.dimension, metric: index.metric, parameters: index.parameters, storage: index.storage))
         scratch = SearchScratch(dimension: index.dimension, slots: 1024, ef: index.parameters.ef)
     }
+}
+
+/// Sizes and settings of an index (`HNSWIndex.info()`).
+public struct IndexInfo: Sendable, Equatable {
+    public var storage: VectorStorage
+    public var count: Int
+    public var tombstones: Int
+    public var slots: Int
+    /// Bytes per vector that the graph walk reads: the f32 vector, or the int8 code.
+    public var searchBytesPerVector: Int
+    /// Bytes per slot on disk: vector, code, layer-0 links and slot record (upper layers and the id map add a
+    /// little more).
+    public var storedBytesPerVector: Int
+}
+
+/// A reader bound to one read transaction (`HNSWIndex.withReader`): every search and vector lookup of one
+/// query, on one snapshot, with pooled scratch.
+public struct IndexReader {
+    let index: HNSWIndex
+    let searcher: Searcher
+    let txn: Transaction
+
+    /// The `k` nearest neighbours of `query`, closest first (see `HNSWIndex.search`).
+    public func search(_ query: [Float], k: Int, ef: Int? = nil, filter: Set<UInt64>? = nil) throws -> [SearchResult] {
+        try index.checkQuery(query, k: k)
+        return try index.run(searcher.store, &searcher.scratch, query, k: k, ef: ef, filter: filter, exact: false, txn)
+    }
+
+    /// The exact `k` nearest neighbours by brute force, or among the ids of `filter`.
+    public func exactSearch(_ query: [Float], k: Int, filter: Set<UInt64>? = nil) throws -> [SearchResult] {
+        try index.checkQuery(query, k: k)
+        return try index.run(searcher.store, &searcher.scratch, query, k: k, ef: nil, filter: filter, exact: true, txn)
+    }
+
+    /// The live vectors in this snapshot.
+    public var count: Int { searcher.store.meta.liveCount }
 }

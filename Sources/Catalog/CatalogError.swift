@@ -16,6 +16,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
     case damaged(library: String, trees: [String])
     /// The library's stored data is not what this version writes.
     case incompatible(library: String, reason: String)
+    /// Asked for another vector storage than the library was made with.
+    case storageMismatch(library: String, stored: String, requested: String)
     /// A model bundle without its `tokenizer.json`.
     case tokenizerMissing(path: String)
     /// The model gave a NaN or infinite vector: its weights are damaged or it cannot take this input.
@@ -42,6 +44,8 @@ public enum CatalogError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(library): another `vjsearch` is writing to this library; wait for it, or pass --wait"
         case .emptyLibrary(let library): "\(library): the library is empty; index videos with `vjsearch index PATH…`"
         case .incompatible(let library, let reason): "\(library): \(reason)"
+        case .storageMismatch(let library, let stored, let requested):
+            "\(library): the library keeps \(stored) vectors, chosen when it was made; `vjsearch reindex --vectors \(requested)` rebuilds it"
         case .damaged(let library, let trees):
             "\(library): the library file is damaged (in \(trees.joined(separator: ", "))) and was not opened; run `vjsearch verify`"
         case .tokenizerMissing(let path): "\(path): missing: a model bundle needs its tokenizer.json"

@@ -13,6 +13,11 @@ public struct LibraryStatus: Codable, Sendable {
     public var hours: Double
     public var segments: Int
     public var vectors: Int
+    /// How the index keeps vectors for search (`f32` or `int8`), and its bytes per vector: read by a search's
+    /// graph walk, and stored on disk.
+    public var storage: String
+    public var searchBytesPerVector: Int
+    public var storedBytesPerVector: Int
     public var failures: [IndexReport.Failure]
     /// Videos indexed in part so far (an interrupted run on a long file); the next `index` continues them.
     public var partial: [PartialVideo]
@@ -47,10 +52,13 @@ extension Library {
             let indexed = all.filter { $0.status == .indexed }
             let segments = try segmentCount(in: txn)
             let vectors = try index.count(in: txn)
+            let info = try index.info(in: txn)
             return LibraryStatus(
                 library: path, modelID: meta.modelID, dimension: meta.dimension, modelName: meta.modelName,
                 domain: meta.domain, videos: indexed.count,
                 hours: indexed.reduce(0) { $0 + $1.duration } / 3600, segments: segments, vectors: vectors,
+                storage: info.storage.rawValue, searchBytesPerVector: info.searchBytesPerVector,
+                storedBytesPerVector: info.storedBytesPerVector,
                 failures: all.filter { $0.status == .failed }.map { .init(path: $0.path, cause: $0.failure?.description ?? "failed") },
                 partial: all.filter { $0.status == .partial }.map { PartialVideo(path: $0.path, stored: $0.duration) },
                 healthy: segments == vectors)

@@ -76,7 +76,8 @@ extension Library {
 
         // The new library: the same model and video ids, then the records, then the vectors in batches.
         let fresh = try Library(path: destination, model: ModelIdentity(
-            id: meta.modelID, dimension: meta.dimension, name: meta.modelName, domain: meta.domain), create: true, shared: shared)
+            id: meta.modelID, dimension: meta.dimension, name: meta.modelName, domain: meta.domain), create: true, shared: shared,
+            storage: index.storage)
         try fresh.environment.write { txn in
             try Self.writeMeta(meta, fresh.metaDB, txn)
             for record in kept {

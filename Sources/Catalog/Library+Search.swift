@@ -89,60 +89,63 @@ extension Library {
                 if allowed.isEmpty { return [] }
                 filter = allowed
             }
-            let total = try index.count(in: txn)
-            guard total > 0 else { return [] }
-            let n = min(q.hitCount, total)
-            let hits = q.exact
-                ? try index.exactSearch(vector, k: n, filter: filter, in: txn)
-                : try index.search(vector, k: n, ef: max(n, index.parameters.ef), filter: filter, in: txn)
+            // One reader for every lookup below: the snapshot's chunk tables are bound once, scratch is pooled.
+            return try index.withReader(in: txn) { reader in
+                let total = reader.count
+                guard total > 0 else { return [] }
+                let n = min(q.hitCount, total)
+                let hits = q.exact
+                    ? try reader.exactSearch(vector, k: n, filter: filter)
+                    : try reader.search(vector, k: n, ef: max(n, index.parameters.ef), filter: filter)
 
-            // Candidate videos in order of their best hit; a bounded number, each rescored in full.
-            var order: [UInt64] = []
-            var peaksByVideo: [UInt64: [Int]] = [:]
-            for h in hits {
-                let v = SegmentID.video(h.id)
-                if peaksByVideo[v] == nil { order.append(v) }
-                peaksByVideo[v, default: []].append(SegmentID.index(h.id))
-            }
-            var out: [Moment] = []
-            for v in order.lazy.filter({ !q.excludedVideos.contains($0) }).prefix(q.candidateVideos) {
-                guard let record = try video(v, in: txn), record.segments > 0 else { continue }
-                let ids = (0..<record.segments).map { SegmentID.make(video: v, index: $0) }
-                let all = try index.exactSearch(vector, k: ids.count, filter: Set(ids), in: txn)
-                var scores = [Float](repeating: -1, count: record.segments)
-                for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }
-                if let demote {
-                    for r in try index.exactSearch(demote.vector, k: ids.count, filter: Set(ids), in: txn) {
-                        scores[SegmentID.index(r.id)] -= demote.weight * max(0, 1 - r.distance)
+                // Candidate videos in order of their best hit; a bounded number, each rescored in full.
+                var order: [UInt64] = []
+                var peaksByVideo: [UInt64: [Int]] = [:]
+                for h in hits {
+                    let v = SegmentID.video(h.id)
+                    if peaksByVideo[v] == nil { order.append(v) }
+                    peaksByVideo[v, default: []].append(SegmentID.index(h.id))
+                }
+                var out: [Moment] = []
+                for v in order.lazy.filter({ !q.excludedVideos.contains($0) }).prefix(q.candidateVideos) {
+                    guard let record = try video(v, in: txn), record.segments > 0 else { continue }
+                    let ids = (0..<record.segments).map { SegmentID.make(video: v, index: $0) }
+                    let all = try reader.exactSearch(vector, k: ids.count, filter: Set(ids))
+                    var scores = [Float](repeating: -1, count: record.segments)
+                    for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }
+                    if let demote {
+                        for r in try reader.exactSearch(demote.vector, k: ids.count, filter: Set(ids)) {
+                            scores[SegmentID.index(r.id)] -= demote.weight * max(0, 1 - r.distance)
+                        }
+                    }
+                    // A hit at or below the video's median is no peak (the rule would grow it over the whole video),
+                    // unless nothing stands out, as in a one-segment video: then the best hit is the moment.
+                    let median = MomentRule.median(scores)
+                    // Ties (identical clips score identically) go to the earlier segment, so the output does not depend
+                    // on the order the index returned them in.
+                    let hitsByScore = peaksByVideo[v, default: []].sorted {
+                        scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1
+                    }
+                    let raised = hitsByScore.filter { scores[$0] > median }
+                    let peaks = raised.isEmpty ? Array(hitsByScore.prefix(1)) : raised
+                    var spans: [(start: Double, end: Double)] = []  // this video's moments so far, best first
+                    for range in q.rule.moments(peaks: peaks, scores: scores) {
+                        guard let first = try segment(ids[range.lowerBound], in: txn),
+                              let last = try segment(ids[range.upperBound], in: txn) else { continue }
+                        let before = range.lowerBound > 0 ? try segment(ids[range.lowerBound - 1], in: txn) : nil
+                        let after = range.upperBound + 1 < ids.count ? try segment(ids[range.upperBound + 1], in: txn) : nil
+                        guard let span = Self.trim(Segment.span(first: first, last: last, before: before, after: after),
+                                                   clear: spans) else { continue }
+                        spans.append(span)
+                        let score = range.map { scores[$0] }.max() ?? -1
+                        out.append(Moment(path: record.path, start: span.start, end: span.end, score: score, videoID: v,
+                                          partial: record.status == .partial))
                     }
                 }
-                // A hit at or below the video's median is no peak (the rule would grow it over the whole video),
-                // unless nothing stands out, as in a one-segment video: then the best hit is the moment.
-                let median = MomentRule.median(scores)
-                // Ties (identical clips score identically) go to the earlier segment, so the output does not depend
-                // on the order the index returned them in.
-                let hitsByScore = peaksByVideo[v, default: []].sorted {
-                    scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1
-                }
-                let raised = hitsByScore.filter { scores[$0] > median }
-                let peaks = raised.isEmpty ? Array(hitsByScore.prefix(1)) : raised
-                var spans: [(start: Double, end: Double)] = []  // this video's moments so far, best first
-                for range in q.rule.moments(peaks: peaks, scores: scores) {
-                    guard let first = try segment(ids[range.lowerBound], in: txn),
-                          let last = try segment(ids[range.upperBound], in: txn) else { continue }
-                    let before = range.lowerBound > 0 ? try segment(ids[range.lowerBound - 1], in: txn) : nil
-                    let after = range.upperBound + 1 < ids.count ? try segment(ids[range.upperBound + 1], in: txn) : nil
-                    guard let span = Self.trim(Segment.span(first: first, last: last, before: before, after: after),
-                                               clear: spans) else { continue }
-                    spans.append(span)
-                    let score = range.map { scores[$0] }.max() ?? -1
-                    out.append(Moment(path: record.path, start: span.start, end: span.end, score: score, videoID: v,
-                                      partial: record.status == .partial))
-                }
+                if let minScore = q.minScore { out.removeAll { $0.score < minScore } }
+                out.sort { $0.score != $1.score ? $0.score > $1.score : ($0.path, $0.start) < ($1.path, $1.start) }
+                return Array(out.prefix(max(0, q.top)))
             }
-            if let minScore = q.minScore { out.removeAll { $0.score < minScore } }
-            out.sort { $0.score != $1.score ? $0.score > $1.score : ($0.path, $0.start) < ($1.path, $1.start) }
-            return Array(out.prefix(max(0, q.top)))
         }
     }
 

@@ -69,7 +69,13 @@ public final class Library: @unchecked Sendable {
     ///
     /// With `checkPages`, an existing file is first walked page by page (`LMDBFileCheck`, some 25 ms per 100 MB) and
     /// refused when damaged, since LMDB trusts its pages and can crash on them; `query` skips it to stay quick.
-    public init(path: String, model: ModelIdentity?, create: Bool, shared: Bool = false, checkPages: Bool = true) throws {
+    ///
+    /// `storage` chooses how a new library keeps its vectors for search (`VectorStorage`); an existing library
+    /// keeps the choice it was made with, and asking for another is an error.
+    public init(
+        path: String, model: ModelIdentity?, create: Bool, shared: Bool = false, checkPages: Bool = true,
+        storage: VectorStorage? = nil
+    ) throws {
         self.path = path
         let dataFile = path + "/data.mdb"
         let exists = FileManager.default.fileExists(atPath: dataFile)
@@ -123,8 +129,14 @@ public final class Library: @unchecked Sendable {
         videosDB = v
         segmentsDB = s
         self.meta = meta
-        index = try HNSWIndex(environment: environment, name: Self.indexName,
-                              creating: create ? IndexSettings(dimension: meta.dimension, metric: .cosine) : nil)
+        let existing = try environment.read { txn in try environment.database(named: Self.indexName + ".meta", create: false, in: txn) } != nil
+        let opened = try HNSWIndex(
+            environment: environment, name: Self.indexName,
+            creating: create && !existing ? IndexSettings(dimension: meta.dimension, metric: .cosine, storage: storage ?? .f32) : nil)
+        if let storage, storage != opened.storage {
+            throw CatalogError.storageMismatch(library: path, stored: opened.storage.rawValue, requested: storage.rawValue)
+        }
+        index = opened
     }
 
     /// The model id of the library at `path`, or nil when there is no readable library there.

@@ -26,7 +26,7 @@ struct ANN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vjsearch-ann",
         abstract: "Drive the vjsearch vector index on standard ANN benchmark files.",
-        subcommands: [Build.self, Search.self, Delete.self, Verify.self])
+        subcommands: [Build.self, Search.self, Churn.self, Delete.self, Verify.self, Info.self])
 }
 
 struct IndexOption: ParsableArguments {
@@ -45,6 +45,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw ExitCode(2)
     }
 }
+
+extension VectorStorage: ExpressibleByArgument {}
 
 extension Metric: ExpressibleByArgument {
     public init?(argument: String) {
@@ -66,13 +68,15 @@ struct Build: ParsableCommand {
     @Option(name: .customLong("ef-construction"), help: "Candidate list size while inserting.") var efConstruction = 200
     @Option(help: "Vectors per write transaction.") var batch = 10_000
     @Option(name: .customLong("first-id"), help: "The id of the first row.") var firstID: UInt64 = 0
+    @Option(help: "f32, or int8 (codes for the graph walk, f32 kept for exact rescoring).") var storage: VectorStorage = .f32
 
     func run() throws {
         try reportingErrors {
             let (dimension, values) = try VecsFile.readFloats(vectors)
             let rows = values.count / dimension
             let index = try HNSWIndex(path: options.index, creating: IndexSettings(
-                dimension: dimension, metric: metric, parameters: HNSWParameters(m: m, efConstruction: efConstruction)))
+                dimension: dimension, metric: metric, parameters: HNSWParameters(m: m, efConstruction: efConstruction),
+                storage: storage))
             let start = now()
             let startCPU = cpuTime()
             var row = 0
@@ -189,6 +193,70 @@ struct Verify: ParsableCommand {
             let report = try index.verify()
             print(report)
             if !report.isSound { throw ExitCode(1) }
+        }
+    }
+}
+
+/// The p-th percentile (0…100) of `values`, nearest rank.
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, max(0, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
+}
+
+struct Churn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add videos of vectors one commit each, delete them one commit each, then add them again.",
+        discussion: """
+            Times each commit in-process, as a library's indexing run commits one video at a time. The second \
+            round of adds reuses the slots the deletes left.
+            Example: vjsearch-ann churn --index idx --vectors extra.fvecs --first-id 100000 --video 60 --videos 20
+            """)
+    @OptionGroup var options: IndexOption
+    @Option(help: "Vectors for the videos (.fvecs), taken in order.") var vectors: String
+    @Option(name: .customLong("first-id"), help: "The id of the first vector; ids must not be in the index.") var firstID: UInt64
+    @Option(help: "Vectors per video.") var video = 60
+    @Option(help: "How many videos.") var videos = 20
+
+    func run() throws {
+        try reportingErrors {
+            guard video >= 1, videos >= 1 else { throw ValidationError("--video and --videos must be at least 1") }
+            let (dimension, values) = try VecsFile.readFloats(vectors)
+            guard values.count / dimension >= video * videos else {
+                throw ValidationError("\(vectors) holds \(values.count / dimension) vectors; \(video * videos) are needed")
+            }
+            let index = try HNSWIndex(path: options.index)
+            let batches = (0..<videos).map { v in
+                (ids: (0..<video).map { firstID + UInt64(v * video + $0) },
+                 vectors: Array(values[(v * video * dimension)..<((v + 1) * video * dimension)]))
+            }
+            func timed(_ body: () throws -> Void) rethrows -> Double {
+                let start = now()
+                try body()
+                return (now() - start) * 1000
+            }
+            let adds = try batches.map { b in try timed { try index.insert(ids: b.ids, vectors: b.vectors) } }
+            let deletes = try batches.map { b in try timed { _ = try index.delete(ids: b.ids) } }
+            let readds = try batches.map { b in try timed { try index.insert(ids: b.ids, vectors: b.vectors) } }
+            let f = { (x: Double) in String(format: "%.2f", x) }
+            print("add_video_ms_p50=\(f(percentile(adds, 50))) add_video_ms_p99=\(f(percentile(adds, 99))) "
+                  + "delete_video_ms_p50=\(f(percentile(deletes, 50))) delete_video_ms_p99=\(f(percentile(deletes, 99))) "
+                  + "readd_video_ms_p50=\(f(percentile(readds, 50))) readd_video_ms_p99=\(f(percentile(readds, 99)))")
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the index's settings and sizes as key=value pairs.")
+    @OptionGroup var options: IndexOption
+
+    func run() throws {
+        try reportingErrors {
+            let index = try HNSWIndex(path: options.index)
+            let info = try index.info()
+            print("storage=\(info.storage) dimension=\(index.dimension) count=\(info.count) tombstones=\(info.tombstones) "
+                  + "slots=\(info.slots) search_bytes_per_vector=\(info.searchBytesPerVector) "
+                  + "stored_bytes_per_vector=\(info.storedBytesPerVector)")
         }
     }
 }

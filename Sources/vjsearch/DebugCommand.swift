@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import JEPA
+import VectorIndex
 
 /// `vjsearch debug …`: internal tools for benchmarks and tests (hidden).
 struct DebugCommand: AsyncParsableCommand {
@@ -20,17 +21,19 @@ struct DebugCommand: AsyncParsableCommand {
         @Option(help: "Fake videos to add.") var videos = 100
         @Option(help: "Segments per fake video (one per second).") var segments = 1000
         @Option(help: "Random seed.") var seed: UInt64 = 1
+        @Option(help: "Vector storage of a new library (f32 or int8).") var vectors: VectorStorage?
 
         func run() async throws {
             let libraryPath = library.path
-            let (count, perVideo, seed) = (videos, segments, seed)
+            let (count, perVideo, seed, storage) = (videos, segments, seed, vectors)
             do {
                 let directory = try model.directory()
                 try await onThread {
                     let bundle = try ModelBundle(directory: directory)
                     let lock = try LibraryLock(library: libraryPath, wait: true)
                     defer { withExtendedLifetime(lock) {} }
-                    let library = try Library(path: libraryPath, model: (bundle.modelID, bundle.config.sharedDim), create: true)
+                    let library = try Library(path: libraryPath, model: ModelIdentity(id: bundle.modelID, dimension: bundle.config.sharedDim),
+                                              create: true, storage: storage)
                     var rng = SplitMix(seed: seed)
                     let d = bundle.config.sharedDim
                     for v in 0..<count {
@@ -51,7 +54,9 @@ struct DebugCommand: AsyncParsableCommand {
                         try library.commit(path: String(format: "/fake/video-%06d-%llu.mp4", v, seed),
                                            fingerprint: Fingerprint(size: UInt64(v), hash: seed), mtime: 0,
                                            duration: Double(perVideo + 1), segments: segments, vectors: vectors, replacing: [])
+                        if isatty(2) != 0 { FileHandle.standardError.write(Data("\r\(v + 1)/\(count) videos".utf8)) }
                     }
+                    if isatty(2) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
                 }
             } catch {
                 throw reportFailure(error)

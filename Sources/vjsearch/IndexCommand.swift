@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Neural
+import VectorIndex
 import Watch
 
 /// `vjsearch index PATH…`: scan, embed and store; incremental and resumable.
@@ -23,6 +24,7 @@ struct IndexCommand: AsyncParsableCommand {
               vjsearch index ~/Videos                   # all under it, incrementally
               vjsearch index talk.mp4 --progress plain  # a line every 10 s, as in logs
               vjsearch index ~/Videos --prune --json    # forget deleted files; JSON
+              vjsearch index /mnt/nas --vectors int8    # new library, small search memory
 
             """ + ExitStatus.pointer)
 
@@ -34,6 +36,11 @@ struct IndexCommand: AsyncParsableCommand {
     @OptionGroup var threads: ThreadOptions
 
     @OptionGroup var clip: ClipWindowOptions
+
+    @Option(help: ArgumentHelp(
+        "How a new library keeps vectors for search: f32 (exact), or int8 (the graph walk reads a quarter of the bytes; the final ranking is still exact). Fixed when the library is made; `reindex --vectors` changes it.",
+        valueName: "f32|int8"))
+    var vectors: VectorStorage?
 
     @Flag(help: "Make a new library readable by other users (folder 755, files 644); by default only you can read it (700, 600), since it reveals what you watch and search for.")
     var shared = false
@@ -85,7 +92,7 @@ struct IndexCommand: AsyncParsableCommand {
             throw ExitStatus.someFailed
         }
         do { modelDirectory = try model.directory(library: libraryPath) } catch { throw reportFailure(error) }
-        let wait = self.wait, shared = self.shared
+        let wait = self.wait, shared = self.shared, storage = self.vectors
         if !wait, let pid = WatchLock.holder(library: libraryPath) {
             // A cron job next to a running daemon: the daemon already does this work, so say so and leave.
             Diagnostics.error("a vjsearch watch daemon (pid \(pid)) keeps this library up to date; use --wait to index anyway")
@@ -98,7 +105,7 @@ struct IndexCommand: AsyncParsableCommand {
                 defer { withExtendedLifetime(lock) {} }
                 let embedder = try Embedder(directory: modelDirectory)
                 if creating { Diagnostics.noteDomain(embedder.bundle.config) }
-                let library = try Library(path: libraryPath, model: embedder.identity, create: true, shared: shared)
+                let library = try Library(path: libraryPath, model: embedder.identity, create: true, shared: shared, storage: storage)
                 let ingestor = Ingestor(library: library, embedder: embedder, options: options,
                                         progress: display.callback)
                 return try ingestor.run(roots)
@@ -152,3 +159,5 @@ struct IndexCommand: AsyncParsableCommand {
         }
     }
 }
+
+extension VectorStorage: ExpressibleByArgument {}

@@ -44,6 +44,7 @@ struct StatusCommand: AsyncParsableCommand {
             videos     \(status.videos) (\(String(format: "%.2f", status.hours)) hours)
             segments   \(status.segments)
             vectors    \(status.vectors)\(status.healthy ? "" : " (does not match the segments: run `vjsearch verify`)")
+            storage    \(status.storage): \(status.searchBytesPerVector) B per vector read by search, \(status.storedBytesPerVector) B stored
             failures   \(status.failures.count)
             """)
         for f in status.failures { print("  " + "\(f.path): \(f.cause)".escapingControlCharacters) }
@@ -261,6 +262,7 @@ struct ReindexCommand: AsyncParsableCommand {
             Examples:
               vjsearch reindex --model objects
               vjsearch reindex --model ~/models/my-bundle --library ~/archive/vjsearch
+              vjsearch reindex --vectors int8           # same model, int8 for search
 
             """ + ExitStatus.pointer)
 
@@ -268,13 +270,17 @@ struct ReindexCommand: AsyncParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var threads: ThreadOptions
 
+    @Option(help: ArgumentHelp("How the new library keeps vectors for search (see `index --vectors`); default: as the old one.",
+                               valueName: "f32|int8"))
+    var vectors: VectorStorage?
+
     @Flag(help: "Wait for another run writing to the library instead of exiting with status 75.")
     var wait = false
 
     func run() async throws {
         let libraryPath = library.path
         let n = threads.apply()
-        let wait = self.wait
+        let wait = self.wait, requested = self.vectors
         if let pid = WatchLock.holder(library: libraryPath) {
             // The swap would pull the library from under the daemon, which must restart with the new model anyway.
             Diagnostics.error("a vjsearch watch daemon (pid \(pid)) keeps this library up to date; stop it before reindexing, then restart it with the new --model")
@@ -286,7 +292,9 @@ struct ReindexCommand: AsyncParsableCommand {
             report = try await onThread {
                 let lock = try LibraryLock(library: libraryPath, wait: wait)
                 defer { withExtendedLifetime(lock) {} }
-                let paths = try Library(path: libraryPath, model: nil, create: false).videos().map(\.path)
+                let old = try Library(path: libraryPath, model: nil, create: false)
+                let paths = try old.videos().map(\.path)
+                let storage = requested ?? old.index.storage
                 let staging = libraryPath + ".reindex"
                 try? FileManager.default.removeItem(atPath: staging)
                 let embedder = try Embedder(directory: modelDirectory)
@@ -294,7 +302,8 @@ struct ReindexCommand: AsyncParsableCommand {
                 do {
                     // The new library keeps the old one's openness (a library others may read stays so).
                     let mode = (try? FileManager.default.attributesOfItem(atPath: libraryPath)[.posixPermissions] as? Int) ?? 0o700
-                    let fresh = try Library(path: staging, model: embedder.identity, create: true, shared: mode & 0o005 != 0)
+                    let fresh = try Library(path: staging, model: embedder.identity, create: true, shared: mode & 0o005 != 0,
+                                            storage: storage)
                     report = try Ingestor(library: fresh, embedder: embedder,
                                           options: .init(decodeThreads: n)).run(paths)
                 }

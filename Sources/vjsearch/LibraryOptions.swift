@@ -153,7 +153,7 @@ func reportFailure(_ error: Error) -> ExitCode {
     Diagnostics.error("\(error)")
     if error is ModelCatalog.UnknownModel || error is UsageError { return ExitCode.validationFailure }
     switch error as? CatalogError {
-    case .modelMismatch?: return ExitStatus.mismatch
+    case .modelMismatch?, .storageMismatch?: return ExitStatus.mismatch
     case .locked?: return ExitStatus.locked
     case .cannotTakeQuestions?: return ExitCode.validationFailure
     default: return ExitStatus.someFailed

@@ -199,6 +199,38 @@ import VectorIndex
         #expect(found.stdout.contains(a))
     }
 
+    /// `--vectors int8` is chosen when a library is made, shown by `status`, kept by later runs, and changed only by
+    /// `reindex --vectors`; the moments found are the same, since the final ranking is exact either way.
+    @Test func int8VectorsAreChosenAtCreationAndKeptUntilReindex() throws {
+        _ = try video("a.mp4", seconds: 3, seed: 0)
+        _ = try video("b.mp4", seconds: 3, seed: 1)
+        var r = try vj(["index", videos.path, "--vectors", "int8"])
+        #expect(r.status == 0, "\(r.stderr)")
+        var s = try status()
+        #expect(s["storage"] as? String == "int8")
+        let searchBytes = try #require(s["search_bytes_per_vector"] as? Int)
+        let dimension = try #require(s["dimension"] as? Int)
+        #expect(searchBytes == 4 + (dimension + 3) / 4 * 4)  // a scale and one byte per dimension
+        let quantised = try moments("ball")
+        #expect(!quantised.isEmpty && quantised.allSatisfy { ($0["score"] as? Double)?.isFinite == true })
+
+        #expect(try vj(["index", videos.path]).status == 0)  // no option: the library keeps its choice
+        r = try vj(["index", videos.path, "--vectors", "f32"])
+        #expect(r.status == 65 && r.stderr.contains("int8") && r.stderr.contains("reindex --vectors"), "\(r.stderr)")
+        #expect(try vj(["status"]).stdout.contains("storage    int8"))
+
+        r = try vj(["reindex", "--vectors", "f32"])
+        #expect(r.status == 0, "\(r.stderr)")
+        s = try status()
+        #expect(s["storage"] as? String == "f32" && s["search_bytes_per_vector"] as? Int == dimension * 4)
+        let exact = try moments("ball")
+        #expect(exact.map { $0["path"] as? String } == quantised.map { $0["path"] as? String })
+        for (a, b) in zip(exact, quantised) {
+            #expect(abs((a["score"] as? Double ?? 9) - (b["score"] as? Double ?? -9)) < 1e-4)
+        }
+        #expect(try vj(["verify"]).status == 0)
+    }
+
     @Test func aLockedLibraryFailsFastOrWaits() throws {
         _ = try video("a.mp4", seconds: 1)
         try FileManager.default.createDirectory(atPath: library, withIntermediateDirectories: true)

@@ -52,10 +52,10 @@ func recall(_ index: HNSWIndex, queries: [Float], k: Int, ef: Int, filter: Set<U
 /// Builds an index of `n × d` vectors with ids `0..<n`, in batches.
 func makeIndex(
     _ dir: TemporaryDirectory, vectors: [Float], d: Int, metric: Metric = .cosine, m: Int = 12, efc: Int = 60,
-    batch: Int = 1000
+    batch: Int = 1000, storage: VectorStorage = .f32
 ) throws -> HNSWIndex {
     let index = try HNSWIndex(path: dir.path, creating: IndexSettings(
-        dimension: d, metric: metric, parameters: HNSWParameters(m: m, efConstruction: efc, ef: 64)))
+        dimension: d, metric: metric, parameters: HNSWParameters(m: m, efConstruction: efc, ef: 64), storage: storage))
     let n = vectors.count / d
     var start = 0
     while start < n {
