@@ -59,11 +59,13 @@ struct Meta: Equatable {
         self.storage = storage
         self.metric = metric
         self.parameters = parameters
-        // About 1.5 MiB of vectors per chunk, at least 64 slots; 4096 slots of links per chunk.
+        // Small chunks, because a write copies every chunk it touches and an insert touches the link records of
+        // some thousand neighbours spread over the graph: 64 slots of links (8.4 KB at m = 16) and at most 64 KiB
+        // of vectors (at least 64 slots). Indexes made before keep the larger chunks their metadata records.
         var shift = 6
-        while (1 << (shift + 1)) * dimension * 4 <= 3 << 20 / 2 && shift < 16 { shift += 1 }
+        while (1 << (shift + 1)) * dimension * 4 <= 64 << 10 && shift < 16 { shift += 1 }
         vectorShift = shift
-        graphShift = 12
+        graphShift = 6
         slotCount = 0
         liveCount = 0
         entry = Meta.noEntry

@@ -99,33 +99,41 @@ final class GraphStore {
         linkChunks.initialize(repeating: nil, count: graphCapacity)
         slotChunks.initialize(repeating: nil, count: graphCapacity)
         upper.initialize(repeating: nil, count: slotCapacity)
-        for chunk in 0..<layout.vectorChunks(slots: meta.slotCount) {
-            vectorChunks[chunk] = try fetch(txn, databases.vectors, chunk, bytes: layout.vectorChunkBytes, what: "vector")
-        }
+        let vectorCount = layout.vectorChunks(slots: meta.slotCount)
+        let graphCount = layout.graphChunks(slots: meta.slotCount)
+        try fill(vectorChunks, vectorCount, txn, databases.vectors, bytes: layout.vectorChunkBytes, what: "vector")
         if layout.storage == .int8 {
             guard let codes = databases.codes else {
                 throw IndexError.corrupt(path: path, reason: "the int8 codes database is missing")
             }
-            for chunk in 0..<layout.vectorChunks(slots: meta.slotCount) {
-                codeChunks[chunk] = try fetch(txn, codes, chunk, bytes: layout.codeChunkBytes, what: "code")
-            }
+            try fill(codeChunks, vectorCount, txn, codes, bytes: layout.codeChunkBytes, what: "code")
         }
-        for chunk in 0..<layout.graphChunks(slots: meta.slotCount) {
-            linkChunks[chunk] = try fetch(txn, databases.links, chunk, bytes: layout.linkChunkBytes, what: "link")
-            slotChunks[chunk] = try fetch(txn, databases.slots, chunk, bytes: layout.slotChunkBytes, what: "slot")
-        }
+        try fill(linkChunks, graphCount, txn, databases.links, bytes: layout.linkChunkBytes, what: "link")
+        try fill(slotChunks, graphCount, txn, databases.slots, bytes: layout.slotChunkBytes, what: "slot")
     }
 
-    private func fetch(
-        _ txn: borrowing Transaction, _ db: Database, _ chunk: Int, bytes: Int, what: String
-    ) throws -> UnsafeMutableRawPointer {
-        guard let value = try txn.get(db, key: UInt32(chunk)) else {
-            throw IndexError.corrupt(path: path, reason: "\(what) chunk \(chunk) is missing")
+    /// Points `table[0..<count]` at chunks `0..<count` of `db`, read in one cursor pass (values stay in the map;
+    /// only the B-tree leaves are read), and checks that each is there with the right size.
+    private func fill(
+        _ table: UnsafeMutablePointer<UnsafeMutableRawPointer?>, _ count: Int, _ txn: borrowing Transaction,
+        _ db: Database, bytes: Int, what: String
+    ) throws {
+        var filled = 0
+        try txn.forEach(db) { key, value in
+            guard key.count == 4 else { throw IndexError.corrupt(path: path, reason: "a \(what) chunk has a \(key.count)-byte key") }
+            let chunk = Int(UInt32(bigEndian: key.loadUnaligned(as: UInt32.self)))
+            guard chunk < count else { return false }
+            guard value.count == bytes, let base = value.baseAddress else {
+                throw IndexError.corrupt(path: path, reason: "\(what) chunk \(chunk) is \(value.count) bytes, expected \(bytes)")
+            }
+            table[chunk] = UnsafeMutableRawPointer(mutating: base)
+            filled += 1
+            return true
         }
-        guard value.count == bytes, let base = value.baseAddress else {
-            throw IndexError.corrupt(path: path, reason: "\(what) chunk \(chunk) is \(value.count) bytes, expected \(bytes)")
+        if filled < count {
+            let missing = (0..<count).first { table[$0] == nil } ?? count
+            throw IndexError.corrupt(path: path, reason: "\(what) chunk \(missing) is missing")
         }
-        return UnsafeMutableRawPointer(mutating: base)
     }
 
     /// The pointer view of the bound snapshot. Valid until the next `bind`, `flush` or a table change.

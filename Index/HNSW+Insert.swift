@@ -175,12 +175,13 @@ final class Writer {
         var entry = m.entry
         var entryDistance = g.distance(query, g.vector(entry))
         if level < m.maxLevel {
-            (entry, entryDistance) = try g.descend(query, entry: entry, distance: entryDistance, from: m.maxLevel, to: level + 1)
+            (entry, entryDistance) = try g.descend(
+                ExactWalk(query: query), entry: entry, distance: entryDistance, from: m.maxLevel, to: level + 1)
         }
         var layer = min(level, m.maxLevel)
         while layer >= 0 {
             try g.searchLayer(
-                query, entry: entry, distance: entryDistance, ef: m.parameters.efConstruction, layer: layer,
+                ExactWalk(query: query), entry: entry, distance: entryDistance, ef: m.parameters.efConstruction, layer: layer,
                 slots: m.slotCount, scratch: &scratch)
             scratch.sortResults()
             var found = 0
@@ -235,7 +236,13 @@ final class Writer {
         }
         sortCandidates(candidates, count: count + 1)
         let kept = g.selectNeighbours(candidates, count: count + 1, limit: limit)
-        for j in kept..<(count + 1) { lostInLink.insert(candidates[j].slot) }
+        // The selection compacts the kept ones to the front and leaves no trace of the others: compare lists.
+        func isKept(_ slot: UInt32) -> Bool {
+            for j in 0..<kept where candidates[j].slot == slot { return true }
+            return false
+        }
+        if !isKept(to) { lostInLink.insert(to) }
+        for j in 0..<count where !isKept(list[j + 1]) { lostInLink.insert(list[j + 1]) }
         list[0] = UInt32(kept)
         for j in 0..<kept { list[j + 1] = candidates[j].slot }
     }
@@ -273,47 +280,73 @@ final class Writer {
         let m = meta
         guard m.entry != Meta.noEntry else { return }
         let g = graph
-        for s in lostInLink.sorted() where s != m.entry && g.isLive(s) {
-            if hasBackLink(s, g) { continue }
-            let query = g.vector(s)
-            let entryDistance = g.distance(query, g.vector(m.entry))
-            let (start, startDistance) = try g.descend(
-                query, entry: m.entry, distance: entryDistance, from: m.maxLevel, to: 1)
-            try g.searchLayer(
-                query, entry: start, distance: startDistance, ef: m.parameters.efConstruction, layer: 0,
-                slots: m.slotCount, scratch: &scratch)
-            if start != s && scratch.visited.contains(s) { continue }  // a node the search expanded links to it
-            scratch.sortResults()
-            var parent: Candidate?
-            for j in 0..<scratch.sortedCount where scratch.sorted[j].slot != s {
-                let c = scratch.sorted[j]
-                if parent == nil { parent = c }
-                if Int(g.links0(c.slot)[0]) < g.m0 {
-                    parent = c
-                    break
-                }
-            }
-            guard let parent else { continue }
-            let list = store.writableLinks0(parent.slot)
-            let count = Int(list[0])
-            if count < g.m0 {
-                list[count + 1] = s
-                list[0] = UInt32(count + 1)
-            } else {
-                lostInLink.insert(list[count])  // checked on the next write that touches it, or by verify
-                list[count] = s  // replaces the farthest kept neighbour
-            }
+        // A relink below can push another node out of a full list; that one is checked in the next round.
+        var rounds = 0
+        while !lostInLink.isEmpty && rounds < 8 {
+            rounds += 1
+            let pending = lostInLink.sorted()
+            lostInLink.removeAll()
+            for s in pending where s != m.entry && g.isLive(s) { try reconnect(s, m, g) }
         }
         lostInLink.removeAll()
     }
 
-    /// Whether one of `slot`'s layer-0 neighbours links back to it.
+    /// Links `s` from the closest reached node with room (or the closest) unless a neighbour links back to it or
+    /// a search from the entry point passes it.
+    private func reconnect(_ s: UInt32, _ m: Meta, _ g: Graph) throws {
+        if hasBackLink(s, g) { return }
+        let query = g.vector(s)
+        let entryDistance = g.distance(query, g.vector(m.entry))
+        let (start, startDistance) = try g.descend(
+            ExactWalk(query: query), entry: m.entry, distance: entryDistance, from: m.maxLevel, to: 1)
+        try g.searchLayer(
+            ExactWalk(query: query), entry: start, distance: startDistance, ef: m.parameters.efConstruction, layer: 0,
+            slots: m.slotCount, scratch: &scratch)
+        if start != s && scratch.visited.contains(s) { return }  // a node the search expanded links to it
+        scratch.sortResults()
+        var parent: Candidate?
+        for j in 0..<scratch.sortedCount where scratch.sorted[j].slot != s {
+            let c = scratch.sorted[j]
+            if parent == nil { parent = c }
+            if Int(g.links0(c.slot)[0]) < g.m0 {
+                parent = c
+                break
+            }
+        }
+        guard let parent else { return }
+        let list = store.writableLinks0(parent.slot)
+        let count = Int(list[0])
+        if count < g.m0 {
+            list[count + 1] = s
+            list[0] = UInt32(count + 1)
+        } else {
+            lostInLink.insert(list[count])  // checked in the next round
+            list[count] = s  // replaces the farthest kept neighbour
+        }
+    }
+
+    /// Whether `slot` is anchored two links deep: a neighbour links back to it, and that neighbour is in turn
+    /// linked from one of its own neighbours other than `slot`. A single back-link would also accept a pair of
+    /// nodes that only link to each other, an island that the graph's pruning does make now and then.
     private func hasBackLink(_ slot: UInt32, _ g: Graph) -> Bool {
         let list = g.links0(slot)
         for j in 1..<(Int(list[0]) + 1) {
-            let other = g.links0(list[j])
-            for k in 1..<(Int(other[0]) + 1) where other[k] == slot { return true }
+            let neighbour = list[j]
+            if links(neighbour, to: slot, g) && linkedFromOtherThan(slot, to: neighbour, g) { return true }
         }
+        return false
+    }
+
+    private func links(_ from: UInt32, to: UInt32, _ g: Graph) -> Bool {
+        let list = g.links0(from)
+        for k in 1..<(Int(list[0]) + 1) where list[k] == to { return true }
+        return false
+    }
+
+    /// Whether a neighbour of `node` other than `excluded` links to it.
+    private func linkedFromOtherThan(_ excluded: UInt32, to node: UInt32, _ g: Graph) -> Bool {
+        let list = g.links0(node)
+        for k in 1..<(Int(list[0]) + 1) where list[k] != excluded && links(list[k], to: node, g) { return true }
         return false
     }
 

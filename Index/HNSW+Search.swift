@@ -39,9 +39,6 @@ struct SearchScratch: ~Copyable {
         if metric == .cosine { Distance.normalize(query, dimension) }
     }
 
-    /// The query, for walking an int8 index.
-    var code: QueryCode { QueryCode(vector: query) }
-
     /// Empties `results` into `sorted`, closest first.
     mutating func sortResults() {
         if results.count > sortedCapacity {
@@ -58,20 +55,39 @@ struct SearchScratch: ~Copyable {
     }
 }
 
-extension Graph {
-    /// The distance the graph walk uses: to `slot`'s int8 code when the query was quantised (`code`), else exact.
-    @inline(__always)
-    func walkDistance(_ query: UnsafePointer<Float>, _ code: QueryCode?, _ slot: UInt32) -> Float {
-        if let code { return distance(code, slot) }
-        return distance(query, vector(slot))
-    }
+/// What a graph walk measures: exact distances to the f32 vectors, or estimates from the int8 codes. The search
+/// loops are generic over it, so that each is compiled for one kind, with no branch per distance.
+protocol GraphWalk {
+    func distance(_ g: Graph, _ slot: UInt32) -> Float
+    /// Where the bytes this walk reads for `slot` start, and how many it reads.
+    func address(_ g: Graph, _ slot: UInt32) -> UnsafeRawPointer
+    func bytes(_ g: Graph) -> Int
+}
 
-    /// Greedy descent (ef = 1) from `entry` through layers `top` down to `bottom`, inclusive; on int8 codes
-    /// when `code` is given.
+/// Exact distances from `query` (normalised for cosine) to the stored f32 vectors.
+struct ExactWalk: GraphWalk {
+    let query: UnsafePointer<Float>
+
+    @inline(__always) func distance(_ g: Graph, _ slot: UInt32) -> Float { g.distance(query, g.vector(slot)) }
+    @inline(__always) func address(_ g: Graph, _ slot: UInt32) -> UnsafeRawPointer { UnsafeRawPointer(g.vector(slot)) }
+    @inline(__always) func bytes(_ g: Graph) -> Int { g.dimension &* 4 }
+}
+
+/// Distances from `query` (f32) to the int8 codes of an int8 index.
+struct CodeWalk: GraphWalk {
+    let query: UnsafePointer<Float>
+
+    @inline(__always) func distance(_ g: Graph, _ slot: UInt32) -> Float { g.distance(QueryCode(vector: query), slot) }
+    @inline(__always) func address(_ g: Graph, _ slot: UInt32) -> UnsafeRawPointer { g.code(slot) }
+    @inline(__always) func bytes(_ g: Graph) -> Int { g.codeBytes }
+}
+
+extension Graph {
+    /// Greedy descent (ef = 1) from `entry` through layers `top` down to `bottom`, inclusive.
     ///
     /// - Returns: the closest slot found and its distance.
-    func descend(
-        _ query: UnsafePointer<Float>, code: QueryCode? = nil, entry: UInt32, distance: Float, from top: Int, to bottom: Int
+    func descend<W: GraphWalk>(
+        _ walk: W, entry: UInt32, distance: Float, from top: Int, to bottom: Int
     ) throws -> (UInt32, Float) {
         var current = entry
         var best = distance
@@ -83,15 +99,15 @@ extension Graph {
                 let list = try links(current, layer: layer)
                 let count = try checkedCount(list, slot: current, layer: layer)
                 var j = 1
-                let bytes = code == nil ? dimension &* 4 : codeBytes
+                let bytes = walk.bytes(self)
                 while j <= count {
-                    prefetch(try checked(list[j], of: current), bytes: bytes, codes: code != nil)
+                    prefetch(walk.address(self, try checked(list[j], of: current)), bytes: bytes)
                     j &+= 1
                 }
                 j = 1
                 while j <= count {
                     let candidate = list[j]
-                    let d = walkDistance(query, code, candidate)
+                    let d = walk.distance(self, candidate)
                     if d < best {
                         best = d
                         current = candidate
@@ -107,19 +123,18 @@ extension Graph {
 
     /// hnswlib's `searchBaseLayer`: best-first search on `layer` from `entry`, keeping the `ef` closest
     /// slots in `scratch.results`. Only live slots, and with a `filter` only those whose id it holds, enter the
-    /// results, while the search still walks through the others. With `code`, distances are to int8 codes.
+    /// results, while the search still walks through the others.
     ///
     /// - Complexity: O(ef · degree) distance evaluations, typically.
-    func searchLayer(
-        _ query: UnsafePointer<Float>, entry: UInt32, distance entryDistance: Float, ef: Int, layer: Int,
-        slots: Int, scratch: inout SearchScratch, filter: Set<UInt64>? = nil, code: QueryCode? = nil
+    func searchLayer<W: GraphWalk>(
+        _ walk: W, entry: UInt32, distance entryDistance: Float, ef: Int, layer: Int,
+        slots: Int, scratch: inout SearchScratch, filter: Set<UInt64>? = nil
     ) throws {
         scratch.visited.reset(slots: slots)
         scratch.results.removeAll()
         scratch.frontier.removeAll()
         let visited = scratch.visited.view
-        let vectorBytes = min(code == nil ? dimension * 4 : codeBytes, prefetchBytes)
-        let codes = code != nil
+        let vectorBytes = min(walk.bytes(self), prefetchBytes)
         var lowerBound = Float.infinity
         if admits(entry, filter) {
             scratch.results.push(entryDistance, entry)
@@ -152,14 +167,14 @@ extension Graph {
                 fresh[n] = candidate
                 n &+= 1
             }
-            if n > 0 { prefetch(fresh[0], bytes: vectorBytes, codes: codes) }
-            if n > 1 { prefetch(fresh[1], bytes: vectorBytes, codes: codes) }
+            if n > 0 { prefetch(walk.address(self, fresh[0]), bytes: vectorBytes) }
+            if n > 1 { prefetch(walk.address(self, fresh[1]), bytes: vectorBytes) }
             j = 0
             while j < n {
                 let candidate = fresh[j]
-                if j &+ 2 < n { prefetch(fresh[j &+ 2], bytes: vectorBytes, codes: codes) }
+                if j &+ 2 < n { prefetch(walk.address(self, fresh[j &+ 2]), bytes: vectorBytes) }
                 j &+= 1
-                let d = walkDistance(query, code, candidate)
+                let d = walk.distance(self, candidate)
                 if scratch.results.count < ef || d < lowerBound {
                     scratch.frontier.push(-d, candidate)
                     // It will likely be expanded: start loading its links (stored apart from its vector).
@@ -188,10 +203,9 @@ extension Graph {
     /// and more only fill the line buffers and stall (measured on 384-d).
     var prefetchBytes: Int { 512 }
 
-    /// Starts loading the first `bytes` of the vector (or, with `codes`, the int8 code) of `slot`.
+    /// Starts loading the first `bytes` at `v`.
     @inline(__always)
-    func prefetch(_ slot: UInt32, bytes: Int, codes: Bool) {
-        let v = codes ? code(slot) : UnsafeRawPointer(vector(slot))
+    func prefetch(_ v: UnsafeRawPointer, bytes: Int) {
         var line = 0
         while line < bytes {
             vj_prefetch(v + line)
@@ -200,21 +214,18 @@ extension Graph {
     }
 
     /// Full search: greedy descent through the upper layers, then `searchLayer` on layer 0.
-    /// Leaves the closest `ef` (allowed) slots in `scratch.sorted`, closest first; with `code`, by the distance
-    /// to their int8 codes.
-    func search(
-        _ query: UnsafePointer<Float>, code: QueryCode? = nil, meta: Meta, ef: Int, scratch: inout SearchScratch,
-        filter: Set<UInt64>?
+    /// Leaves the closest `ef` (allowed) slots in `scratch.sorted`, closest first by the walk's distance.
+    func search<W: GraphWalk>(
+        _ walk: W, meta: Meta, ef: Int, scratch: inout SearchScratch, filter: Set<UInt64>?
     ) throws {
         scratch.sortedCount = 0
         guard meta.entry != Meta.noEntry else { return }
         guard Int(meta.entry) < slotLimit else { throw damaged("the entry point \(meta.entry) is past the last slot") }
-        let entryDistance = walkDistance(query, code, meta.entry)
-        let (start, startDistance) = try descend(
-            query, code: code, entry: meta.entry, distance: entryDistance, from: meta.maxLevel, to: 1)
+        let entryDistance = walk.distance(self, meta.entry)
+        let (start, startDistance) = try descend(walk, entry: meta.entry, distance: entryDistance, from: meta.maxLevel, to: 1)
         try searchLayer(
-            query, entry: start, distance: startDistance, ef: ef, layer: 0, slots: meta.slotCount,
-            scratch: &scratch, filter: filter, code: code)
+            walk, entry: start, distance: startDistance, ef: ef, layer: 0, slots: meta.slotCount,
+            scratch: &scratch, filter: filter)
         scratch.sortResults()
     }
 }

@@ -285,11 +285,10 @@ public final class HNSWIndex: @unchecked Sendable {
         } else if exact {
             g.exactSearch(scratch.query, k: k, slotCount: meta.slotCount, scratch: &scratch)
         } else if storage == .int8 {
-            let code = scratch.code
-            try g.search(scratch.query, code: code, meta: meta, ef: ef, scratch: &scratch, filter: filter)
+            try g.search(CodeWalk(query: scratch.query), meta: meta, ef: ef, scratch: &scratch, filter: filter)
             g.rescore(scratch.query, &scratch)
         } else {
-            try g.search(scratch.query, meta: meta, ef: ef, scratch: &scratch, filter: filter)
+            try g.search(ExactWalk(query: scratch.query), meta: meta, ef: ef, scratch: &scratch, filter: filter)
         }
         let n = min(k, scratch.sortedCount)
         var results: [SearchResult] = []
