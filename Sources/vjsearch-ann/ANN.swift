@@ -26,7 +26,7 @@ struct ANN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vjsearch-ann",
         abstract: "Drive the vjsearch vector index on standard ANN benchmark files.",
-        subcommands: [Build.self, Search.self, Churn.self, Delete.self, Verify.self, Info.self])
+        subcommands: [Build.self, Search.self, Churn.self, RandomOps.self, Delete.self, Verify.self, Info.self])
 }
 
 struct IndexOption: ParsableArguments {
@@ -60,7 +60,13 @@ extension Metric: ExpressibleByArgument {
 }
 
 struct Build: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Build (or extend) an index; ids are row numbers.")
+    static let configuration = CommandConfiguration(
+        abstract: "Build (or extend) an index; ids are row numbers.",
+        discussion: """
+            Each batch commits on its own. A build that was killed resumes: rows whose ids the index already holds \
+            in order from --first-id are skipped.
+            Example: vjsearch-ann build --index idx --vectors base.fvecs --storage int8
+            """)
     @OptionGroup var options: IndexOption
     @Option(help: "Base vectors (.fvecs).") var vectors: String
     @Option(help: "cosine, ip or l2.") var metric: Metric = .cosine
@@ -79,7 +85,8 @@ struct Build: ParsableCommand {
                 storage: storage))
             let start = now()
             let startCPU = cpuTime()
-            var row = 0
+            var row = try committedRows(index, rows: rows)
+            if row > 0 { print("resuming after \(row) rows already in the index") }
             while row < rows {
                 let end = min(rows, row + max(batch, 1))
                 let ids = (row..<end).map { firstID + UInt64($0) }
@@ -93,6 +100,19 @@ struct Build: ParsableCommand {
             print("build_cpu_s=\(String(format: "%.4f", cpuTime() - startCPU))")
             print("build_s=\(String(format: "%.4f", seconds))")
         }
+    }
+}
+
+/// How many leading rows a killed build already committed: batches commit in order, so the rows present are
+/// `firstID ..< firstID + n` for the n the index counts (when that is not so, the build starts over, as updates).
+extension Build {
+    func committedRows(_ index: HNSWIndex, rows: Int) throws -> Int {
+        let present = try index.count()
+        guard present > 0, present <= rows, try index.contains(firstID),
+              try index.contains(firstID + UInt64(present - 1))
+        else { return 0 }
+        if present < rows, try index.contains(firstID + UInt64(present)) { return 0 }
+        return present
     }
 }
 
@@ -257,6 +277,75 @@ struct Info: ParsableCommand {
             print("storage=\(info.storage) dimension=\(index.dimension) count=\(info.count) tombstones=\(info.tombstones) "
                   + "slots=\(info.slots) search_bytes_per_vector=\(info.searchBytesPerVector) "
                   + "stored_bytes_per_vector=\(info.storedBytesPerVector)")
+        }
+    }
+}
+
+struct RandomOps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "random-ops",
+        abstract: "Random inserts, deletes and updates, one write each, then verify; exits 1 when the index is unsound.",
+        discussion: """
+            Inserts take 1-60 new vectors (ids from --first-id on), deletes 1-60 ids drawn below the highest id \
+            used (absent ones are skipped), updates give one present id a new vector; vectors come from --vectors \
+            in turn.
+            Example: vjsearch-ann random-ops --index idx --vectors extra.fvecs --first-id 1000000 --ops 1000
+            """)
+    @OptionGroup var options: IndexOption
+    @Option(help: "Vectors to insert (.fvecs), used in turn.") var vectors: String
+    @Option(name: .customLong("first-id"), help: "The first id for new vectors; ids must not be in the index.") var firstID: UInt64
+    @Option(help: "Operations.") var ops = 1000
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    func run() throws {
+        try reportingErrors {
+            let (dimension, values) = try VecsFile.readFloats(vectors)
+            let available = values.count / dimension
+            guard available >= 60, ops >= 1 else { throw ValidationError("need --ops >= 1 and at least 60 vectors in \(vectors)") }
+            let index = try HNSWIndex(path: options.index)
+            var state = seed
+            func random(_ n: Int) -> Int {  // SplitMix64
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return Int((z ^ (z >> 31)) % UInt64(n))
+            }
+            var next = 0
+            func take(_ n: Int) -> [Float] {
+                var out: [Float] = []
+                for _ in 0..<n {
+                    out += values[(next * dimension)..<((next + 1) * dimension)]
+                    next = (next + 1) % available
+                }
+                return out
+            }
+            var nextID = firstID
+            var counts = (inserted: 0, deleted: 0, updated: 0)
+            let start = now()
+            for _ in 0..<ops {
+                switch random(3) {
+                case 0:
+                    let n = 1 + random(60)
+                    try index.insert(ids: (0..<n).map { nextID + UInt64($0) }, vectors: take(n))
+                    nextID += UInt64(n)
+                    counts.inserted += n
+                case 1:
+                    let ids = (0..<(1 + random(60))).map { _ in UInt64(random(Int(nextID))) }
+                    counts.deleted += try index.delete(ids: Array(Set(ids)))
+                default:
+                    let id = UInt64(random(Int(nextID)))
+                    if try index.contains(id) {
+                        try index.update(id: id, vector: take(1))
+                        counts.updated += 1
+                    }
+                }
+            }
+            let seconds = now() - start
+            print("\(ops) operations in \(String(format: "%.1f", seconds)) s: inserted \(counts.inserted), deleted \(counts.deleted), updated \(counts.updated); \(try index.count()) live")
+            let report = try index.verify()
+            print(report)
+            if !report.isSound { throw ExitCode(1) }
         }
     }
 }

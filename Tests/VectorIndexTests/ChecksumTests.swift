@@ -33,6 +33,17 @@ import TestSupport
         #expect(try Damage.flip(vector: vector, in: dir.file("data.mdb")) >= 1, "the vector's bytes are in data.mdb")
     }
 
+    @Test func theCPUInstructionAndTheTablesAgree() {
+        var gen = VectorGenerator(seed: 77)
+        for length in [0, 1, 7, 8, 9, 63, 64, 1031, 4096] {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: gen.next()) }
+            bytes.withUnsafeBytes { b in
+                let seed = UInt32(truncatingIfNeeded: gen.next())
+                #expect(CRC32C.checksum(b, continuing: seed) == CRC32C.tableChecksum(b, continuing: seed), "length \(length)")
+            }
+        }
+    }
+
     @Test func aFlippedBitInAStoredVectorIsFoundByVerifyAndSearch() throws {
         let dir = try TemporaryDirectory()
         let d = 16

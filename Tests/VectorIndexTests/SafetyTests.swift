@@ -114,9 +114,31 @@ import TestSupport
                 delay /= 2
             } else {
                 midBuildKills += 1
+                // Run again: the build resumes after the committed batches instead of starting over.
+                let rerun = try runANN(ann, ["build", "--index", indexDir, "--vectors", vectors.path, "--batch", "150",
+                                             "--m", "8", "--ef-construction", "40"])
+                #expect(rerun.status == 0)
+                #expect(rerun.output.contains("resuming after \(count) rows"), "\(rerun.output)")
+                let index = try HNSWIndex(path: indexDir)
+                #expect(try index.count() == 6000)
+                #expect(try index.verify().isSound)
             }
         }
         #expect(midBuildKills >= 1, "no kill landed in the middle of a build")
+    }
+
+    /// `vjsearch-ann random-ops`, the tool that checks 1,000 operations on a 1M index, on a small one here.
+    @Test func randomOperationsLeaveASoundIndex() throws {
+        let ann = try annExecutable()
+        var gen = VectorGenerator(seed: 11)
+        let d = 16
+        let dir = try TemporaryDirectory()
+        _ = try makeIndex(dir, vectors: gen.clustered(2000, d, centres: 10), d: d)
+        let extra = dir.file("extra.fvecs")
+        try writeFvecs(gen.clustered(500, d, centres: 10), d: d, to: extra)
+        let r = try runANN(ann, ["random-ops", "--index", dir.path, "--vectors", extra.path, "--first-id", "2000", "--ops", "300"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("300 operations") && r.output.contains("index is sound"), "\(r.output)")
     }
 
     @Test func garbageFileIsAnError() throws {

@@ -87,3 +87,17 @@ func writeFvecs(_ flat: [Float], d: Int, to url: URL) throws {
     }
     try Data(bytes).write(to: url)
 }
+
+/// Runs `vjsearch-ann` to the end; its exit status and its stdout and stderr together.
+func runANN(_ ann: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = ann
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
