@@ -352,6 +352,13 @@ def churn(args, files, index_dir, n, hnswlib_save=None):
                           "--video", str(CHURN_VIDEO), "--videos", str(CHURN_VIDEOS)])
     result = {k: v for k, v in key_values(out).items() if k.endswith(("_p50", "_p99"))}
     result["verify"] = verify(args, copy)
+    if args.random_ops:
+        # Random inserts, deletes and updates on top, each its own commit, then verify (exit 1 when unsound).
+        p = subprocess.run([args.bin, "random-ops", "--index", copy, "--vectors", files.extra_fvecs,
+                            "--first-id", str(2 * n), "--ops", str(args.random_ops)], capture_output=True, text=True)
+        result["random_ops"] = {"ops": args.random_ops, "sound": p.returncode == 0,
+                                "summary": (p.stdout.strip().splitlines() or ["(no output)"])[0],
+                                "verify": (p.stdout.strip().splitlines() or [p.stderr.strip()])[-1]}
     shutil.rmtree(copy)  # as large as the index itself
     if hnswlib_save:
         # The reference: hnswlib adding the same videos in memory (no commit, no disk), one call per video.
@@ -469,6 +476,9 @@ def print_set(record):
               f"add p50 {c['add_video_ms_p50']:.2f} p99 {c['add_video_ms_p99']:.2f} ms; "
               f"delete p50 {c['delete_video_ms_p50']:.2f} p99 {c['delete_video_ms_p99']:.2f} ms; "
               f"re-add p50 {c['readd_video_ms_p50']:.2f} p99 {c['readd_video_ms_p99']:.2f} ms; verify: {c['verify']}")
+        if "random_ops" in c:
+            r = c["random_ops"]
+            print(f"ours: then {r['summary']}; verify: {r['verify']}")
         if "hnswlib" in c:
             h = c["hnswlib"]
             print(f"hnswlib: the same videos added in memory (no commit): add p50 {h['add_video_ms_p50']:.2f} "
@@ -664,6 +674,8 @@ def main():
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3, help="interleaved search rounds; the best counts")
     ap.add_argument("--skip-int8", action="store_true", help="no int8-storage index")
+    ap.add_argument("--random-ops", type=int, default=1000,
+                    help="random inserts/deletes/updates on the churned copy, then verify (0: none)")
     ap.add_argument("--skip-churn", action="store_true", help="no churn run")
     ap.add_argument("--workdir", default=os.path.join(ROOT, ".build/bench-ann"))
     ap.add_argument("--plot", default=os.path.join(ROOT, "docs/ann-scale.png"))
