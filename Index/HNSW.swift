@@ -358,6 +358,33 @@ public struct IndexReader {
         return try index.run(searcher.store, &searcher.scratch, query, k: k, ef: nil, filter: filter, exact: true, txn)
     }
 
+    /// The exact distance from `query` to every id of `ids` the index holds, in id order: one cursor pass over the
+    /// id map, so a run of consecutive ids (a video's segments) costs no tree search per id. Each vector is checked
+    /// against its checksum.
+    public func distances(_ query: [Float], ids: Range<UInt64>) throws -> [SearchResult] {
+        try index.checkQuery(query, k: 1)
+        let g = searcher.store.graph
+        let slotCount = searcher.store.meta.slotCount
+        query.withUnsafeBufferPointer { searcher.scratch.setQuery($0.baseAddress!, metric: index.metric) }
+        let normalised = UnsafePointer(searcher.scratch.query)
+        var out: [SearchResult] = []
+        try txn.forEach(index.databases.ids, from: ids.lowerBound) { key, value in
+            guard key.count == 8, value.count == 4 else {
+                throw g.damaged("the id map holds a \(key.count)-byte key with a \(value.count)-byte slot")
+            }
+            let id = UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))
+            guard id < ids.upperBound else { return false }
+            let slot = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
+            guard Int(slot) < slotCount, g.isLive(slot), g.id(slot) == id else {
+                throw g.damaged("id \(id) maps to slot \(slot), which does not hold it")
+            }
+            try g.checkIntact(slot)
+            out.append(SearchResult(id: id, distance: g.distance(normalised, g.vector(slot))))
+            return true
+        }
+        return out
+    }
+
     /// The live vectors in this snapshot.
     public var count: Int { searcher.store.meta.liveCount }
 }

@@ -77,6 +77,31 @@ public struct Transaction {
         if rc != MDB_NOTFOUND { try LMDBError.check(rc) }
     }
 
+    /// `forEach` from the first key at or after `start` (big-endian, as the integer `get` writes keys).
+    public func forEach<K: FixedWidthInteger>(
+        _ db: Database, from start: K, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        var cursor: OpaquePointer?
+        try LMDBError.check(mdb_cursor_open(handle, db.dbi, &cursor))
+        defer { mdb_cursor_close(cursor) }
+        var be = start.bigEndian
+        var v = MDB_val()
+        var rc = withUnsafeMutableBytes(of: &be) { raw -> Int32 in
+            var k = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+            return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
+        }
+        var k = MDB_val()
+        if rc == 0 { rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT) }
+        while rc == 0 {
+            let keep = try body(
+                UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
+                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+            if !keep { return }
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try LMDBError.check(rc) }
+    }
+
     /// The number of records in `db`.
     public func count(_ db: Database) throws -> Int {
         var stat = MDB_stat()

@@ -110,11 +110,12 @@ extension Library {
                 for v in order.lazy.filter({ !q.excludedVideos.contains($0) }).prefix(q.candidateVideos) {
                     guard let record = try video(v, in: txn), record.segments > 0 else { continue }
                     let ids = (0..<record.segments).map { SegmentID.make(video: v, index: $0) }
-                    let all = try reader.exactSearch(vector, k: ids.count, filter: Set(ids))
+                    let segmentIDs = ids[0]..<(ids[ids.count - 1] + 1)
+                    let all = try reader.distances(vector, ids: segmentIDs)
                     var scores = [Float](repeating: -1, count: record.segments)
                     for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }
                     if let demote {
-                        for r in try reader.exactSearch(demote.vector, k: ids.count, filter: Set(ids)) {
+                        for r in try reader.distances(demote.vector, ids: segmentIDs) {
                             scores[SegmentID.index(r.id)] -= demote.weight * max(0, 1 - r.distance)
                         }
                     }

@@ -117,6 +117,13 @@ import TestSupport
                 let within = Set(expected.map(\.id))
                 let exact = try reader.exactSearch(query, k: 10, filter: within)
                 #expect(Set(exact.map(\.id)) == within)
+                // A run of ids in one cursor pass: every id present, in order, at its exact distance.
+                let run = try reader.distances(query, ids: 100..<160)
+                #expect(run.map(\.id) == (100..<160).map { UInt64($0) })
+                let exactRun = try reader.exactSearch(query, k: 60, filter: Set((100..<160).map { UInt64($0) }))
+                let truth = Dictionary(uniqueKeysWithValues: exactRun.map { ($0.id, $0.distance) })
+                #expect(run.allSatisfy { abs($0.distance - truth[$0.id]!) < 1e-6 })
+                #expect(try reader.distances(query, ids: 5000..<6000).isEmpty)
                 let stored = try #require(try reader.vectors(ids: [5]))
                 #expect(stored.count == d && stored.allSatisfy(\.isFinite))
             }
