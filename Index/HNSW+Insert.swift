@@ -310,6 +310,8 @@ final class Writer {
         var parent: Candidate?
         for j in 0..<scratch.sortedCount where scratch.sorted[j].slot != s {
             let c = scratch.sorted[j]
+            // A node the search reached already links to it (and a second link would be a duplicate).
+            if links(c.slot, to: s, g) { return }
             if parent == nil { parent = c }
             if Int(g.links0(c.slot)[0]) < g.m0 {
                 parent = c
