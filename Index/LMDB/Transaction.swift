@@ -61,37 +61,35 @@ public struct Transaction {
     public func forEach(
         _ db: Database, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) throws {
-        var cursor: OpaquePointer?
-        try LMDBError.check(mdb_cursor_open(handle, db.dbi, &cursor))
-        defer { mdb_cursor_close(cursor) }
-        var k = MDB_val()
-        var v = MDB_val()
-        var rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)
-        while rc == 0 {
-            let keep = try body(
-                UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
-                UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
-            if !keep { return }
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)
-        }
-        if rc != MDB_NOTFOUND { try LMDBError.check(rc) }
+        try walk(db, body) { cursor, k, v in mdb_cursor_get(cursor, &k, &v, MDB_FIRST) }
     }
 
     /// `forEach` from the first key at or after `start` (big-endian, as the integer `get` writes keys).
     public func forEach<K: FixedWidthInteger>(
         _ db: Database, from start: K, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) throws {
+        try walk(db, body) { cursor, k, v in
+            var be = start.bigEndian
+            let rc = withUnsafeMutableBytes(of: &be) { raw -> Int32 in
+                var seek = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
+                return mdb_cursor_get(cursor, &seek, &v, MDB_SET_RANGE)
+            }
+            return rc == 0 ? mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT) : rc
+        }
+    }
+
+    /// Opens a cursor, places it with `position` (which fills the first key and value), then visits records with
+    /// `MDB_NEXT` until `body` returns false or the end.
+    private func walk(
+        _ db: Database, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool,
+        position: (OpaquePointer?, inout MDB_val, inout MDB_val) -> Int32
+    ) throws {
         var cursor: OpaquePointer?
         try LMDBError.check(mdb_cursor_open(handle, db.dbi, &cursor))
         defer { mdb_cursor_close(cursor) }
-        var be = start.bigEndian
-        var v = MDB_val()
-        var rc = withUnsafeMutableBytes(of: &be) { raw -> Int32 in
-            var k = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
-            return mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE)
-        }
         var k = MDB_val()
-        if rc == 0 { rc = mdb_cursor_get(cursor, &k, &v, MDB_GET_CURRENT) }
+        var v = MDB_val()
+        var rc = position(cursor, &k, &v)
         while rc == 0 {
             let keep = try body(
                 UnsafeRawBufferPointer(start: k.mv_data, count: k.mv_size),
