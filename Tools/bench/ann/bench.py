@@ -540,7 +540,8 @@ PANELS = [  # title, y label, log y (as the 10M estimate fits), [(series, key pa
      [("ours f32", "summary/cpu/recall10", 1), ("ours int8", "summary/cpu/int8_recall10", 1)]),
     (f"Churn: one commit per {CHURN_VIDEO}-vector video", "ms per commit", True,
      [("add p50", "churn/add_video_ms_p50", 1), ("add p99", "churn/add_video_ms_p99", 1),
-      ("delete p50", "churn/delete_video_ms_p50", 1)]),
+      ("delete p50", "churn/delete_video_ms_p50", 1),
+      ("hnswlib add p50 (in memory)", "churn/hnswlib/add_video_ms_p50", 1)]),
     ("RSS while searching", "MiB", True,
      [("ours f32", "libs/ours/search_rss_mib", 1), ("ours int8", "libs/ours-int8/search_rss_mib", 1)]),
     ("Index on disk", "MiB", True,
@@ -564,7 +565,7 @@ def plot(results, path):
     dim_styles = [("-", "o"), ("--", "s"), (":", "^"), ("-.", "D")]  # markers tell single points apart too
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
     for ax, (title, ylabel, log_y, series) in zip(axes.flat, PANELS):
-        for colour, (label, key, scale) in zip(("C0", "C1", "C2"), series):
+        for colour, (label, key, scale) in zip(("C0", "C1", "C2", "C3"), series):
             for (line, marker), (dim, records) in zip(dim_styles, dims.items()):
                 points = [(r["n"], figure(r, key) * scale) for r in records if figure(r, key) is not None]
                 if points:
