@@ -348,6 +348,8 @@ def churn(args, files, index_dir, n, hnswlib_save=None):
     shutil.rmtree(copy, ignore_errors=True)
     # lock.mdb holds reader slots, not data: LMDB makes a fresh one for the copy.
     shutil.copytree(index_dir, copy, ignore=shutil.ignore_patterns("lock.mdb"))
+    # The copy sits dirty in the page cache: without this the first commit's sync would write the whole file.
+    os.sync()
     out, _, _ = measured([args.bin, "churn", "--index", copy, "--vectors", files.extra_fvecs, "--first-id", str(n),
                           "--video", str(CHURN_VIDEO), "--videos", str(CHURN_VIDEOS)])
     result = {k: v for k, v in key_values(out).items() if k.endswith(("_p50", "_p99"))}
