@@ -258,11 +258,12 @@ struct Graph {
         return UnsafeRawPointer(codeChunks[s >> vectorShift].unsafelyUnwrapped) + (s & ((1 << vectorShift) - 1)) * codeBytes
     }
 
-    /// The distance from the query to `slot`'s int8 code: `1 − q·(scale · code)`.
+    /// The distance from the f32 `query` to `slot`'s int8 code: `1 − q·(scale · code)`. Only the stored side is
+    /// quantised, which halves the error of quantising both.
     @inline(__always)
-    func distance(_ query: QueryCode, _ slot: UInt32) -> Float {
+    func codeDistance(_ query: UnsafePointer<Float>, _ slot: UInt32) -> Float {
         let c = code(slot)
-        return 1 - c.load(as: Float.self) * Distance.dot(query.vector, codes: c + 4, dimension)
+        return 1 - c.load(as: Float.self) * Distance.dot(query, codes: c + 4, dimension)
     }
 
     /// The layer-0 record of `slot`: `[count, m0 × neighbour]`.

@@ -77,7 +77,7 @@ struct ExactWalk: GraphWalk {
 struct CodeWalk: GraphWalk {
     let query: UnsafePointer<Float>
 
-    @inline(__always) func distance(_ g: Graph, _ slot: UInt32) -> Float { g.distance(QueryCode(vector: query), slot) }
+    @inline(__always) func distance(_ g: Graph, _ slot: UInt32) -> Float { g.codeDistance(query, slot) }
     @inline(__always) func address(_ g: Graph, _ slot: UInt32) -> UnsafeRawPointer { g.code(slot) }
     @inline(__always) func bytes(_ g: Graph) -> Int { g.codeBytes }
 }

@@ -16,19 +16,13 @@ extension HNSWIndex {
 extension IndexReader {
     /// `HNSWIndex.vectors(ids:in:)` on this reader's snapshot.
     public func vectors(ids: [UInt64]) throws -> [Float]? {
-        let meta = searcher.store.meta
         let databases = index.databases
         let g = searcher.store.graph
         let d = index.dimension
         var out = [Float](repeating: 0, count: ids.count * d)
         for (i, id) in ids.enumerated() {
             guard let value = try txn.get(databases.ids, key: id) else { return nil }
-            guard value.count == 4 else { throw g.damaged("the id map holds a \(value.count)-byte slot for id \(id)") }
-            let slot = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
-            guard Int(slot) < meta.slotCount, g.isLive(slot), g.id(slot) == id else {
-                throw g.damaged("id \(id) maps to slot \(slot), which does not hold it")
-            }
-            try g.checkIntact(slot)
+            let slot = try intactSlot(of: id, value, g)
             let vector = UnsafeBufferPointer(start: g.vector(slot), count: d)
             guard vector.allSatisfy(\.isFinite) else { throw g.damaged("the vector of id \(id) is not finite") }
             out.withUnsafeMutableBufferPointer { o in

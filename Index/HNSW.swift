@@ -107,6 +107,11 @@ public final class HNSWIndex: @unchecked Sendable {
         try self.init(environment: environment, creating: settings)
     }
 
+    /// Whether `environment` holds an index named `name`, in the caller's transaction.
+    public static func exists(in environment: Environment, name: String = "hnsw", _ txn: borrowing Transaction) throws -> Bool {
+        try environment.database(named: "\(name).\(Databases.suffixes[0])", create: false, in: txn) != nil
+    }
+
     private static func readMeta(_ txn: borrowing Transaction, _ db: Database, path: String, name: String) throws -> Meta? {
         let key = Array("meta".utf8)
         guard let bytes = try key.withUnsafeBytes({ try txn.get(db, key: $0) }) else { return nil }
@@ -364,25 +369,30 @@ public struct IndexReader {
     public func distances(_ query: [Float], ids: Range<UInt64>) throws -> [SearchResult] {
         try index.checkQuery(query, k: 1)
         let g = searcher.store.graph
-        let slotCount = searcher.store.meta.slotCount
         query.withUnsafeBufferPointer { searcher.scratch.setQuery($0.baseAddress!, metric: index.metric) }
         let normalised = UnsafePointer(searcher.scratch.query)
         var out: [SearchResult] = []
         try txn.forEach(index.databases.ids, from: ids.lowerBound) { key, value in
-            guard key.count == 8, value.count == 4 else {
-                throw g.damaged("the id map holds a \(key.count)-byte key with a \(value.count)-byte slot")
-            }
+            guard key.count == 8 else { throw g.damaged("the id map holds a \(key.count)-byte key") }
             let id = UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))
             guard id < ids.upperBound else { return false }
-            let slot = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
-            guard Int(slot) < slotCount, g.isLive(slot), g.id(slot) == id else {
-                throw g.damaged("id \(id) maps to slot \(slot), which does not hold it")
-            }
-            try g.checkIntact(slot)
+            let slot = try intactSlot(of: id, value, g)
             out.append(SearchResult(id: id, distance: g.distance(normalised, g.vector(slot))))
             return true
         }
         return out
+    }
+
+    /// The slot that the id map's `value` names for `id`, checked: a live slot that holds `id`, whose vector and id
+    /// still match their checksum.
+    func intactSlot(of id: UInt64, _ value: UnsafeRawBufferPointer, _ g: Graph) throws -> UInt32 {
+        guard value.count == 4 else { throw g.damaged("the id map holds a \(value.count)-byte slot for id \(id)") }
+        let slot = UInt32(littleEndian: value.loadUnaligned(as: UInt32.self))
+        guard Int(slot) < searcher.store.meta.slotCount, g.isLive(slot), g.id(slot) == id else {
+            throw g.damaged("id \(id) maps to slot \(slot), which does not hold it")
+        }
+        try g.checkIntact(slot)
+        return slot
     }
 
     /// The live vectors in this snapshot.

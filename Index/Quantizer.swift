@@ -8,12 +8,6 @@ public enum VectorStorage: String, Sendable, CaseIterable {
     case int8
 }
 
-/// The query of a graph walk over int8 codes: kept in f32 (only the stored side is quantised, which halves the
-/// error of quantising both).
-struct QueryCode {
-    let vector: UnsafePointer<Float>
-}
-
 /// Symmetric int8 scalar quantisation with one scale per vector: `x ≈ scale · code`, `scale = max|x| / 127`.
 /// Deterministic, so that `verify` can recompute every code from its vector and compare.
 enum Quantizer {

@@ -110,7 +110,7 @@ extension Library {
                 for v in order.lazy.filter({ !q.excludedVideos.contains($0) }).prefix(q.candidateVideos) {
                     guard let record = try video(v, in: txn), record.segments > 0 else { continue }
                     let ids = (0..<record.segments).map { SegmentID.make(video: v, index: $0) }
-                    let segmentIDs = ids[0]..<(ids[ids.count - 1] + 1)
+                    let segmentIDs = SegmentID.make(video: v, index: 0)..<SegmentID.make(video: v, index: record.segments)
                     let all = try reader.distances(vector, ids: segmentIDs)
                     var scores = [Float](repeating: -1, count: record.segments)
                     for r in all { scores[SegmentID.index(r.id)] = 1 - r.distance }

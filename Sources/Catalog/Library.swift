@@ -129,7 +129,7 @@ public final class Library: @unchecked Sendable {
         videosDB = v
         segmentsDB = s
         self.meta = meta
-        let existing = try environment.read { txn in try environment.database(named: Self.indexName + ".meta", create: false, in: txn) } != nil
+        let existing = try environment.read { txn in try HNSWIndex.exists(in: environment, name: Self.indexName, txn) }
         let opened = try HNSWIndex(
             environment: environment, name: Self.indexName,
             creating: create && !existing ? IndexSettings(dimension: meta.dimension, metric: .cosine, storage: storage ?? .f32) : nil)
