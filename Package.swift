@@ -5,6 +5,7 @@
 //   Media (CFFmpeg) ─┐
 //   JEPA → Neural (CBLAS, CKernels) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
 //   VectorIndex (Index/, CLMDB) ─┘                 Catalog ─▶ Server (Hummingbird: `vjsearch serve`) ─▶ vjsearch
+//   Hub (AsyncHTTPClient: downloads) + Convert (checkpoints → bundles) ─▶ vjsearch (`model install`)
 // Under them all, SystemCall: a failed system call as swift-system's Errno with the call and the file.
 import PackageDescription
 
@@ -36,6 +37,7 @@ let package = Package(
         .executable(name: "vjsearch", targets: ["vjsearch"]),
         .executable(name: "vjsearch-ann", targets: ["vjsearch-ann"]),
         .executable(name: "vjsearch-fuzz", targets: ["vjsearch-fuzz"]),
+        .executable(name: "vjsearch-hub-mirror", targets: ["vjsearch-hub-mirror"]),
         .library(name: "VectorIndex", targets: ["VectorIndex"]),
     ],
     dependencies: [
@@ -44,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.26.0"),
     ],
     targets: [
         // System libraries: a module map and one prefixed shim header each.
@@ -70,6 +73,26 @@ let package = Package(
         .target(name: "JEPA", dependencies: ["Neural"]),
         .target(name: "VectorIndex", dependencies: ["CLMDB", "SystemCall"], path: "Index", swiftSettings: vectorIndexSettings),
         .target(name: "Catalog", dependencies: ["Media", "JEPA", "VectorIndex", "SystemCall"]),
+        // Public checkpoints into bundles without Python: PyTorch archives (a zip and a restricted unpickler that never
+        // runs code), Hugging Face folders, and the bundle writer that matches Tools/convert/convert.py byte for byte.
+        .target(name: "Convert", dependencies: ["Neural", "JEPA", "SystemCall"]),
+        // `vjsearch model install`: recipes (data), Hugging Face hub downloads that resume and verify, the hub cache.
+        .target(
+            name: "Hub",
+            dependencies: [
+                "JEPA", "SystemCall",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
+        // A local server with the hub's URL scheme over a folder of repositories: the tests' and Tools/convert/mirror's.
+        .target(
+            name: "HubMirror",
+            dependencies: ["JEPA", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Tools/convert/HubMirror"),
+        .executableTarget(
+            name: "vjsearch-hub-mirror",
+            dependencies: ["HubMirror", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/convert/HubMirrorMain"),
+
         // The ingestion daemon: inotify watching, settling, the work queue and the published state.
         .target(
             name: "Watch",
@@ -93,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "vjsearch",
             dependencies: [
-                "Catalog", "Media", "JEPA", "VectorIndex", "Watch", "Server",
+                "Catalog", "Media", "JEPA", "VectorIndex", "Watch", "Server", "Convert", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,7 +126,7 @@ let package = Package(
             dependencies: ["VectorIndex", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Fuzzing: one harness per parser, the libFuzzer driver (a replayer in ordinary builds), see Tools/fuzz.
-        .target(name: "FuzzHarnesses", dependencies: ["Neural", "JEPA", "Media", "VectorIndex", "Catalog"],
+        .target(name: "FuzzHarnesses", dependencies: ["Neural", "JEPA", "Media", "VectorIndex", "Catalog", "Convert"],
                 path: "Tools/fuzz/Harnesses"),
         .executableTarget(name: "vjsearch-fuzz", dependencies: ["FuzzHarnesses"], path: "Tools/fuzz/Driver"),
 
@@ -114,7 +137,7 @@ let package = Package(
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
-        .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "VectorIndex", "TestSupport"]),
+        .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "VectorIndex", "HubMirror", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["Watch", "Catalog", "TestSupport"]),
         .testTarget(
             name: "ServerTests",
@@ -123,5 +146,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"]),
+        .testTarget(name: "ConvertTests", dependencies: ["Convert", "Neural", "JEPA", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "HubMirror", "Convert", "TestSupport"]),
     ]
 )

@@ -61,6 +61,9 @@ stage() {  # stage STAGING PREFIX BINARY MANUAL_TOOL
         [ -f "$bundle/config.json" ] || continue
         cp -R "$bundle" "$staging/share/vjsearch/models/$(basename "$bundle")"
     done
+    # Recipes for `vjsearch model install`, found at share/vjsearch/models/recipes.
+    mkdir -p "$staging/share/vjsearch/models/recipes"
+    cp "$root"/Models/recipes/*.json "$staging/share/vjsearch/models/recipes/"
     "$manual" "$staging/bin/vjsearch" --multi-page --output-directory "$staging/share/man/man1" >/dev/null
     drop_hidden_pages "$staging/bin/vjsearch" "$staging/share/man/man1"
     "$staging/bin/vjsearch" --generate-completion-script bash > "$staging/share/bash-completion/completions/vjsearch"

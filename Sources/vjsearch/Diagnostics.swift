@@ -22,10 +22,11 @@ enum ExitStatus {
         Exit status: 0 all inputs succeeded; 1 at least one input failed (the others were \
         still processed), or `verify` found problems; 64 usage error (bad option or value, empty \
         query); 65 the library was built with another model, or keeps another --vectors storage (see \
-        `vjsearch reindex`); 75 the \
+        `vjsearch reindex`); 69 `model install` cannot reach the hub; 75 the \
         library is locked by another `vjsearch` writing to it (pass --wait to wait), or, for `index` and \
         `reindex`, a `vjsearch watch` daemon keeps it up to date (`index --wait` indexes anyway once the \
-        daemon is idle), or, for `watch`, another daemon already watches into it.
+        daemon is idle), or, for `watch`, another daemon already watches into it; 77 a gated hub \
+        repository refused `model install` (accept its licence on the hub, then give a token).
         """
 }
 

@@ -27,19 +27,37 @@ struct ModelCatalog {
         if let list = environment["VJSEARCH_MODELS"] {
             folders += list.split(separator: ":").filter { !$0.isEmpty }.map { URL(fileURLWithPath: String($0)) }
         }
-        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: homeDirectory(environment)).appendingPathComponent(".local/share")
-        folders.append(data.appendingPathComponent("vjsearch/models"))
+        userFolder = Self.userFolder(environment)
+        folders.append(userFolder)
         let exe = executable.deletingLastPathComponent()
         // An install (PREFIX/bin/vjsearch) first, so that PREFIX/../Models is never read for one; then a build tree
         // (.build/debug/vjsearch, .build/x86_64-unknown-linux-gnu/debug/vjsearch).
-        folders += [
+        let shipped = [
             exe.appendingPathComponent("../share/vjsearch/models"),
             exe.appendingPathComponent("../../Models"),
             exe.appendingPathComponent("../../../Models"),
         ]
+        folders += shipped
         var seen = Set<String>()
         self.folders = folders.map(\.standardizedFileURL).filter { seen.insert($0.path).inserted }
+        // Recipes: the user's own first, then those shipped beside the bundles (`Models/recipes`).
+        var seenRecipes = Set<String>()
+        recipeFolders = ([Self.userFolder(environment).deletingLastPathComponent().appendingPathComponent("recipes")]
+            + shipped.map { $0.appendingPathComponent("recipes") })
+            .map(\.standardizedFileURL).filter { seenRecipes.insert($0.path).inserted }
+    }
+
+    /// Where `vjsearch model install` puts bundles: `$XDG_DATA_HOME/vjsearch/models`
+    /// (default `~/.local/share/vjsearch/models`).
+    let userFolder: URL
+
+    /// Where recipes for `vjsearch model install` are found (`NAME.json` each).
+    let recipeFolders: [URL]
+
+    static func userFolder(_ environment: [String: String]) -> URL {
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: homeDirectory(environment)).appendingPathComponent(".local/share")
+        return data.appendingPathComponent("vjsearch/models").standardizedFileURL
     }
 
     /// Every bundle folder (one holding `config.json`) in the search folders, first folder first, names unique.
@@ -48,7 +66,8 @@ struct ModelCatalog {
         var names = Set<String>()
         for folder in folders {
             let children = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-            for name in children.sorted() where !names.contains(name) {
+            // Hidden folders are installs in progress (`.NAME.partial-PID`) or being removed.
+            for name in children.sorted() where !names.contains(name) && !name.hasPrefix(".") {
                 let directory = folder.appendingPathComponent(name)
                 guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path) else { continue }
                 names.insert(name)

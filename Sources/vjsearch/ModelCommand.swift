@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Hub
 import JEPA
 import Neural
 
@@ -8,15 +9,16 @@ import Neural
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "List the installed models or inspect a model bundle.",
+        abstract: "List, install, remove or inspect model bundles.",
         discussion: """
             Examples:
-              vjsearch model list             # the bundles found, with their domains
+              vjsearch model list             # the bundles found, and those installable
+              vjsearch model install open-vljepa
               vjsearch model inspect objects  # families, sizes, clip spec, domain
               vjsearch index ~/videos --model objects
 
             """ + ExitStatus.pointer,
-        subcommands: [List.self, Inspect.self, Embed.self, EmbedVideo.self, EmbedTexts.self, Stamp.self, Bench.self])
+        subcommands: [List.self, Install.self, Remove.self, Inspect.self, Embed.self, EmbedVideo.self, EmbedTexts.self, Stamp.self, Bench.self])
 
     /// Exit status for an unusable bundle or input (argument errors keep ArgumentParser's 64).
     static let failure: Int32 = 1
@@ -67,7 +69,18 @@ struct ModelCommand: AsyncParsableCommand {
                     rows.append([entry.name, "unreadable: \(error)", "-", "-", Self.megabytes(size), entry.directory.path])
                 }
             }
-            guard !json else { return }
+            // Recipes whose bundle is not installed: what `model install` can add.
+            let installed = Set(entries.map(\.name))
+            let installable = RecipeBook(folders: catalog.recipeFolders).all().compactMap { entry -> (String, Recipe)? in
+                guard !installed.contains(entry.name), let recipe = try? entry.recipe.get() else { return nil }
+                return (entry.name, recipe)
+            }
+            if json {
+                for (name, recipe) in installable {
+                    print(JSONLines.encode(Installable(name: name, summary: recipe.summary, bytes: recipe.bundleBytes)))
+                }
+                return
+            }
             let header = ["NAME", "ID", "DOMAIN", "DIMS", "SIZE", "PATH"]
             let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
             for row in [header] + rows {
@@ -75,6 +88,17 @@ struct ModelCommand: AsyncParsableCommand {
                     i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
                 }.joined(separator: "  "))
             }
+            if !installable.isEmpty {
+                print("\nInstallable with `vjsearch model install NAME` (downloads from the Hugging Face hub):")
+                for (name, recipe) in installable { print("  \(name)  \(recipe.summary)") }
+            }
+        }
+
+        /// A recipe `model install` can build, in `--json`.
+        struct Installable: Encodable {
+            var name, summary: String
+            var bytes: Int64
+            var installable = true
         }
 
         static func megabytes(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
@@ -238,8 +262,9 @@ struct ModelCommand: AsyncParsableCommand {
         }
     }
 
-    /// Times the X-encoder (and, for vjepa2 bundles, the Y-encoder) on synthetic input for `Tools/bench/encoder`;
-    /// prints one JSON line.
+    /// Times the X-encoder (and, for vjepa2 bundles, the Y-encoder and with `--predictor` the predictor) on
+    /// synthetic input for `Tools/bench/encoder` and `Tools/bench/fullsize`; prints one JSON line. A clip has
+    /// `clip.frames` frames, as indexing feeds it (not `vision.frames_per_clip`, the encoder's pretraining length).
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time the encoders of a bundle on synthetic input (used by Tools/bench/encoder).",
@@ -253,6 +278,8 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(help: "Tokens per query.") var queryTokens = 16
         @Option(help: "OpenBLAS threads.") var threads = 2
         @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
+        @Flag(help: "Also time the predictor (vis_proj, the Llama layers over [visual; retrieval prompt], pooling, out_proj) on the X-encoder's output.")
+        var predictor = false
 
         func validate() throws {
             guard (1...1024).contains(clips), (1...4096).contains(queries), (1...4096).contains(queryTokens),
@@ -271,19 +298,32 @@ struct ModelCommand: AsyncParsableCommand {
                 throw ModelCommand.fail(BundleError(path: directory, reason: "bench times vjepa2 and efficientnet bundles only"))
             }
             var rng = SystemRandomNumberGenerator()
-            let clip = Tensor(shape: [v.framesPerClip, v.inChans, v.cropSize, v.cropSize],
-                              scalars: (0..<(v.framesPerClip * v.inChans * v.cropSize * v.cropSize)).map { _ in Float.random(in: -2...2, using: &rng) })
+            let frames = bundle.config.clip.frames
+            let clip = Tensor(shape: [frames, v.inChans, v.cropSize, v.cropSize],
+                              scalars: (0..<(frames * v.inChans * v.cropSize * v.cropSize)).map { _ in Float.random(in: -2...2, using: &rng) })
             let batch = [Tensor](repeating: clip, count: clips)
             let texts = (0..<queries).map { _ in (0..<queryTokens).map { _ in Int.random(in: 1..<model.config.text.vocabSize, using: &rng) } }
             let workspace = Workspace()
-            let vision = try best { _ = try model.vision.encode(batch, workspace: workspace) }
+            var tokens: Tensor?
+            let vision = try best { tokens = try model.vision.encode(batch, workspace: workspace) }
             let text = try best { _ = try model.embedTexts(texts, workspace: workspace) }
-            let sgemm = GEMM.measureGFLOPS(n: 1536, repeats: 5, threads: threads)
-            let report: [String: Any] = [
-                "threads": threads, "clips": clips, "vision_seconds": vision.wall, "vision_cpu_seconds": vision.cpu,
-                "tokens_per_clip": model.vision.tokenCount(frames: v.framesPerClip),
-                "queries": queries, "query_tokens": queryTokens, "text_seconds": text.wall, "text_cpu_seconds": text.cpu, "sgemm_gflops": sgemm,
+            var report: [String: Any] = [
+                "threads": threads, "clips": clips, "frames": frames, "vision_seconds": vision.wall, "vision_cpu_seconds": vision.cpu,
+                "tokens_per_clip": model.vision.tokenCount(frames: frames),
+                "queries": queries, "query_tokens": queryTokens, "text_seconds": text.wall, "text_cpu_seconds": text.cpu,
             ]
+            if predictor, let tokens {
+                let prompt = try model.config.retrievalPromptIds
+                    ?? model.config.retrievalPromptTokens(tokenizer: Tokenizer.load(contentsOf: bundle.tokenizerURL))
+                let predicted = try best {
+                    _ = try model.predictor.predict(visualTokens: tokens, clips: clips, prompt: prompt, workspace: workspace)
+                }
+                report["prompt_tokens"] = prompt.count
+                report["predictor_seconds"] = predicted.wall
+                report["predictor_cpu_seconds"] = predicted.cpu
+            }
+            report["sgemm_gflops"] = GEMM.measureGFLOPS(n: 1536, repeats: 5, threads: threads)
+            if let peak = Self.peakResidentBytes() { report["peak_rss_bytes"] = peak }
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
         }
 
@@ -306,6 +346,15 @@ struct ModelCommand: AsyncParsableCommand {
                 "threads": threads, "clips": clips, "images": images, "vision_seconds": vision.wall, "vision_cpu_seconds": vision.cpu,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+        }
+
+        /// This process's peak resident set in bytes (`VmHWM` of /proc/self/status), nil without procfs. Not
+        /// getrusage's `ru_maxrss`, which also counts the parent's pages when it forked this process before exec.
+        static func peakResidentBytes() -> Int? {
+            guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                  let kB = Int(line.dropFirst("VmHWM:".count).split(separator: " ").first ?? "") else { return nil }
+            return kB * 1024
         }
 
         /// Best wall-clock time and best process CPU time over `repeats` runs after a warm-up (which grows the

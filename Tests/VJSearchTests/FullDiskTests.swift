@@ -5,13 +5,6 @@ import TestSupport
 /// A full disk: `index` ends with one line naming the library, never a crash, and what was stored stays sound.
 /// Runs on a 3 MB tmpfs, so it needs the right to mount one (root, as `make test` runs in CI); skipped otherwise.
 @Suite(.serialized) struct FullDiskTests {
-    static let canMount: Bool = {
-        guard let dir = try? TemporaryDirectory(prefix: "vjsearch-mount-probe") else { return false }
-        guard (try? Tool.run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir.url.path])) != nil else { return false }
-        try? Tool.run("umount", [dir.url.path])
-        return true
-    }()
-
     /// Fills the file system holding `directory` until a write fails.
     static func fill(_ directory: URL) {
         guard let handle = fopen(directory.appendingPathComponent("filler").path, "w") else { return }
@@ -24,13 +17,12 @@ import TestSupport
         r.stderrLines.filter { !$0.hasPrefix("note:") }
     }
 
-    @Test(.enabled(if: canMount, "needs the right to mount a tmpfs"))
+    @Test(.enabled(if: Tmpfs.canMount, "needs the right to mount a tmpfs"))
     func aFullDiskIsAnErrorNamingTheLibrary() throws {
         let dir = try TemporaryDirectory(prefix: "vjsearch-full")
         let disk = dir.file("disk")
-        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
-        try Tool.run("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", disk.path])
-        defer { try? Tool.run("umount", [disk.path]) }
+        try Tmpfs.mount(disk, size: "3m")
+        defer { Tmpfs.unmount(disk) }
         let model = try LibraryFixtures.bundle(in: dir.file("model"), id: "tiny-full").path
         let videos = dir.file("videos")
         try FileManager.default.createDirectory(at: videos, withIntermediateDirectories: true)

@@ -150,8 +150,16 @@ seeds_lmdb() {
     gzip -9n < $scratch/three/data.mdb > $d/after-remove.mdb.gz
 }
 
+# torch-checkpoint: the reader's fixtures (Tools/convert/make_checkpoint_fixtures.py); the hostile and broken ones as bad-*.
+seeds_torch_checkpoint() {
+    local d=$corpus/torch-checkpoint src=Tests/ConvertTests/Fixtures/checkpoints f
+    fresh torch-checkpoint
+    for f in state_dict mixed zip64; do cp $src/$f.pt $d/$f.pt; done
+    for f in evil_os_system evil_builtins_eval evil_build compressed bigendian truncated not_zip; do cp $src/$f.pt $d/bad-$f.pt; done
+}
+
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(safetensors tokenizer-json tokenize config-json fvecs media lmdb)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(safetensors tokenizer-json tokenize config-json fvecs media lmdb torch-checkpoint)
 for h in "${harnesses[@]}"; do
     "seeds_${h//-/_}"
     echo "$h: $(ls $corpus/$h | wc -l) seeds, $(du -sk $corpus/$h | cut -f1) KB"

@@ -15,6 +15,7 @@ public enum FuzzHarness: String, CaseIterable, Sendable {
     case fvecs
     case media
     case lmdb
+    case torchCheckpoint = "torch-checkpoint"
 
     /// Runs `input` through the harness.
     /// - Returns: whether the code under test accepted the input (parsed it without an error).
@@ -28,6 +29,7 @@ public enum FuzzHarness: String, CaseIterable, Sendable {
         case .fvecs: fuzzVecs(input)
         case .media: fuzzMedia(input)
         case .lmdb: fuzzLibrary(input)
+        case .torchCheckpoint: fuzzTorchCheckpoint(input)
         }
     }
 

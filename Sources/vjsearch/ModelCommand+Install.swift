@@ -1,0 +1,134 @@
+import ArgumentParser
+import Convert
+import Foundation
+import Hub
+import JEPA
+import SystemCall
+
+extension ModelCommand {
+    /// Exit statuses of `model install` beyond 0, 1 and 64.
+    enum InstallStatus {
+        /// The hub cannot be reached and the cache does not hold the files (sysexits' EX_UNAVAILABLE).
+        static let unavailable = ExitCode(69)
+        /// A gated repository refused: its licence is not accepted, or no token was given (EX_NOPERM).
+        static let gated = ExitCode(77)
+    }
+
+    struct Install: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download public weights and build a model bundle from them, e.g. the full-size open-vljepa.",
+            discussion: """
+                Examples:
+                  vjsearch model install open-vljepa
+                  HF_TOKEN=hf_… vjsearch model install open-vljepa --dtype bf16
+                  vjsearch model install open-vljepa --hub http://127.0.0.1:8765
+
+                A recipe (Models/recipes/NAME.json) names the hub repositories and files and the converter. \
+                Files go to the Hugging Face cache (~/.cache/huggingface/hub, or $HF_HUB_CACHE / $HF_HOME), \
+                where files other tools downloaded are reused after their hashes are checked; a download that \
+                stopped resumes where it stopped. The bundle is built in a hidden folder beside DEST and renamed \
+                into place when complete, so a stopped install leaves nothing half-usable; running it again \
+                resumes. Llama 3.2 and Gemma are gated: accept their licences on the hub, then set HF_TOKEN \
+                or run `huggingface-cli login`.
+
+                Exit status: 0 installed (or already installed); 1 failed (a checksum, a conversion, the disk); \
+                64 usage (unknown recipe); 69 the hub cannot be reached; 77 a gated repository refused.
+                """)
+
+        @Argument(help: ArgumentHelp("A recipe name (`vjsearch model list` shows them) or a recipe file.", valueName: "recipe"))
+        var recipe: String
+
+        @Option(help: ArgumentHelp("The bundle folder to create (default: ~/.local/share/vjsearch/models/RECIPE).", valueName: "dir"))
+        var dest: String?
+
+        @Option(help: ArgumentHelp("The hub's address (default: $HF_ENDPOINT, else https://huggingface.co).", valueName: "url"))
+        var hub: String?
+
+        @Option(help: ArgumentHelp("Weights on disk: f32 (exact, the default), bf16 or f16 (half the size).", valueName: "type"))
+        var dtype: ConvertOptions.DType?
+
+        @Flag(help: "Build the bundle again even if this recipe is already installed there.")
+        var force = false
+
+        @Option(help: "Progress on stderr: auto (a line redrawn on a terminal, else every 10 s), tty, plain or none.")
+        var progress: ProgressMode = .auto
+
+        func run() async throws {
+            let catalog = ModelCatalog()
+            let recipe: Recipe
+            do {
+                recipe = try RecipeBook(folders: catalog.recipeFolders).recipe(self.recipe)
+            } catch let error as RecipeError {
+                Diagnostics.error(error.description)
+                throw ExitCode.validationFailure
+            }
+            let dest = URL(fileURLWithPath: dest ?? catalog.userFolder.appendingPathComponent(recipe.name).path).standardizedFileURL
+            let installer = Installer(recipe: recipe, dest: dest, dtype: dtype ?? recipe.convert.dtype.flatMap(ConvertOptions.DType.init) ?? .f32,
+                                      display: InstallDisplay(progress))
+            do {
+                let settings = try HubSettings.resolve(hub: hub)
+                try await installer.run(settings: settings, force: force)
+            } catch let error as HubError {
+                installer.display.finish()
+                Diagnostics.error(error.description)
+                switch error {
+                case .gated: throw InstallStatus.gated
+                case .unreachable: throw InstallStatus.unavailable
+                default: throw ExitStatus.someFailed
+                }
+            } catch let error as RecipeError {
+                Diagnostics.error(error.description)
+                throw ExitCode.validationFailure
+            } catch let error as ExitCode {
+                throw error
+            } catch {
+                installer.display.finish()
+                Diagnostics.error("\(error)")
+                throw ExitStatus.someFailed
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a bundle that `vjsearch model install` made (the Hugging Face cache is kept).",
+            discussion: """
+                Examples:
+                  vjsearch model remove open-vljepa
+                  vjsearch model remove ~/models/open-vljepa
+
+                Only bundles with the INSTALL.json that `model install` writes are removed; libraries indexed \
+                with the model cannot be searched until it is installed again.
+                """ + ExitStatus.pointer)
+
+        @Argument(help: ArgumentHelp("An installed bundle's name or folder.", valueName: "name|dir"))
+        var model: String
+
+        func run() async throws {
+            let directory: URL
+            do {
+                directory = try ModelOptions.resolve(model, libraryModelID: nil)
+            } catch {
+                Diagnostics.error("\(error)")
+                throw ExitCode.validationFailure
+            }
+            let record = directory.appendingPathComponent(Installer.recordName)
+            guard FileManager.default.fileExists(atPath: record.path) else {
+                Diagnostics.error("\(directory.path): not made by `vjsearch model install` (no \(Installer.recordName)); remove the folder yourself if you mean to")
+                throw ExitStatus.someFailed
+            }
+            let size = ModelCatalog.size(of: directory)
+            do {
+                // Renamed away first, so that no reader sees a half-deleted bundle.
+                let doomed = directory.deletingLastPathComponent()
+                    .appendingPathComponent(".\(directory.lastPathComponent).removing-\(getpid())")
+                try SystemCallError.check(rename(directory.path, doomed.path), "rename", path: directory.path)
+                try FileManager.default.removeItem(at: doomed)
+            } catch {
+                Diagnostics.error("\(error)")
+                throw ExitStatus.someFailed
+            }
+            print("removed \(directory.path) (\(ModelCommand.List.megabytes(size)))")
+        }
+    }
+}
