@@ -168,7 +168,9 @@ struct OpenVLJEPAConverter {
 
         let name = options.name.flatMap { $0.isEmpty ? nil : $0 } ?? "open-vljepa"
         let config = PythonJSON.object([
-            ("name", .string(name)), ("shared_dim", .int(shared)),
+            // What it knows (web video and photos with captions; retrieval only), as convert.py declares it.
+            ("name", .string(name)), ("domain", .string("web-video")), ("tasks", .array([.string("retrieval")])),
+            ("shared_dim", .int(shared)),
             ("clip", clipSection(frames: frames, cropSize: vision.cropSize)),
             ("retrieval_prompt", .string(options.prompt)),
             ("retrieval_prompt_ids", .array(try promptIDs(limit: maxPromptTokens).map { .int($0) })),

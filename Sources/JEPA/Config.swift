@@ -70,6 +70,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         switch domain {
         case "synthetic": "knows only synthetic coloured shapes; for real footage use --model objects"
         case "imagenet-objects": "everyday objects, animals and scenes in real footage (the 1,000 ImageNet classes); no people or actions"
+        case "web-video": "people, actions, objects and scenes in real footage, as web video captions describe them (CC3M, MSR-VTT, WebVid)"
         case nil: "not declared by this bundle"
         case let other?: "declared by the bundle as '\(other)'"
         }

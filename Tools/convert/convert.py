@@ -416,7 +416,10 @@ def convert_open_vljepa(args):
                      and k != "predictor.rotary_emb.inv_freq" and "rotary_emb" not in k)
     if ignored:
         raise ConvertError(f"{path}: unexpected tensors {ignored[:5]}{' …' if len(ignored) > 5 else ''}")
-    config = dict(name=args.name or "open-vljepa", shared_dim=s, clip=clip_section(args, vision),
+    # What it knows, for `model list` and the domain notes: web video and photos with captions (CC3M, MSR-VTT or
+    # WebVid); trained for text-video retrieval only.
+    config = dict(name=args.name or "open-vljepa", domain="web-video", tasks=["retrieval"], shared_dim=s,
+                  clip=clip_section(args, vision),
                   retrieval_prompt=args.prompt,
                   retrieval_prompt_ids=prompt_ids(args.llama_tokenizer, args.prompt, args.max_prompt_tokens),
                   vision=vision, predictor=predictor, text=text)
