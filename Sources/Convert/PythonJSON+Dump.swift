@@ -21,7 +21,7 @@ extension PythonJSON {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .float(let d): out += Self.floatText(d)
-        case .string(let s): Self.writeString(s, to: &out)
+        case .string(let s): writeJSONString(s, to: &out, asciiOnly: true)
         case .array(let items):
             guard !items.isEmpty else { out += "[]"; return }
             out += "["
@@ -37,7 +37,7 @@ extension PythonJSON {
             for (i, member) in Self.sortedMembers(members).enumerated() {
                 out += i == 0 ? "\n" : ",\n"
                 out += String(repeating: " ", count: 2 * (level + 1))
-                Self.writeString(member.key, to: &out)
+                writeJSONString(member.key, to: &out, asciiOnly: true)
                 out += ": "
                 member.value.write(to: &out, level: level + 1)
             }
@@ -50,38 +50,6 @@ extension PythonJSON {
         var last: [[UInt32]: Int] = [:]
         for (i, member) in members.enumerated() { last[member.key.unicodeScalars.map(\.value)] = i }
         return last.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { members[$0.value] }
-    }
-
-    /// `py_encode_basestring_ascii`: quotes, then each character either as itself (space…tilde but `"` and `\`),
-    /// as a short escape, or as `\uXXXX` in lowercase hex.
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case " "..."~": out.unicodeScalars.append(scalar)
-            default:
-                let v = scalar.value
-                if v < 0x10000 {
-                    out += hex4(v)
-                } else {
-                    let offset = v - 0x10000
-                    out += hex4(0xD800 + (offset >> 10)) + hex4(0xDC00 + (offset & 0x3FF))
-                }
-            }
-        }
-        out += "\""
-    }
-
-    private static func hex4(_ v: UInt32) -> String {
-        let digits = String(v, radix: 16)
-        return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
     }
 
     /// `repr(float)` as `json` writes it: the shortest digits that read back as the same double, in fixed notation
@@ -129,4 +97,38 @@ extension PythonJSON {
         while all.last == "0" { all.removeLast() }
         return (String(all), exponent)
     }
+}
+
+/// A JSON string literal. With `asciiOnly`, as Python's `py_encode_basestring_ascii` (`json.dump`'s
+/// `ensure_ascii`): each character either as itself (space…tilde but `"` and `\`), as a short escape, or as
+/// `\uXXXX` in lowercase hex, astral characters as a surrogate pair. Without it, as `serde_json` (safetensors'
+/// headers): the same escapes for `"`, `\` and control characters, everything else (non-ASCII included) as is.
+func writeJSONString(_ s: String, to out: inout String, asciiOnly: Bool) {
+    func hex4(_ v: UInt32) -> String {
+        let digits = String(v, radix: 16)
+        return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+    }
+    out += "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{08}": out += "\\b"
+        case "\u{0C}": out += "\\f"
+        case " "..."~": out.unicodeScalars.append(scalar)
+        case _ where !asciiOnly && scalar.value >= 0x20: out.unicodeScalars.append(scalar)
+        default:
+            let v = scalar.value
+            if v < 0x10000 {
+                out += hex4(v)
+            } else {
+                let offset = v - 0x10000
+                out += hex4(0xD800 + (offset >> 10)) + hex4(0xDC00 + (offset & 0x3FF))
+            }
+        }
+    }
+    out += "\""
 }

@@ -35,7 +35,7 @@ struct SafeTensorsStreamWriter {
         for (i, entry) in tensors.enumerated() {
             let end = offset + entry.tensor.count * dtype.size
             if i > 0 { json += "," }
-            Self.writeName(entry.name, to: &json)
+            writeJSONString(entry.name, to: &json, asciiOnly: false)  // as serde_json writes it
             json += ":{\"dtype\":\"\(dtype.rawValue)\",\"shape\":["
                 + entry.tensor.shape.map(String.init).joined(separator: ",")
                 + "],\"data_offsets\":[\(offset),\(end)]}"
@@ -45,28 +45,6 @@ struct SafeTensorsStreamWriter {
         var bytes = Array(json.utf8)
         bytes += [UInt8](repeating: 0x20, count: (8 - bytes.count % 8) % 8)
         return withUnsafeBytes(of: UInt64(bytes.count).littleEndian, Array.init) + bytes
-    }
-
-    /// A tensor name as `serde_json` writes a string: `"` and `\` escaped, control characters as `\n`-style or
-    /// lowercase `\u00XX` escapes, everything else (non-ASCII included) as is.
-    private static func writeName(_ name: String, to out: inout String) {
-        out += "\""
-        for scalar in name.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     /// Writes the whole file to `file`, calling `progress(done, total)` with data bytes as the tensors go out.

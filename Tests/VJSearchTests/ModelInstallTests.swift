@@ -84,6 +84,30 @@ import TestSupport
         await s.mirror.stop()
     }
 
+    /// --frames, --fps and --stride override the recipe's clip: the bundle says so, and an install with other
+    /// choices is not taken for the one already there (nor the same choices again for a new one).
+    @Test func clipOptionsOverrideTheRecipeAndAreRemembered() async throws {
+        let s = try await Setup("install-clip")
+        #expect(try s.install().status == 0)
+        let downloaded = s.gets.count
+        let fewer = try s.install(["--frames", "4", "--fps", "1", "--stride", "4"])
+        #expect(fewer.status == 0 && fewer.stdout.hasPrefix("installed open-vljepa"), "\(fewer.stdout) \(fewer.stderr)")
+        #expect(s.gets.count == downloaded, "the cache served the second build")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: s.dest.appendingPathComponent("config.json"))) as? [String: Any]
+        let clip = try #require(config?["clip"] as? [String: Any])
+        #expect(clip["frames"] as? Int == 4 && clip["fps"] as? Double == 1 && clip["window_seconds"] as? Double == 4
+                && clip["stride_seconds"] as? Double == 4, "\(clip)")
+        let again = try s.install(["--frames", "4", "--fps", "1", "--stride", "4"])
+        #expect(again.stdout.contains("already installed"), "\(again.stdout)")
+        let back = try s.install()
+        #expect(back.stdout.hasPrefix("installed open-vljepa"), "\(back.stdout)")
+        try Self.expectBundleEqualsPython(s.dest)
+
+        let bad = try s.install(["--frames", "0"])
+        #expect(bad.status == 64 && bad.stderr.contains("--frames 0: must be 1…10000"), "\(bad.stderr)")
+        await s.mirror.stop()
+    }
+
     @Test func aGatedRepositoryWithoutATokenNamesTheLicencePage() async throws {
         let s = try await Setup("install-gated")
         let r = try s.install(environment: ["HF_TOKEN": nil])
