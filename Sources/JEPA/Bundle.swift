@@ -40,11 +40,19 @@ public struct ModelBundle: Sendable {
         modelID = try config.modelId ?? Self.computeModelID(directory: directory, config: config)
     }
 
-    /// Maps the weights and builds the model its `vision.family` names.
-    public func load() throws -> any ClipModel {
+    /// 16-bit weight files larger than this stay 16-bit in memory when loaded (see `load`).
+    public static let streamedWeightBytes = 1 << 30
+
+    /// Maps the weights and builds the model its `vision.family` names. 16-bit linear weights of a large file
+    /// (over `streamedWeightBytes`, such as a bf16 full-size VL-JEPA) stay in the mapped file and are converted a
+    /// block at a time in each product, which keeps the resident memory at about the file's size for a few
+    /// percent of speed; a small model's are converted to Float32 once, at load.
+    public func load(streamHalfWeights: Bool? = nil) throws -> any ClipModel {
         let weights = try SafeTensorsFile(url: weightsURL)
         switch config.vision {
-        case .vjepa2: return try VLJEPA(config: config, weights: weights)
+        case .vjepa2:
+            let size = (try? FileManager.default.attributesOfItem(atPath: weightsURL.path)[.size] as? Int) ?? 0
+            return try VLJEPA(config: config, weights: weights, streamHalfWeights: streamHalfWeights ?? (size > Self.streamedWeightBytes))
         case .efficientnet: return try ConceptModel(config: config, weights: weights)
         }
     }

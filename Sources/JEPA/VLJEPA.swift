@@ -21,14 +21,15 @@ public final class VLJEPA: ClipModel {
     public let predictor: Predictor
     public let text: TextEncoder
 
-    /// Builds the three networks from `weights`, binding every tensor exactly once.
-    public init(config: ModelConfig, weights: SafeTensorsFile) throws {
+    /// Builds the three networks from `weights`, binding every tensor exactly once. With `streamHalfWeights`,
+    /// 16-bit linear weights stay in the mapped file and are converted a block at a time in each product.
+    public init(config: ModelConfig, weights: SafeTensorsFile, streamHalfWeights: Bool = false) throws {
         try config.validate()
         guard let visionConfig = config.vision.vjepa2, let predictorConfig = config.predictor else {
             throw ConfigError("VL-JEPA needs a vjepa2 X-encoder and a predictor, not vision.family '\(config.vision.family)'")
         }
         self.config = config
-        let binder = ParameterBinder(file: weights)
+        let binder = ParameterBinder(file: weights, streamHalfWeights: streamHalfWeights)
         vision = try VisionEncoder(config: visionConfig, binder: binder)
         predictor = try Predictor(config: predictorConfig, visionDim: visionConfig.hiddenSize,
                                   sharedDim: config.sharedDim, binder: binder)

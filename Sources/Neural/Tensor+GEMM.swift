@@ -69,13 +69,20 @@ public struct Linear: Sendable {
     public var parameterCount: Int { inFeatures * outFeatures + (bias?.count ?? 0) }
 
     /// `y[rows × out] = x[rows × in] · Wᵀ + b` (or `y += …` when `accumulate`); `ldy` lets the output land in a
-    /// column block of a wider matrix. Workers split the rows, or the output features when there are few rows.
+    /// column block of a wider matrix. Workers split the rows, or the output features when there are few rows
+    /// or the weight is 16-bit.
     public func callAsFunction(
         _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil, accumulate: Bool = false
     ) {
         let ld = ldy ?? outFeatures
         guard rows > 0 else { return }
-        if rows >= 64 * Neural.threads || outFeatures < 128 {
+        // 16-bit weights split by output features whatever the rows, so that each is converted once per product.
+        let splitRows: Bool
+        switch weight {
+        case .float: splitRows = rows >= 64 * Neural.threads || outFeatures < 128
+        case .half: splitRows = outFeatures < 128
+        }
+        if splitRows {
             Parallel.ranges(rows, minimum: 32) { r in
                 block(x, rows: r, columns: 0..<outFeatures, into: y, ld: ld, accumulate: accumulate)
             }
@@ -86,8 +93,10 @@ public struct Linear: Sendable {
         }
     }
 
-    /// Output features converted per step of a 16-bit weight: a scratch of about 64 KiB.
-    private var halfBlock: Int { Swift.max(8, 16_384 / Swift.max(1, inFeatures)) }
+    /// Output features converted per step of a 16-bit weight: a scratch of about 64 KiB for a few rows (a query,
+    /// where it stays in cache); for many (a clip's tokens) up to 32 MiB, usually a worker's whole share of the
+    /// features, since each `sgemm` packs all the rows again and must be wide enough to amortise that.
+    private func halfBlock(rows: Int) -> Int { Swift.max(8, (rows >= 256 ? 8_388_608 : 16_384) / Swift.max(1, inFeatures)) }
 
     private func block(
         _ x: UnsafePointer<Float>, rows: Range<Int>, columns: Range<Int>, into y: UnsafeMutablePointer<Float>, ld: Int,
@@ -104,13 +113,13 @@ public struct Linear: Sendable {
             GEMM.sgemm(transB: true, m: rows.count, n: n, k: k, a: x + rows.lowerBound * k, lda: k,
                        b: w.pointer + columns.lowerBound * k, ldb: k, beta: beta, c: out, ldc: ld)
         case .half(let w):
-            let step = halfBlock
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: step * k) { scratch in
+            let step = halfBlock(rows: rows.count)
+            ThreadScratch.withFloats(Swift.min(step, n) * k) { scratch in
                 for c0 in stride(from: columns.lowerBound, to: columns.upperBound, by: step) {
                     let c1 = Swift.min(c0 + step, columns.upperBound)
-                    w.convert(rows: c0..<c1, into: scratch.baseAddress!)
+                    w.convert(rows: c0..<c1, into: scratch)
                     GEMM.sgemm(transB: true, m: rows.count, n: c1 - c0, k: k, a: x + rows.lowerBound * k, lda: k,
-                               b: scratch.baseAddress!, ldb: k, beta: beta, c: out + (c0 - columns.lowerBound), ldc: ld)
+                               b: scratch, ldb: k, beta: beta, c: out + (c0 - columns.lowerBound), ldc: ld)
                 }
             }
         }

@@ -24,7 +24,7 @@ extension ModelCommand {
                   vjsearch model install open-vljepa --hub http://127.0.0.1:8765
                   vjsearch model install open-vljepa --frames 4 --fps 1 --dest ~/ovj-4f
 
-                --frames 4 --fps 1 keeps the 4 s clip and halves the visual tokens, for about 0.6 of the \
+                --frames 4 --fps 1 keeps the 4 s clip and halves the visual tokens, for about 0.55 of the \
                 time per clip (the model was trained on 8 frames: expect recall lost, which was not measured); \
                 --stride 4 removes the overlap between clips and halves the clips indexed, but a moment can then \
                 straddle two clips. Without --dest these replace the bundle installed with the recipe's settings.

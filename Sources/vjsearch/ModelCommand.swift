@@ -280,8 +280,13 @@ struct ModelCommand: AsyncParsableCommand {
         @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
         @Flag(help: "Also time the predictor (vis_proj, the Llama layers over [visual; retrieval prompt], pooling, out_proj) on the X-encoder's output.")
         var predictor = false
+        @Option(help: "16-bit weights: stream (kept 16-bit, converted per product), convert (to Float32 at load) or auto (as indexing loads them).")
+        var halfWeights = "auto"
 
         func validate() throws {
+            guard ["auto", "stream", "convert"].contains(halfWeights) else {
+                throw ValidationError("--half-weights '\(halfWeights)': use auto, stream or convert")
+            }
             guard (1...1024).contains(clips), (1...4096).contains(queries), (1...4096).contains(queryTokens),
                   (1...1024).contains(threads), (1...1000).contains(repeats) else {
                 throw ValidationError("--clips 1-1024, --queries 1-4096, --query-tokens 1-4096, --threads 1-1024, --repeats 1-1000")
@@ -294,7 +299,7 @@ struct ModelCommand: AsyncParsableCommand {
             if case .efficientnet(let config) = bundle.config.vision {
                 do { return try benchEfficientNet(bundle, config) } catch { throw ModelCommand.fail(error) }
             }
-            guard case .vjepa2(let v) = bundle.config.vision, let model = try bundle.load() as? VLJEPA else {
+            guard case .vjepa2(let v) = bundle.config.vision, let model = try bundle.load(streamHalfWeights: ["stream": true, "convert": false][halfWeights]) as? VLJEPA else {
                 throw ModelCommand.fail(BundleError(path: directory, reason: "bench times vjepa2 and efficientnet bundles only"))
             }
             var rng = SystemRandomNumberGenerator()
@@ -311,6 +316,7 @@ struct ModelCommand: AsyncParsableCommand {
                 "threads": threads, "clips": clips, "frames": frames, "vision_seconds": vision.wall, "vision_cpu_seconds": vision.cpu,
                 "tokens_per_clip": model.vision.tokenCount(frames: frames),
                 "queries": queries, "query_tokens": queryTokens, "text_seconds": text.wall, "text_cpu_seconds": text.cpu,
+                "half_weights": halfWeights,
             ]
             if predictor, let tokens {
                 let prompt = try model.config.retrievalPromptIds
@@ -353,7 +359,7 @@ struct ModelCommand: AsyncParsableCommand {
         static func peakResidentBytes() -> Int? {
             guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
                   let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-                  let kB = Int(line.dropFirst("VmHWM:".count).split(separator: " ").first ?? "") else { return nil }
+                  let kB = Int(line.dropFirst("VmHWM:".count).split(whereSeparator: \.isWhitespace).first ?? "") else { return nil }
             return kB * 1024
         }
 

@@ -49,6 +49,13 @@ import TestSupport
         let texts = try Golden(name).sequences("text_ids", lengths: "text_lengths")
         let streamed = try bundle.loadTextEncoder().embed(texts, workspace: Workspace())
         expectMatches(streamed, try bundle.load().embedTexts(texts))
+        // The whole model streamed (as a bundle over `streamedWeightBytes` loads) against converted at load.
+        let golden = try Golden(name)
+        let video = clips(try golden.tensor("pixel_values_videos"))
+        let prompt = try #require(try golden.io.integers("prompt_ids")).values
+        let whole = try bundle.load(streamHalfWeights: true)
+        expectMatches(try whole.embedClips(video, prompt: prompt), try bundle.load(streamHalfWeights: false).embedClips(video, prompt: prompt))
+        expectMatches(try whole.embedTexts(texts), streamed)
     }
 
     @Test func promptLimitsAreChecked() throws {

@@ -323,7 +323,7 @@ func expectClose(_ a: [Float], _ b: [Float], rel: Float = 1e-5, abs absTol: Floa
         expectClose(accumulated, one.scalars.map { 2 * $0 }, rel: 1e-5, abs: 1e-5)
     }
 
-    @Test(arguments: [(300, 96), (5, 700)])
+    @Test(arguments: [(300, 96), (5, 700), (600, 1100)])
     func halfWeightsGiveTheConvertedLayersResult(rows: Int, out: Int) throws {
         var rng = SplitMix64(seed: 11)
         let w = Tensor(shape: [out, 1000], scalars: rng.floats(out * 1000)), b = Tensor(shape: [out], scalars: rng.floats(out))
