@@ -6,6 +6,7 @@
 //   JEPA → Neural (CBLAS, CKernels) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
 //   VectorIndex (Index/, CLMDB) ─┘                 Catalog ─▶ Server (Hummingbird: `vjsearch serve`) ─▶ vjsearch
 //   Hub (AsyncHTTPClient: downloads) + Convert (checkpoints → bundles) ─▶ vjsearch (`model install`)
+//   SharedLibrary (PostgresNIO): a library shared by many machines (schema and migrations so far; not wired in yet)
 // Under them all, SystemCall: a failed system call as swift-system's Errno with the call and the file.
 import PackageDescription
 
@@ -47,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.26.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // System libraries: a module map and one prefixed shim header each.
@@ -92,6 +94,14 @@ let package = Package(
             name: "vjsearch-hub-mirror",
             dependencies: ["HubMirror", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/convert/HubMirrorMain"),
+
+        // Past one machine: a library in PostgreSQL (addresses, the versioned schema and its migrations so far).
+        .target(
+            name: "SharedLibrary",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // The ingestion daemon: inotify watching, settling, the work queue and the published state.
         .target(
@@ -148,5 +158,6 @@ let package = Package(
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"]),
         .testTarget(name: "ConvertTests", dependencies: ["Convert", "Neural", "JEPA", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HubTests", dependencies: ["Hub", "HubMirror", "Convert", "TestSupport"]),
+        .testTarget(name: "SharedLibraryTests", dependencies: ["SharedLibrary", "TestSupport"]),
     ]
 )
