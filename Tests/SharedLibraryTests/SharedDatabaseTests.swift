@@ -36,7 +36,7 @@ struct SharedDatabaseTests {
     @Test func aSchemaFromANewerVersionIsRefusedAndLeftAlone() async throws {
         let cluster = try PostgresCluster()
         let address = try PostgresAddress(cluster.url())
-        await try SharedDatabase.open(address).close()
+        try await SharedDatabase.open(address).close()
         let newer = SharedDatabase.schemaVersion + 1
         try cluster.psql("UPDATE vjsearch_schema SET version = \(newer)")
         await #expect(throws: SharedLibraryError.newerSchema(address.description, found: newer, supported: SharedDatabase.schemaVersion)) {
@@ -49,7 +49,7 @@ struct SharedDatabaseTests {
         let cluster = try PostgresCluster()
         func failure(_ url: String) async throws -> String {
             do {
-                await try SharedDatabase.open(try PostgresAddress(url)).close()
+                try await SharedDatabase.open(try PostgresAddress(url)).close()
                 return "opened"
             } catch {
                 guard case .unavailable = error else { return "not unavailable: \(error)" }

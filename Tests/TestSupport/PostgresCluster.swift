@@ -69,8 +69,9 @@ public final class PostgresCluster: @unchecked Sendable {
 
     deinit { try? stop(immediate: true) }
 
-    /// Runs a tool to its exit with posix_spawn and waitpid, its output in a file. Not `Process`: the server that
-    /// `pg_ctl start` leaves running inherits the child's descriptors, and `Process` then never sees the end.
+    /// Runs a tool to its exit with posix_spawn and waitpid, its output in a file and no other descriptor of this
+    /// process. Not `Process`: the server that `pg_ctl start` leaves running inherits the child's descriptors, and
+    /// `Process` then never sees the end.
     @discardableResult
     private static func run(_ executable: String, _ arguments: [String], asServer: Bool = true) throws -> String {
         let argv = asServer && getuid() == 0 ? ["/sbin/runuser", "-u", "postgres", "--", executable] + arguments : [executable] + arguments
@@ -82,6 +83,10 @@ public final class PostgresCluster: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, capture, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process: a server holding other tests' sockets and pipes would keep them from closing.
+        guard let closeFrom = Self.addCloseFrom, closeFrom(&actions, 3) == 0 else {
+            throw Tool.Failure(description: "posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later needed)")
+        }
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid = pid_t()
@@ -98,6 +103,12 @@ public final class PostgresCluster: @unchecked Sendable {
         }
         return output
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module leaves out.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     private static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
