@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VectorIndexTests", dependencies: ["VectorIndex", "TestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "TestSupport"]),
-        .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "VectorIndex", "HubMirror", "TestSupport"]),
+        .testTarget(name: "VJSearchTests", dependencies: ["Catalog", "VectorIndex", "HubMirror", "Watch", "TestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["Watch", "Catalog", "TestSupport"]),
         .testTarget(
             name: "ServerTests",

@@ -1,5 +1,6 @@
 import Foundation
 import HubMirror
+import Watch
 import Testing
 import TestSupport
 
@@ -144,10 +145,14 @@ import TestSupport
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        // Writes into the cache's blobs folder wake the wait below (inotify), rather than a timer.
+        let blobs = s.dir.file("hf/hub/models--cun-bjy--open-vljepa/blobs")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        let writes = try Inotify()
+        _ = try writes.add(blobs.path, mask: UInt32(IN_MODIFY | IN_CREATE))
         try process.run()
         await s.mirror.mirror.faults.waitForStall()
         // The mirror has sent 20,000 bytes and waits; kill once they are on disk (in the cache's partial file).
-        let blobs = s.dir.file("hf/hub/models--cun-bjy--open-vljepa/blobs")
         func partialBytes() -> Int {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: blobs.path)) ?? []
             return names.filter { $0.hasSuffix(".incomplete") }.compactMap {
@@ -155,7 +160,11 @@ import TestSupport
             }.first ?? 0
         }
         let deadline = ContinuousClock.now + .seconds(30)
-        while partialBytes() < 20_000, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        while partialBytes() < 20_000, ContinuousClock.now < deadline {
+            var next = pollfd(fd: writes.fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&next, 1, 1_000)
+            _ = try writes.read()
+        }
         #expect(partialBytes() == 20_000)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Writes the PyTorch checkpoint fixtures of the Swift reader (Sources/Convert/TorchCheckpoint.swift).
 
 Into Tests/ConvertTests/Fixtures/checkpoints/ (a few KB in all):
@@ -22,9 +21,10 @@ and the bad ones, each of which the reader must refuse:
   compressed.pt        state_dict.pt with its entries deflated
   bigendian.pt         state_dict.pt whose byteorder entry says "big"
   truncated.pt         mixed.pt cut in the middle
-  not_zip.pt           the legacy format (torch.save(..., _use_new_zipfile_serialization=False))
+  not_zip.pt           the legacy format (torch.save(..., _use_new_zipfile_serialization=False)); its bytes differ run
+                       to run (the legacy format names storages by memory address): only its refusal is tested
 
-Usage: Tools/convert/make_checkpoint_fixtures.py [output_dir]   (re-runs itself under Tools/.venv's python)
+Usage: Tools/convert/make-fixtures checkpoints [output_dir]   (in the Tools venv)
 """
 import io
 import json

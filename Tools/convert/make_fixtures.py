@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Proves Tools/convert/convert.py on tiny random models and writes the converter fixtures.
 
 In a temporary folder it builds, with transformers and the same key layouts and save paths as the public files:
@@ -22,7 +21,7 @@ facebook/vjepa2-vitl-fpc64-256, meta-llama/Llama-3.2-1B and google/embeddinggemm
 spellings), convert.py's stamped bundles made from them (f32 and bf16), and the Python answers to compare with: error
 messages, config sections and tensor shapes, json.dump text, torch casts. These need a built vjsearch to stamp with.
 
-Usage: Tools/.venv/bin/python Tools/convert/make_fixtures.py [--stamp-with .build/debug/vjsearch] [--hub-only]
+Usage: Tools/convert/make-fixtures [--stamp-with .build/debug/vjsearch] [--hub-only]   (in the Tools venv)
                                                              [--hub-out DIR] [output_dir]
 """
 import argparse
