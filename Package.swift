@@ -6,7 +6,7 @@
 //   JEPA → Neural (CBLAS, CKernels) ─┼─▶ Catalog ─▶ vjsearch (CLI + daemon)
 //   VectorIndex (Index/, CLMDB) ─┘                 Catalog ─▶ Server (Hummingbird: `vjsearch serve`) ─▶ vjsearch
 //   Hub (AsyncHTTPClient: downloads) + Convert (checkpoints → bundles) ─▶ vjsearch (`model install`)
-//   SharedLibrary (PostgresNIO): a library shared by many machines (schema and migrations so far; not wired in yet)
+//   SharedLibrary (PostgresNIO): a library shared by many machines: the catalog in PostgreSQL, the work queue, replicas
 // Under them all, SystemCall: a failed system call as swift-system's Errno with the call and the file.
 import PackageDescription
 
@@ -99,6 +99,7 @@ let package = Package(
         .target(
             name: "SharedLibrary",
             dependencies: [
+                "Catalog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -126,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "vjsearch",
             dependencies: [
-                "Catalog", "Media", "JEPA", "VectorIndex", "Watch", "Server", "Convert", "Hub",
+                "Catalog", "Media", "JEPA", "VectorIndex", "Watch", "Server", "Convert", "Hub", "SharedLibrary",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

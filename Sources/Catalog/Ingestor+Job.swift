@@ -55,8 +55,8 @@ extension Ingestor {
             guard nextClip > 0 else {
                 return try fail(.noFrames, in: library, &report)
             }
-            let clamped = segments.map { Segment(start: $0.start, end: duration > $0.start ? min($0.end, duration) : $0.end) }
-            try library.commit(path: path, fingerprint: fingerprint, mtime: mtime, duration: duration, segments: clamped,
+            try library.commit(path: path, fingerprint: fingerprint, mtime: mtime, duration: duration,
+                               segments: Segment.clamped(segments, to: duration),
                                vectors: vectors, replacing: replacing, extending: stored)
             report.indexed += 1
             if resumeAfter > 0 { report.resumed += 1 }

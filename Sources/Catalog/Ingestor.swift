@@ -7,6 +7,8 @@ public struct IndexReport: Codable, Sendable {
     public struct Failure: Codable, Sendable, Equatable {
         public var path: String
         public var cause: String
+
+        public init(path: String, cause: String) { (self.path, self.cause) = (path, cause) }
     }
 
     /// Embedded and committed in this run.

@@ -206,11 +206,12 @@ public final class Library: @unchecked Sendable {
     /// A new video first removes the videos `replacing` (their records, segments and vectors). With `extending` (the
     /// partial record an earlier chunk returned) the segments follow that video's stored ones instead. With `resume`
     /// the video stays partial, `duration` being the seconds stored so far; without, it is complete and lasts
-    /// `duration` seconds. Returns the record as stored.
+    /// `duration` seconds. With `id`, a new video takes that id instead of the next one (a shared library's replica
+    /// keeps the database's ids; later ids are handed out after it). Returns the record as stored.
     @discardableResult
     public func commit(path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
                        segments: [Segment], vectors: [Float], replacing: [UInt64],
-                       extending: VideoRecord? = nil, resume: VideoRecord.Resume? = nil) throws -> VideoRecord {
+                       extending: VideoRecord? = nil, resume: VideoRecord.Resume? = nil, id: UInt64? = nil) throws -> VideoRecord {
         precondition(vectors.count == segments.count * meta.dimension, "one vector per segment")
         let first = extending?.segments ?? 0
         guard first + segments.count < SegmentID.perVideo else {
@@ -227,7 +228,8 @@ public final class Library: @unchecked Sendable {
                 }
                 record = stored
             } else {
-                record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
+                let newID = if let id { try reserveID(id, txn) } else { try allocateID(txn) }
+                record = VideoRecord(id: newID, path: path, fingerprint: fingerprint, mtime: mtime,
                                      duration: 0, status: .partial, segments: 0)
             }
             let ids = segments.indices.map { SegmentID.make(video: record.id, index: first + $0) }
@@ -287,6 +289,16 @@ public final class Library: @unchecked Sendable {
         let id = m.nextVideoID
         m.nextVideoID += 1
         try Self.writeMeta(m, metaDB, txn)
+        return id
+    }
+
+    /// Takes `id` as a video's id: later ones are allocated after it.
+    private func reserveID(_ id: UInt64, _ txn: borrowing Transaction) throws -> UInt64 {
+        guard var m = try Self.readMeta(metaDB, txn) else { throw CatalogError.emptyLibrary(path) }
+        if m.nextVideoID <= id {
+            m.nextVideoID = id + 1
+            try Self.writeMeta(m, metaDB, txn)
+        }
         return id
     }
 

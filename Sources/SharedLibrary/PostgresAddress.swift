@@ -3,7 +3,7 @@ import PostgresNIO
 
 /// Where a shared library lives: a `postgres://` URL, as libpq spells it, parsed into a connection configuration.
 ///
-/// `postgres://[user[:password]@][host][:port]/database[?host=/socket/dir]`: a TCP host, or with `?host=` (or no
+/// `postgres://[user[:password]@][host][:port]/database[?host=/socket/dir][&port=N]`: a TCP host, or with `?host=` (or no
 /// host) the Unix socket `DIR/.s.PGSQL.PORT` (default folder /var/run/postgresql). The user defaults to `$PGUSER`,
 /// else the login name; the password to `$PGPASSWORD`. Passwords never appear in messages.
 public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
@@ -23,7 +23,8 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         case .tcp(let host, let port):
             return "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
         case .socket(let path):
-            return "postgres://\(user)@/\(database)?host=\((path as NSString).deletingLastPathComponent)"
+            let port = (path as NSString).pathExtension
+            return "postgres://\(user)@\(port == "5432" ? "" : ":" + port)/\(database)?host=\((path as NSString).deletingLastPathComponent)"
         }
     }
 
@@ -42,12 +43,19 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
         guard !database.isEmpty, !database.contains("/") else {
             throw .invalidAddress(shown, reason: "names no database (postgres://HOST/DATABASE)")
         }
-        let port = components.port ?? 5432
-        guard (1...65_535).contains(port) else { throw .invalidAddress(shown, reason: "port \(port) is not 1…65535") }
         let socketFolder = components.queryItems?.first(where: { $0.name == "host" })?.value
-        for item in components.queryItems ?? [] where item.name != "host" {
-            throw .invalidAddress(shown, reason: "unknown parameter '\(item.name)' (only host=/socket/folder is read)")
+        let portParameter = components.queryItems?.first(where: { $0.name == "port" })?.value
+        for item in components.queryItems ?? [] where item.name != "host" && item.name != "port" {
+            throw .invalidAddress(shown, reason: "unknown parameter '\(item.name)' (only host=/socket/folder and port=N are read)")
         }
+        let port: Int
+        if let portParameter {
+            guard let n = Int(portParameter) else { throw .invalidAddress(shown, reason: "port=\(portParameter) is not a number") }
+            port = n
+        } else {
+            port = components.port ?? 5432
+        }
+        guard (1...65_535).contains(port) else { throw .invalidAddress(shown, reason: "port \(port) is not 1…65535") }
         if let host = components.host, !host.isEmpty, socketFolder == nil {
             endpoint = .tcp(host: host, port: port)
         } else {
@@ -77,7 +85,7 @@ public struct PostgresAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `text` with the password of its user part replaced by `***`.
-    static func redacted(_ text: String) -> String {
+    public static func redacted(_ text: String) -> String {
         guard let at = text.firstIndex(of: "@"), let scheme = text.range(of: "://"), scheme.upperBound < at else { return text }
         let userInfo = text[scheme.upperBound..<at]
         guard let colon = userInfo.firstIndex(of: ":") else { return text }

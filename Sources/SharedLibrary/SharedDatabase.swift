@@ -1,10 +1,16 @@
+import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// An open connection to a shared library's database, its schema brought up to date.
+///
+/// A connection that breaks (a server restarted, a network lost) is replaced on the next statement; `retrying`
+/// waits for the server to come back. One statement runs at a time on it: a worker that renews its lease while it
+/// commits uses a second `SharedDatabase`, so that the renewal never lands inside the commit's transaction.
 public final class SharedDatabase: Sendable {
     public let address: PostgresAddress
-    let connection: PostgresConnection
+    private let current: Mutex<PostgresConnection?>
     let logger: Logger
 
     /// The schema version this build reads and writes.
@@ -12,7 +18,7 @@ public final class SharedDatabase: Sendable {
 
     private init(address: PostgresAddress, connection: PostgresConnection, logger: Logger) {
         self.address = address
-        self.connection = connection
+        self.current = Mutex(connection)
         self.logger = logger
     }
 
@@ -37,7 +43,35 @@ public final class SharedDatabase: Sendable {
     }
 
     public func close() async {
-        try? await connection.close()
+        let connection = current.withLock { c in defer { c = nil }; return c }
+        try? await connection?.close()
+    }
+
+    /// The open connection, or a new one when the last one broke.
+    private func connection() async throws -> PostgresConnection {
+        if let c = current.withLock({ $0 }), !c.isClosed { return c }
+        let c = try await PostgresConnection.connect(configuration: address.configuration, id: 1, logger: logger)
+        let replaced = current.withLock { old in defer { old = c }; return old }
+        try? await replaced?.close()
+        return c
+    }
+
+    /// Runs `body` again while the server is unavailable (restarting, unreachable), waiting 0.25 s, then twice as
+    /// long each time up to 5 s, for at most `patience` seconds in all; `onRetry` hears each wait's cause first.
+    public func retrying<R: Sendable>(patience: Double, onRetry: (SharedLibraryError) -> Void = { _ in },
+                                      _ body: () async throws(SharedLibraryError) -> R) async throws(SharedLibraryError) -> R {
+        let deadline = ContinuousClock.now + .seconds(patience)
+        var wait = 0.25
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard case .unavailable = error, ContinuousClock.now + .seconds(wait) < deadline else { throw error }
+                onRetry(error)
+                try? await Task.sleep(for: .seconds(wait))  // backoff: nothing to await but the server's return
+                wait = min(wait * 2, 5)
+            }
+        }
     }
 
     /// The version the database's schema is at (0 before the first migration).
@@ -77,27 +111,36 @@ public final class SharedDatabase: Sendable {
         return version
     }
 
-    /// Runs `body` in a transaction (committed when it returns, rolled back when it throws).
-    func transaction<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws(SharedLibraryError) -> R {
+    /// Runs `body` in a transaction (committed when it returns, rolled back when it throws); with `snapshot`, every
+    /// statement in it sees the database as of its first one (REPEATABLE READ).
+    @discardableResult
+    func transaction<R: Sendable>(snapshot: Bool = false, _ body: (PostgresConnection) async throws -> R) async throws(SharedLibraryError) -> R {
         try await run { c in
-            try await c.query("BEGIN", logger: self.logger)
+            try await c.query(snapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN", logger: self.logger)
             do {
                 let result = try await body(c)
                 try await c.query("COMMIT", logger: self.logger)
                 return result
             } catch {
-                try? await c.query("ROLLBACK", logger: self.logger)
+                _ = try? await c.query("ROLLBACK", logger: self.logger)
                 throw error
             }
         }
     }
 
-    /// Runs `body`, turning what PostgresNIO throws into a `SharedLibraryError` naming the library.
+    /// Runs `body`, turning what PostgresNIO throws into a `SharedLibraryError` naming the library; a connection
+    /// that broke is dropped, so that the next call connects again.
+    @discardableResult
     func run<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws(SharedLibraryError) -> R {
         do {
-            return try await body(connection)
+            return try await body(try await connection())
         } catch {
-            throw Self.describe(error, address: address)
+            let described = Self.describe(error, address: address)
+            if case .unavailable = described {
+                let broken = current.withLock { c in defer { c = nil }; return c }
+                try? await broken?.close()
+            }
+            throw described
         }
     }
 

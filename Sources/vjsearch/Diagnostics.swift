@@ -11,6 +11,9 @@ enum ExitStatus {
     static let mismatch = ExitCode(65)
     /// Another process is writing to the library (sysexits' EX_TEMPFAIL); retry later or pass --wait.
     static let locked = ExitCode(75)
+    /// A service is unavailable: the hub for `model install`, the database of a postgres:// library (sysexits'
+    /// EX_UNAVAILABLE).
+    static let unavailable = ExitCode(69)
 
     /// The line each command's help ends with: the table itself is in `vjsearch --help` and the man page, once.
     static let pointer = "\nExit status: 0 on success; the others are listed in `vjsearch --help`."
@@ -22,7 +25,8 @@ enum ExitStatus {
         Exit status: 0 all inputs succeeded; 1 at least one input failed (the others were \
         still processed), or `verify` found problems; 64 usage error (bad option or value, empty \
         query); 65 the library was built with another model, or keeps another --vectors storage (see \
-        `vjsearch reindex`); 69 `model install` cannot reach the hub; 75 the \
+        `vjsearch reindex`); 69 `model install` cannot reach the hub, or a postgres:// library's server cannot \
+        be reached, refuses the login or has no such database; 75 the \
         library is locked by another `vjsearch` writing to it (pass --wait to wait), or, for `index` and \
         `reindex`, a `vjsearch watch` daemon keeps it up to date (`index --wait` indexes anyway once the \
         daemon is idle), or, for `watch`, another daemon already watches into it; 77 a gated hub \

@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import Foundation
 import Neural
+import SharedLibrary
 import VectorIndex
 import Watch
 
@@ -24,12 +25,15 @@ struct IndexCommand: AsyncParsableCommand {
               vjsearch index ~/Videos                   # all under it, incrementally
               vjsearch index talk.mp4 --progress plain  # a line every 10 s, as in logs
               vjsearch index ~/Videos --prune --json    # forget deleted files; JSON
-              vjsearch index /mnt/nas --vectors int8    # new library, small search memory
+               vjsearch index /mnt/nas --vectors int8    # new library, small search memory
+
+            A postgres:// library is shared by many machines. Each host queues the files under its             roots that the library lacks, then embeds queued files with the other hosts until none is             left; run the same command on every host (see README, "Many machines"):
+              vjsearch index --library postgres://vj@db/vj --root footage=/mnt/nas/footage
 
             """ + ExitStatus.pointer)
 
-    @Argument(help: "Video files or folders.", completion: .file())
-    var paths: [String]
+    @Argument(help: "Video files or folders (for a postgres:// library: default, every --root).", completion: .file())
+    var paths: [String] = []
 
     @OptionGroup var library: LibraryOptions
     @OptionGroup var model: ModelOptions
@@ -59,6 +63,18 @@ struct IndexCommand: AsyncParsableCommand {
         valueName: "mode"))
     var progress: ProgressMode = .auto
 
+    @Flag(help: "For a postgres:// library: only queue the files; workers (`vjsearch index` on other hosts) embed them.")
+    var queueOnly = false
+
+    @Option(help: ArgumentHelp("For a postgres:// library: seconds a file stays this worker's without a heartbeat, 3-3600; a worker that dies loses it after this long.", valueName: "seconds"))
+    var lease = 30.0
+
+    @Option(help: ArgumentHelp("For a postgres:// library: seconds to keep retrying while the database is unreachable, 0-86400.", valueName: "seconds"))
+    var patience = 300.0
+
+    @Option(help: ArgumentHelp("Seconds to wait per clip after embedding it (Tools/bench/cluster's stand-in for a larger model), 0-60.", visibility: .hidden))
+    var simulateClipSeconds = 0.0
+
     @Option(help: ArgumentHelp("Seconds of video a long file commits at a time (an interrupted run redoes at most this much), 1-3600.", visibility: .hidden))
     var chunkSeconds = Ingestor.Options.defaultChunkSeconds
 
@@ -72,16 +88,34 @@ struct IndexCommand: AsyncParsableCommand {
         try OptionCheck.count(batch, "--batch", in: Self.batchRange)
         try OptionCheck.count(decodeThreads, "--decode-threads", in: 0...Neural.maxThreads)
         try OptionCheck.seconds(chunkSeconds, "--chunk-seconds", in: 1...3600)
+        try OptionCheck.seconds(lease, "--lease", in: 3...3600)
+        try OptionCheck.seconds(patience, "--patience", in: 0...86400)
+        try OptionCheck.seconds(simulateClipSeconds, "--simulate-clip-seconds", in: 0...60)
+        if paths.isEmpty && library.sharedText == nil {
+            throw ValidationError("give the video files or folders to index, such as: vjsearch index ~/Videos")
+        }
     }
 
     /// Clips per model call: each holds `frames × 3 × size²` floats (1.6 M for the default model).
     static let batchRange = 1...4096
 
     func run() async throws {
-        let libraryPath = library.path
         let n = threads.apply()
         let options = Ingestor.Options(decodeThreads: decodeThreads ?? n, window: clip.window, stride: clip.stride, prune: prune,
                                        batch: batch, chunkSeconds: chunkSeconds)
+        if let address = try library.sharedAddress() {
+            if prune || vectors != nil || shared {
+                throw ValidationError("--prune, --vectors and --shared are for folder libraries; a postgres:// library takes none of them yet")
+            }
+            let indexing = SharedIndexing(
+                address: address, roots: try SharedIndexing.roots(explicit: library.rootMap(), paths: paths), paths: paths,
+                requestedModel: model.requested, ingest: options,
+                worker: SharedWorker.Options(lease: lease, patience: patience, simulatedClipSeconds: simulateClipSeconds),
+                queueOnly: queueOnly, json: json)
+            do { try await indexing.run() } catch { throw reportFailure(error) }
+            return
+        }
+        let libraryPath = library.path
         let roots = paths
         let display = ProgressDisplay(progress)
         let modelDirectory: URL

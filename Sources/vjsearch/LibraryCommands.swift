@@ -14,9 +14,14 @@ struct StatusCommand: AsyncParsableCommand {
             Also lists videos indexed in part (an interrupted run on a long file) and the `vjsearch watch` \
             daemon's state, when one runs.
 
+            For a postgres:// library: its model and size, the queue (queued, claimed, done, failed), \
+            each worker with the file it holds and the seconds left on its lease, and how far this host's \
+            replica is behind.
+
             Examples:
               vjsearch status
               vjsearch status --json --library ~/archive/vjsearch
+              vjsearch status --library postgres://vj@db/vj
 
             """ + ExitStatus.pointer)
 
@@ -26,6 +31,10 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        if let address = try library.sharedAddress() {
+            do { try await SharedStatusReport(address: address, roots: library.rootMap(), json: json).print() } catch { throw reportFailure(error) }
+            return
+        }
         let path = library.path
         let status: LibraryStatus
         do {

@@ -3,16 +3,40 @@ import Catalog
 import Foundation
 import Media
 import Neural
+import SharedLibrary
 
-/// `--library DIR`, shared by the library commands.
+/// `--library DIR|postgres://…` and `--root NAME=DIR`, shared by the library commands.
 struct LibraryOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "The library folder (default: $VJSEARCH_LIBRARY, else $XDG_DATA_HOME/vjsearch, else ~/.local/share/vjsearch).",
-        valueName: "dir"), completion: .directory)
+        "The library: a folder (default: $VJSEARCH_LIBRARY, else $XDG_DATA_HOME/vjsearch, else ~/.local/share/vjsearch), or a postgres://USER@HOST:PORT/DATABASE URL for a library shared by many machines (index, query, status and library migrate take one).",
+        valueName: "dir|url"), completion: .directory)
     var library: String?
 
-    /// The library folder this run uses.
+    @Option(name: .customLong("root"), help: ArgumentHelp(
+        "For a postgres:// library: where this host mounts a named root, NAME=DIR (repeatable). Paths are stored relative to their root, so hosts that mount a share in different places agree. `index` names a folder it is given after its last component when no --root covers it.",
+        valueName: "name=dir"), completion: .directory)
+    var roots: [String] = []
+
+    /// `--library`, else `$VJSEARCH_LIBRARY`, when either is a `postgres://` URL.
+    var sharedText: String? {
+        let text = library ?? ProcessInfo.processInfo.environment["VJSEARCH_LIBRARY"]
+        return text.flatMap { PostgresAddress.isAddress($0) ? $0 : nil }
+    }
+
+    /// The shared library's address, or nil for a folder library.
+    func sharedAddress() throws -> PostgresAddress? {
+        guard let sharedText else { return nil }
+        return try PostgresAddress(sharedText)
+    }
+
+    /// The library folder this run uses. A command that takes only folder libraries ends here, with status 64,
+    /// when given a `postgres://` one.
     var path: String {
+        if let shared = sharedText {
+            let command = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") } ?? "this command"
+            Diagnostics.error("\(PostgresAddress.redacted(shared)): `vjsearch \(command)` works on a library folder; a postgres:// library takes index, query, status and library migrate")
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
         if let library { return Self.absolute(library) }
         let env = ProcessInfo.processInfo.environment
         if let dir = env["VJSEARCH_LIBRARY"], !dir.isEmpty { return Self.absolute(dir) }
@@ -20,7 +44,67 @@ struct LibraryOptions: ParsableArguments {
         return homeDirectory() + "/.local/share/vjsearch"
     }
 
+    /// `--root` options as root name → absolute folder.
+    func rootMap() throws -> [String: String] { try Self.rootMap(roots) }
+
+    /// `NAME=DIR` texts as root name → absolute folder.
+    static func rootMap(_ roots: [String]) throws -> [String: String] {
+        var map: [String: String] = [:]
+        for text in roots {
+            guard let eq = text.firstIndex(of: "="), eq != text.startIndex, text.index(after: eq) != text.endIndex else {
+                throw ValidationError("--root \(text): expected NAME=DIR, such as footage=/mnt/nas/footage")
+            }
+            let name = String(text[..<eq]), folder = absolute(String(text[text.index(after: eq)...]))
+            guard isRootName(name) else {
+                throw ValidationError("--root \(text): a root name takes letters, digits, '.', '_' and '-' only")
+            }
+            if let other = map[name], other != folder {
+                throw ValidationError("--root \(name) is given twice, as \(other) and \(folder)")
+            }
+            map[name] = folder
+        }
+        return map
+    }
+
+    static func isRootName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    func validate() throws {
+        _ = try rootMap()
+        if let sharedText {
+            do { _ = try PostgresAddress(sharedText) } catch { throw ValidationError("--library \(error)") }
+        }
+    }
+
     static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    /// The folder a query reads: the library folder, or for a shared library its replica, brought up to date
+    /// first. When the database cannot be reached, an existing replica is used as it is, with a warning.
+    func readablePath() async throws -> String {
+        guard let address = try sharedAddress() else { return path }
+        let roots = try rootMap()
+        let folder = Replica.folder(address: address, roots: roots)
+        let database: SharedDatabase
+        do {
+            database = try await SharedDatabase.open(address)
+        } catch {
+            guard case .unavailable = error, let state = Replica.state(at: folder) else { throw error }
+            Diagnostics.warning("\(error); searching this host's replica as of change \(state.seq)")
+            return folder
+        }
+        defer { Task { await database.close() } }
+        let report = try await Replica.sync(database, into: folder, roots: roots, progress: { done, total in
+            if total >= 64 && (done == total || done % 256 == 0) {
+                Diagnostics.write("replica: \(done)/\(total) videos copied")
+            }
+        })
+        await database.close()
+        if report.changes > 0 && report.copied + report.dropped >= 64 {
+            Diagnostics.write("replica: \(report.copied) videos copied, \(report.dropped) dropped (change \(report.seq))")
+        }
+        return folder
+    }
 }
 
 /// `--model NAME|DIR`, shared by the commands that embed.
@@ -132,15 +216,6 @@ enum OptionCheck {
     static func number(_ value: Double) -> String { String(format: "%g", value) }
 }
 
-/// Runs blocking work (LMDB transactions, FFmpeg, BLAS) on a thread of its own, off the cooperative pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 16 << 20
-        thread.start()
-    }
-}
-
 /// An option value that is wrong only for the input it meets (a time past the end of the video): status 64.
 struct UsageError: Error, CustomStringConvertible {
     let description: String
@@ -152,6 +227,14 @@ func reportFailure(_ error: Error) -> ExitCode {
     if let code = error as? ExitCode { return code }
     Diagnostics.error("\(error)")
     if error is ModelCatalog.UnknownModel || error is UsageError { return ExitCode.validationFailure }
+    if let error = error as? SharedLibraryError {
+        switch error {
+        case .unavailable: return ExitStatus.unavailable
+        case .modelMismatch: return ExitStatus.mismatch
+        case .invalidAddress: return ExitCode.validationFailure
+        default: return ExitStatus.someFailed
+        }
+    }
     switch error as? CatalogError {
     case .modelMismatch?, .storageMismatch?: return ExitStatus.mismatch
     case .locked?: return ExitStatus.locked

@@ -6,10 +6,9 @@ import JEPA
 import SystemCall
 
 extension ModelCommand {
-    /// Exit statuses of `model install` beyond 0, 1 and 64.
+    /// Exit statuses of `model install` beyond 0, 1, 64 and `ExitStatus.unavailable` (the hub cannot be reached
+    /// and the cache does not hold the files).
     enum InstallStatus {
-        /// The hub cannot be reached and the cache does not hold the files (sysexits' EX_UNAVAILABLE).
-        static let unavailable = ExitCode(69)
         /// A gated repository refused: its licence is not accepted, or no token was given (EX_NOPERM).
         static let gated = ExitCode(77)
     }
@@ -101,7 +100,7 @@ extension ModelCommand {
                 Diagnostics.error(error.description)
                 switch error {
                 case .gated: throw InstallStatus.gated
-                case .unreachable: throw InstallStatus.unavailable
+                case .unreachable: throw ExitStatus.unavailable
                 default: throw ExitStatus.someFailed
                 }
             } catch let error as RecipeError {

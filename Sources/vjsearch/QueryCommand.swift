@@ -102,7 +102,8 @@ struct QueryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let libraryPath = library.path
+        let libraryPath: String
+        do { libraryPath = try await library.readablePath() } catch { throw reportFailure(error) }
         let glob = absoluteGlob
         let q = MomentQuery(top: top, minScore: minScore, pathGlob: glob, exact: exact)
         let text = query

@@ -13,7 +13,7 @@ struct VJSearch: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             IndexCommand.self, WatchCommand.self, QueryCommand.self, ChaptersCommand.self, ClassifyCommand.self, AskCommand.self,
-            ServeCommand.self, StatusCommand.self, RemoveCommand.self, VerifyCommand.self, RepairCommand.self, ReindexCommand.self, Probe.self,
+            ServeCommand.self, StatusCommand.self, LibraryCommand.self, RemoveCommand.self, VerifyCommand.self, RepairCommand.self, ReindexCommand.self, Probe.self,
             Segments.self, ThumbnailCommand.self, ModelCommand.self, DecodeBench.self, DebugCommand.self,
         ])
 

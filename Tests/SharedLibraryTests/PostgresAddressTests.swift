@@ -15,12 +15,15 @@ import Testing
         let defaults = try PostgresAddress("postgres://h/db", environment: ["PGUSER": "bob", "PGPASSWORD": "pw", "USER": "me"])
         #expect(defaults.endpoint == .tcp(host: "h", port: 5432) && defaults.user == "bob" && defaults.password == "pw")
         #expect(try PostgresAddress("postgres:///db", environment: [:]).endpoint == .socket(path: "/var/run/postgresql/.s.PGSQL.5432"))
+        let port = try PostgresAddress("postgres://me@/db?host=/tmp/pg&port=5499", environment: [:])
+        #expect(port.endpoint == .socket(path: "/tmp/pg/.s.PGSQL.5499") && port.description == "postgres://me@:5499/db?host=/tmp/pg")
+        #expect(try PostgresAddress(port.description, environment: [:]) == port)
     }
 
     @Test(arguments: [
         ("postgres://ann:secret@h:5432/", "postgres://ann:***@h:5432/: names no database (postgres://HOST/DATABASE)"),
         ("postgres://h:0/db", "postgres://h:0/db: port 0 is not 1…65535"),
-        ("postgres://h/db?sslmode=require", "postgres://h/db?sslmode=require: unknown parameter 'sslmode' (only host=/socket/folder is read)"),
+        ("postgres://h/db?sslmode=require", "postgres://h/db?sslmode=require: unknown parameter 'sslmode' (only host=/socket/folder and port=N are read)"),
         ("postgres:///db?host=relative", "postgres:///db?host=relative: host=relative: a socket folder must be an absolute path"),
         ("mysql://h/db", "mysql://h/db: not a postgres://USER@HOST:PORT/DATABASE URL"),
     ])
