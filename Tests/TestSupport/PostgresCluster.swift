@@ -14,6 +14,9 @@ public final class PostgresCluster: @unchecked Sendable {
 
     public let directory: TemporaryDirectory
     public let port: Int
+    /// Addresses the server listens on (TCP), and the network namespace it runs in (nil: this host's).
+    public let listen: [String]
+    public let namespace: String?
     public var socketFolder: String { directory.file("socket").path }
     private var data: String { directory.file("data").path }
 
@@ -26,8 +29,11 @@ public final class PostgresCluster: @unchecked Sendable {
 
     public static var isAvailable: Bool { binFolder != nil }
 
-    /// Creates, starts and fills the cluster with the empty database `database`.
-    public init() throws {
+    /// Creates, starts and fills the cluster with the empty database `database`. With `namespace`, the server runs
+    /// in that network namespace and listens on `listen` there, taking password logins from `network` (CIDR).
+    public init(listen: [String] = ["127.0.0.1"], namespace: String? = nil, network: String? = nil, port: Int? = nil) throws {
+        self.listen = listen
+        self.namespace = namespace
         guard let bin = Self.binFolder else { throw Tool.Failure(description: "PostgreSQL's server is not installed (make deps)") }
         directory = try TemporaryDirectory(prefix: "vjsearch-pg")
         try FileManager.default.createDirectory(at: directory.file("socket"), withIntermediateDirectories: false)
@@ -35,14 +41,19 @@ public final class PostgresCluster: @unchecked Sendable {
         if getuid() == 0 { try Self.run("/bin/chown", ["-R", "postgres:postgres", directory.path], asServer: false) }
         try Self.run("\(bin)/initdb", ["-D", directory.file("data").path, "-U", Self.user, "--pwfile", directory.file("pwfile").path,
                                        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
-        port = try Self.freePort()
+        if let network {
+            let hba = directory.file("data/pg_hba.conf")
+            let rules = try String(contentsOf: hba, encoding: .utf8) + "host all all \(network) scram-sha-256\n"
+            try Data(rules.utf8).write(to: hba)
+        }
+        self.port = try port ?? Self.freePort()
         try start()
-        try Self.run("\(bin)/createdb", ["-h", socketFolder, "-p", "\(port)", "-U", Self.user, Self.database])
+        try Self.run("\(bin)/createdb", ["-h", socketFolder, "-p", "\(self.port)", "-U", Self.user, Self.database])
     }
 
     /// `postgres://` for the socket (no password needed), or over TCP with the password.
     public func url(database: String = PostgresCluster.database, tcp: Bool = false, password: String? = PostgresCluster.password) -> String {
-        tcp ? "postgres://\(Self.user)\(password.map { ":" + $0 } ?? "")@127.0.0.1:\(port)/\(database)"
+        tcp ? "postgres://\(Self.user)\(password.map { ":" + $0 } ?? "")@\(listen[0]):\(port)/\(database)"
             : "postgres://\(Self.user)@localhost:\(port)/\(database)?host=\(socketFolder)"
     }
 
@@ -50,8 +61,8 @@ public final class PostgresCluster: @unchecked Sendable {
     public func start() throws {
         try Self.run("\(Self.binFolder!)/pg_ctl", [
             "-D", data, "-l", directory.file("server.log").path, "-w", "-t", "60",
-            "-o", "-k \(socketFolder) -p \(port) -c listen_addresses=127.0.0.1 -c fsync=off", "start",
-        ])
+            "-o", "-k \(socketFolder) -p \(port) -c listen_addresses=\(listen.joined(separator: ",")) -c fsync=off", "start",
+        ], namespace: namespace)
     }
 
     /// Stops the server: `immediate` is a crash as far as clients can tell (no goodbye, recovery on the next start).
@@ -73,8 +84,9 @@ public final class PostgresCluster: @unchecked Sendable {
     /// process. Not `Process`: the server that `pg_ctl start` leaves running inherits the child's descriptors, and
     /// `Process` then never sees the end.
     @discardableResult
-    private static func run(_ executable: String, _ arguments: [String], asServer: Bool = true) throws -> String {
-        let argv = asServer && getuid() == 0 ? ["/sbin/runuser", "-u", "postgres", "--", executable] + arguments : [executable] + arguments
+    private static func run(_ executable: String, _ arguments: [String], asServer: Bool = true, namespace: String? = nil) throws -> String {
+        let user = asServer && getuid() == 0 ? ["/sbin/runuser", "-u", "postgres", "--"] : []
+        let argv = (namespace.map { NetworkHosts.exec(in: $0) } ?? []) + user + [executable] + arguments
         let capture = FileManager.default.temporaryDirectory.appendingPathComponent("vjsearch-pg-out-\(UUID().uuidString)").path
         defer { unlink(capture) }
         var actions = posix_spawn_file_actions_t()
