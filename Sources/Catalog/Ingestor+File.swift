@@ -10,6 +10,10 @@ public struct EmbeddedVideo: Sendable {
     public var vectors: [Float]
     /// Seconds, as decoded.
     public var duration: Double
+
+    public init(segments: [Segment], vectors: [Float], duration: Double) {
+        (self.segments, self.vectors, self.duration) = (segments, vectors, duration)
+    }
 }
 
 /// What embedding one file came to.

@@ -80,6 +80,9 @@ public final class SharedDatabase: Sendable {
     }
 
     private func migrate() async throws(SharedLibraryError) {
+        // Up to date (the usual case): nothing is written, nor locked.
+        let found = try await storedSchemaVersion()
+        guard found != Schema.latest else { return }
         try await transaction { c in
             try await c.query("SELECT pg_advisory_xact_lock(\(Schema.lockKey))", logger: self.logger)
             try await c.query("CREATE TABLE IF NOT EXISTS vjsearch_schema (version integer NOT NULL)", logger: self.logger)

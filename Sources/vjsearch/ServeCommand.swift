@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Logging
 import Server
+import SharedLibrary
 import Watch
 
 /// `vjsearch serve`: the web page and the JSON API over a library, with the model loaded once.
@@ -17,11 +18,14 @@ struct ServeCommand: AsyncParsableCommand {
             (/media/ID, with byte ranges), and the web page at /. Only videos of the library are served, by \
             id. On an address other than loopback every request needs a token: --token, else \
             $VJSEARCH_TOKEN, else one made up and printed at start. Logs one line per request to stderr; \
-            SIGTERM or Ctrl-C stops it after the requests in flight.
+            SIGTERM or Ctrl-C stops it after the requests in flight. A postgres:// library is served \
+            from this host's replica (under ~/.cache/vjsearch/replicas), which follows the database's \
+            changes as they commit (LISTEN/NOTIFY).
 
             Examples:
               vjsearch serve                       # http://127.0.0.1:8080/
               vjsearch serve --listen 127.0.0.1:9000 --library ~/archive/vjsearch
+              vjsearch serve --library postgres://vj@db/vj --root footage=/mnt/nas/footage
               vjsearch serve --listen 0.0.0.0:8080 # on the network, with a token
               curl 'http://127.0.0.1:8080/api/search?q=a+red+star+falls&top=3'
 
@@ -70,7 +74,15 @@ struct ServeCommand: AsyncParsableCommand {
             options.token = token ?? ProcessInfo.processInfo.environment["VJSEARCH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? Self.newToken()
         }
-        let libraryPath = library.path
+        let libraryPath: String
+        var shared: (address: PostgresAddress, roots: [String: String])?
+        if let address = try library.sharedAddress() {
+            // A postgres:// library is served from this host's replica, which follows the database's changes.
+            do { libraryPath = try await library.readablePath() } catch { throw reportFailure(error) }
+            shared = (address, try library.rootMap())
+        } else {
+            libraryPath = library.path
+        }
         let requested = model.requested
         let engine: SearchEngine
         do {
@@ -85,6 +97,19 @@ struct ServeCommand: AsyncParsableCommand {
             JSONLines.data(MergedJSON(try engine.library.status(), StatusCommand.DaemonKey(daemon: .init(library: libraryPath))))
         }
         let token = options.token
+        let follower = shared.map { shared in
+            Task {
+                await ReplicaFollower.follow(shared.address, folder: libraryPath, roots: shared.roots) { event in
+                    switch event {
+                    case .synced(let r):
+                        logger.info("replica synced", metadata: ["change": "\(r.seq)", "copied": "\(r.copied)", "dropped": "\(r.dropped)"])
+                    case .lost(let error, let retryIn):
+                        logger.warning("replica stopped following", metadata: ["cause": "\(error)", "retry_in_s": "\(retryIn)"])
+                    }
+                }
+            }
+        }
+        defer { follower?.cancel() }
         do {
             try await SearchServer.run(engine: engine, options: options, logger: logger, status: status) { bound in
                 let shown = host.contains(":") ? "[\(host)]" : host

@@ -244,6 +244,33 @@ struct ManyMachinesTests {
         try Self.expectSameCatalog(single, dir.file("back").path)
     }
 
+    @Test func aServerFollowsTheLibraryAsWorkersCommit() async throws {
+        try makeVideos(["first.mp4"], seconds: { _ in 1.5 })
+        let cluster = try PostgresCluster()
+        let index = ["index", videos.path, "--library", cluster.url(), "--model", workspace.model, "--threads", "1"]
+        #expect(try run(index).status == 0)
+        let server = try ServeCommandTests.Server(["--library", cluster.url(), "--root", "videos=\(videos.path)", "--model", workspace.model],
+                                                  environment: environment)
+        let search = server.base + "/api/search?q=red+ball&top=50"
+        let paths = { () async throws -> Set<String> in
+            let (status, body) = try await ServeCommandTests.get(search)
+            #expect(status == 200)
+            let object = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+            return Set(((object?["moments"] as? [[String: Any]]) ?? []).compactMap { $0["path"] as? String })
+        }
+        #expect(try await paths() == [videos.appendingPathComponent("first.mp4").path])
+        // A worker commits another video: the server's replica hears of it and copies it, with no restart.
+        try makeVideos(["second.mp4"], seconds: { _ in 1.5 }, seedOffset: 1)
+        #expect(try run(index).status == 0)
+        let deadline = Date().addingTimeInterval(60)
+        while !server.log.contains("copied=1") {
+            guard Date() < deadline else { Issue.record("no sync logged: \(server.log)"); break }
+            try await Task.sleep(for: .milliseconds(20))  // the server's log, written by another process
+        }
+        #expect(try await paths() == Set(["first.mp4", "second.mp4"].map { videos.appendingPathComponent($0).path }))
+        #expect(server.stop() == 0, "\(server.log)")
+    }
+
     @Test func whatCannotWorkFailsInOneLineWithItsStatus() throws {
         try makeVideos(["a.mp4"], seconds: { _ in 1.5 })
         let cluster = try PostgresCluster()
