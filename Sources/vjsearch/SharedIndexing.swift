@@ -51,6 +51,21 @@ struct SharedIndexing {
     }
 
     func run() async throws {
+        let summary = try await pass()
+        if json {
+            print(JSONLines.encode(summary))
+        } else {
+            print(String(
+                format: "queued %d (%d already waiting), linked %d, unchanged %d, skipped-failed %d; this worker indexed %d, failed %d, lost %d leases; %d clips, %.1f s of video in %.1f s",
+                summary.queued, summary.waiting, summary.linked, summary.unchanged, summary.skippedFailed, summary.indexed,
+                summary.failed, summary.lostLeases, summary.clips, summary.videoSeconds, summary.wallSeconds))
+        }
+        if summary.failed > 0 { throw ExitStatus.someFailed }
+    }
+
+    /// Queues what the library lacks, then (unless `queueOnly`) works the queue until nothing under this host's
+    /// roots is left, or until `isCancelled`.
+    func pass(isCancelled: @escaping @Sendable () -> Bool = { false }) async throws -> Summary {
         let clock = ContinuousClock()
         let start = clock.now
         var summary = Summary()
@@ -69,13 +84,13 @@ struct SharedIndexing {
             throw error
         }
         await database.close()
-        if !queueOnly {
+        if !queueOnly && !isCancelled() {
             let shown = address.description
             let worker = try await SharedWorker(address: address, roots: roots, embedder: embedder, ingest: ingest, options: worker,
                                                 events: { event in Self.show(event, library: shown) })
             let report: SharedWorker.Report
             do {
-                report = try await worker.run()
+                report = try await worker.run(isCancelled: isCancelled)
             } catch {
                 await worker.close()
                 throw error
@@ -90,15 +105,7 @@ struct SharedIndexing {
             for f in report.failed { Diagnostics.error("\(f.path): \(f.cause)") }
         }
         summary.wallSeconds = seconds(clock.now - start)
-        if json {
-            print(JSONLines.encode(summary))
-        } else {
-            print(String(
-                format: "queued %d (%d already waiting), linked %d, unchanged %d, skipped-failed %d; this worker indexed %d, failed %d, lost %d leases; %d clips, %.1f s of video in %.1f s",
-                summary.queued, summary.waiting, summary.linked, summary.unchanged, summary.skippedFailed, summary.indexed,
-                summary.failed, summary.lostLeases, summary.clips, summary.videoSeconds, summary.wallSeconds))
-        }
-        if summary.failed > 0 { throw ExitStatus.someFailed }
+        return summary
     }
 
     /// Scans this host's roots (or the given paths) and queues what the library lacks.

@@ -75,7 +75,7 @@ struct SharedStatusReport {
             let holding = w.item.map { item in
                 "holds \(item)" + (w.leaseLeft.map { $0 >= 0 ? String(format: ", lease %.0f s left", $0) : String(format: ", lease ran out %.0f s ago", -$0) } ?? "")
             } ?? "idle"
-            Swift.print("  " + "\(w.name) (pid \(w.pid) on \(w.host)): \(holding); last heartbeat \(String(format: "%.0f", w.silentFor)) s ago".escapingControlCharacters)
+            Swift.print("  " + "\(w.name): \(holding); last heartbeat \(String(format: "%.0f", w.silentFor)) s ago".escapingControlCharacters)
         }
         if !status.failures.isEmpty { Swift.print("failures   \(status.failed)") }
         for f in status.failures { Swift.print("  " + "\(f.path): \(f.cause)".escapingControlCharacters) }

@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import Logging
 import ServiceLifecycle
+import SharedLibrary
 import Watch
 
 /// `vjsearch watch PATH…`: the ingestion daemon.
@@ -26,15 +27,21 @@ struct WatchCommand: AsyncParsableCommand {
             same library exits with status 75. The library's writer lock is held only while indexing. \
             Logs go to stderr, one line per event with key=value metadata.
 
+            On a postgres:// library it makes passes of `vjsearch index` (queue what the roots hold that \
+            the library lacks, then work the shared queue with the other hosts), each after a change under \
+            the roots has settled, or every --rescan seconds.
+
             Examples:
               vjsearch watch ~/Videos                  # until SIGTERM or Ctrl-C
               vjsearch watch ~/Videos /mnt/nas/clips --settle 30 --rescan 600
               systemctl --user enable --now vjsearch-watch  # after make install
+              vjsearch watch --library postgres://vj@db/vj \
+                  --root footage=/mnt/nas/footage
 
             """ + ExitStatus.pointer)
 
-    @Argument(help: "Folders (or files) to keep indexed.", completion: .file())
-    var paths: [String]
+    @Argument(help: "Folders (or files) to keep indexed (for a postgres:// library: default, every --root).", completion: .file())
+    var paths: [String] = []
 
     @OptionGroup var library: LibraryOptions
     @OptionGroup var model: ModelOptions
@@ -65,6 +72,9 @@ struct WatchCommand: AsyncParsableCommand {
         if !(0.1...86_400).contains(rescan) { throw ValidationError("--rescan must be 0.1 to 86400 seconds") }
         if let nice, !(0...19).contains(nice) { throw ValidationError("--nice must be between 0 and 19") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
+        if paths.isEmpty && library.sharedText == nil {
+            throw ValidationError("give the folders to keep indexed, such as: vjsearch watch ~/Videos")
+        }
     }
 
     func run() async throws {
@@ -74,10 +84,24 @@ struct WatchCommand: AsyncParsableCommand {
         if let nice, nice > 0, setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) != 0 {
             Diagnostics.warning("cannot set niceness \(nice): \(String(cString: strerror(errno)))")
         }
+        let inotify = !noInotify && ProcessInfo.processInfo.environment["VJSEARCH_WATCH_INOTIFY"] != "0"
+        if let address = try library.sharedAddress() {
+            let n = threads.apply()
+            let indexing = SharedIndexing(
+                address: address, roots: try SharedIndexing.roots(explicit: library.rootMap(), paths: paths), paths: [],
+                requestedModel: model.requested, ingest: Ingestor.Options(decodeThreads: n), worker: SharedWorker.Options(),
+                queueOnly: false, json: false)
+            guard !indexing.roots.isEmpty else { throw ValidationError("give the folders to watch, or --root NAME=DIR") }
+            do {
+                try await SharedWatch(indexing: indexing, settle: settle, rescan: rescan, inotify: inotify, logger: logger).run()
+            } catch {
+                throw reportFailure(error)
+            }
+            return
+        }
         let libraryPath = library.path
         let n = threads.apply()
         let roots = paths.map(LibraryOptions.absolute)
-        let inotify = !noInotify && ProcessInfo.processInfo.environment["VJSEARCH_WATCH_INOTIFY"] != "0"
         let configuration = Watcher.Configuration(
             roots: roots, library: libraryPath, settle: settle, rescan: rescan, inotify: inotify,
             ingest: Ingestor.Options(decodeThreads: n), shared: shared)

@@ -271,6 +271,22 @@ struct ManyMachinesTests {
         #expect(server.stop() == 0, "\(server.log)")
     }
 
+    @Test func aWatchDaemonQueuesAndIndexesNewFiles() throws {
+        try makeVideos(["a.mp4"], seconds: { _ in 1.5 })
+        let cluster = try PostgresCluster()
+        let daemon = try Running(["watch", "--library", cluster.url(), "--root", "videos=\(videos.path)", "--model", workspace.model,
+                                  "--threads", "1", "--settle", "0.3"], environment: environment)
+        try Self.await(cluster, "SELECT string_agg(path, ',' ORDER BY path) FROM video_paths", equals: "a.mp4")
+        // A file moved in (as a finished copy lands) is queued and indexed by the next pass.
+        try LibraryFixtures.video(dir.file("b.mp4").path, seconds: 1.5, seed: 5)
+        try FileManager.default.moveItem(at: dir.file("b.mp4"), to: videos.appendingPathComponent("b.mp4"))
+        try Self.await(cluster, "SELECT string_agg(path, ',' ORDER BY path) FROM video_paths", equals: "a.mp4,b.mp4")
+        kill(daemon.process.processIdentifier, SIGTERM)
+        let result = daemon.wait(timeout: 60)
+        #expect(result.status == 0 && result.stderr.contains("stopped"), "\(result.stderr)")
+        #expect(try cluster.psql("SELECT count(*) FROM workers") == "0", "it left the workers table")
+    }
+
     @Test func whatCannotWorkFailsInOneLineWithItsStatus() throws {
         try makeVideos(["a.mp4"], seconds: { _ in 1.5 })
         let cluster = try PostgresCluster()
