@@ -206,12 +206,11 @@ public final class Library: @unchecked Sendable {
     /// A new video first removes the videos `replacing` (their records, segments and vectors). With `extending` (the
     /// partial record an earlier chunk returned) the segments follow that video's stored ones instead. With `resume`
     /// the video stays partial, `duration` being the seconds stored so far; without, it is complete and lasts
-    /// `duration` seconds. With `id`, a new video takes that id instead of the next one (a shared library's replica
-    /// keeps the database's ids; later ids are handed out after it). Returns the record as stored.
+    /// `duration` seconds. Returns the record as stored.
     @discardableResult
     public func commit(path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
                        segments: [Segment], vectors: [Float], replacing: [UInt64],
-                       extending: VideoRecord? = nil, resume: VideoRecord.Resume? = nil, id: UInt64? = nil) throws -> VideoRecord {
+                       extending: VideoRecord? = nil, resume: VideoRecord.Resume? = nil) throws -> VideoRecord {
         precondition(vectors.count == segments.count * meta.dimension, "one vector per segment")
         let first = extending?.segments ?? 0
         guard first + segments.count < SegmentID.perVideo else {
@@ -228,8 +227,7 @@ public final class Library: @unchecked Sendable {
                 }
                 record = stored
             } else {
-                let newID = if let id { try reserveID(id, txn) } else { try allocateID(txn) }
-                record = VideoRecord(id: newID, path: path, fingerprint: fingerprint, mtime: mtime,
+                record = VideoRecord(id: try allocateID(txn), path: path, fingerprint: fingerprint, mtime: mtime,
                                      duration: 0, status: .partial, segments: 0)
             }
             let ids = segments.indices.map { SegmentID.make(video: record.id, index: first + $0) }
@@ -243,6 +241,53 @@ public final class Library: @unchecked Sendable {
             record.resume = resume
             try put(record, txn)
             return record
+        }
+    }
+
+    /// A complete video with its segments and vectors, under a given id (`replace`).
+    public struct StoredVideo: Sendable {
+        public var id: UInt64
+        public var path: String
+        public var fingerprint: Fingerprint
+        public var mtime: Double
+        public var duration: Double
+        public var segments: [Segment]
+        /// `segments.count × dimension` floats, flat.
+        public var vectors: [Float]
+
+        public init(id: UInt64, path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
+                    segments: [Segment], vectors: [Float]) {
+            (self.id, self.path, self.fingerprint, self.mtime) = (id, path, fingerprint, mtime)
+            (self.duration, self.segments, self.vectors) = (duration, segments, vectors)
+        }
+    }
+
+    /// In one write transaction: removes the videos `removing` and those with the ids of `videos`, then stores
+    /// `videos` as complete under their ids (a replica copying a batch of a shared library's changes; later ids are
+    /// handed out after theirs).
+    public func replace(_ videos: [StoredVideo], removing: [UInt64]) throws {
+        for v in videos {
+            precondition(v.vectors.count == v.segments.count * meta.dimension, "one vector per segment")
+            guard v.segments.count < SegmentID.perVideo else {
+                throw CatalogError.tooManySegments(path: v.path, count: v.segments.count, limit: SegmentID.perVideo)
+            }
+        }
+        try environment.write { txn in
+            try removeVideos(removing + videos.map(\.id), txn)
+            var ids: [UInt64] = []
+            var vectors: [Float] = []
+            for v in videos {
+                let record = VideoRecord(id: try reserveID(v.id, txn), path: v.path, fingerprint: v.fingerprint, mtime: v.mtime,
+                                         duration: v.duration, status: .indexed, segments: v.segments.count)
+                for (i, s) in v.segments.enumerated() {
+                    let id = SegmentID.make(video: v.id, index: i)
+                    try putSegment(id, s, txn)
+                    ids.append(id)
+                }
+                vectors += v.vectors
+                try put(record, txn)
+            }
+            if !ids.isEmpty { try index.insert(ids: ids, vectors: vectors, in: txn) }
         }
     }
 

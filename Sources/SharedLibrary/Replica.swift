@@ -4,8 +4,8 @@ import PostgresNIO
 
 /// A query node's local copy of a shared library: an ordinary folder library (LMDB, HNSW) under the XDG cache
 /// folder that follows the database's change sequence. It keeps the database's video ids, so that a change names
-/// the local record directly. Disposable: never the source of truth, rebuilt from scratch when missing or when the
-/// database was made again.
+/// the local record directly. Disposable: never the source of truth, rebuilt from scratch when missing, when the
+/// database was made again, or when it is behind the replica (restored from an older backup).
 ///
 /// `replica.json` records the library's id and the last change applied. Applying a change replaces the video's
 /// local copy with the database's current one (or drops it), so applying one twice is harmless: a sync
@@ -56,9 +56,10 @@ public enum Replica {
     }
 
     /// Brings the replica in `folder` up to the database's last change (creating it when absent). One sync runs
-    /// at a time per folder (the library's writer lock); readers of the replica never wait.
+    /// at a time per folder (the library's writer lock); readers of the replica never wait. A process that has
+    /// the replica open already passes it as `open` (LMDB allows one environment per file and process).
     /// - Throws: `SharedLibraryError` (`.empty` for a library without a model yet), `CatalogError` for the folder.
-    public static func sync(_ database: SharedDatabase, into folder: String, roots: [String: String],
+    public static func sync(_ database: SharedDatabase, into folder: String, roots: [String: String], open: Library? = nil,
                             progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) async throws -> SyncReport {
         guard let (libraryID, model) = try await database.identity() else {
             throw SharedLibraryError.empty(database.address.description)
@@ -66,14 +67,19 @@ public enum Replica {
         let lock = try await onThread { Held(try LibraryLock(library: folder, wait: true)) }
         defer { withExtendedLifetime(lock) {} }
         var state = Self.state(at: folder)
+        // Ahead of the database: it was restored from an older backup, so the replica may hold videos it lacks.
+        if let seq = state?.seq, seq > (try await database.lastChange()) { state = nil }
         if state?.library != libraryID {
+            if open != nil {
+                throw CatalogError.incompatible(library: folder, reason: "the shared library was made again or restored since this replica was opened; restart to rebuild it")
+            }
             for name in ["data.mdb", "lock.mdb", "replica.json"] { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
             state = State(library: libraryID, seq: 0)
         }
         let from = state!.seq
         let (target, videos) = try await database.changedVideos(after: from)
         var report = SyncReport(seq: target, changes: target - from)
-        let library = try await onThread { Held(try Library(path: folder, model: model, create: true)) }
+        let library = if let open { Held(open) } else { try await onThread { Held(try Library(path: folder, model: model, create: true)) } }
         for start in stride(from: 0, to: videos.count, by: chunk) {
             let ids = Array(videos[start ..< min(start + chunk, videos.count)])
             let copies = try await database.videoCopies(ids, dimension: model.dimension)
@@ -92,23 +98,26 @@ public enum Replica {
         return report
     }
 
+    /// Applies one batch in one write transaction: the copies replace their videos, the ids without a copy go.
     private static func apply(_ copies: [Int64: VideoCopy], ids: [Int64], to library: Library,
                               roots: [String: String]) throws -> SyncReport {
         var report = SyncReport()
+        var stored: [Library.StoredVideo] = []
+        var dropped: [UInt64] = []
         for id in ids {
-            let local = UInt64(id)
             guard let copy = copies[id] else {
-                try library.remove([local])
-                report.dropped += 1
+                dropped.append(UInt64(id))
                 continue
             }
-            try library.commit(path: localPath(root: copy.root, path: copy.path, roots: roots), fingerprint: copy.fingerprint,
-                               mtime: copy.mtime, duration: copy.duration, segments: copy.segments, vectors: copy.vectors,
-                               replacing: [local], id: local)
-            report.copied += 1
+            stored.append(Library.StoredVideo(id: UInt64(id), path: localPath(root: copy.root, path: copy.path, roots: roots),
+                                              fingerprint: copy.fingerprint, mtime: copy.mtime, duration: copy.duration,
+                                              segments: copy.segments, vectors: copy.vectors))
             report.segments += copy.segments.count
             report.seconds += copy.duration
         }
+        try library.replace(stored, removing: dropped)
+        report.copied = stored.count
+        report.dropped = dropped.count
         return report
     }
 
@@ -140,6 +149,16 @@ struct VideoCopy: Sendable {
 }
 
 extension SharedDatabase {
+    /// The last change's number (0 before the first).
+    func lastChange() async throws(SharedLibraryError) -> Int64 {
+        try await run { c in
+            for try await n in try await c.query("SELECT coalesce(max(seq), 0)::int8 FROM changes", logger: self.logger).decode(Int64.self) {
+                return n
+            }
+            return 0
+        }
+    }
+
     /// The last change's number, and the videos changed after `seq` up to it.
     func changedVideos(after seq: Int64) async throws(SharedLibraryError) -> (seq: Int64, videos: [Int64]) {
         try await transaction(snapshot: true) { c in

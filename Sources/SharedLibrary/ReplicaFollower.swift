@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import PostgresNIO
 
@@ -11,8 +12,8 @@ public enum ReplicaFollower {
         case lost(SharedLibraryError, retryIn: Double)
     }
 
-    /// Runs until the task is cancelled.
-    public static func follow(_ address: PostgresAddress, folder: String, roots: [String: String],
+    /// Runs until the task is cancelled, copying into `library` (the replica in `folder`, open in this process).
+    public static func follow(_ address: PostgresAddress, folder: String, roots: [String: String], library: Library,
                               events: @escaping @Sendable (Event) -> Void) async {
         var wait = 1.0
         while !Task.isCancelled {
@@ -22,11 +23,11 @@ public enum ReplicaFollower {
                 let reader = try await SharedDatabase.open(address)
                 defer { Task { await reader.close() } }
                 try await listener.listen(Schema.changesChannel) { notifications in
-                    events(.synced(try await Replica.sync(reader, into: folder, roots: roots)))
+                    events(.synced(try await Replica.sync(reader, into: folder, roots: roots, open: library)))
                     wait = 1
                     for try await _ in notifications {
                         // A burst of commits sends a burst of notices: the first sync takes them all, the rest are cheap.
-                        let report = try await Replica.sync(reader, into: folder, roots: roots)
+                        let report = try await Replica.sync(reader, into: folder, roots: roots, open: library)
                         if report.changes > 0 { events(.synced(report)) }
                     }
                 }

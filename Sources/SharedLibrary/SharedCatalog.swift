@@ -212,6 +212,17 @@ extension SharedDatabase {
         }
     }
 
+    /// Gives `item` back to the queue (a worker stopping in the middle of it), as if it had not been claimed.
+    public func release(_ item: WorkItem, worker: String) async throws(SharedLibraryError) {
+        try await run { c in
+            try await c.query("""
+                UPDATE work_items SET state = 'queued', lease_owner = NULL, lease_expires = NULL, attempts = attempts - 1
+                WHERE id = \(item.id) AND lease_owner = \(worker) AND state = 'claimed'
+                """, logger: self.logger)
+            try await c.query("UPDATE workers SET item = NULL WHERE name = \(worker)", logger: self.logger)
+        }
+    }
+
     /// Records that `item` cannot be indexed (`cause`): not retried until the file changes.
     public func fail(_ item: WorkItem, worker: String, cause: String) async throws(SharedLibraryError) {
         try await transaction { c in

@@ -42,6 +42,19 @@ public final class SharedDatabase: Sendable {
         return database
     }
 
+    /// Opens the library at `address`, runs `body` on it and closes it, whether `body` returns or throws.
+    public static func with<R>(_ address: PostgresAddress, _ body: (SharedDatabase) async throws -> R) async throws -> R {
+        let database = try await open(address)
+        do {
+            let result = try await body(database)
+            await database.close()
+            return result
+        } catch {
+            await database.close()
+            throw error
+        }
+    }
+
     public func close() async {
         let connection = current.withLock { c in defer { c = nil }; return c }
         try? await connection?.close()

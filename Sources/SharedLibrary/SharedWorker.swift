@@ -145,8 +145,11 @@ public final class SharedWorker: Sendable {
                 if lost.load(ordering: .relaxed) {
                     report.lostLeases += 1
                     events(.lostLease(item))
+                } else {
+                    // Stopped: the file goes back to the queue now rather than when the lease runs out.
+                    try? await database.release(item, worker: name)
                 }
-                return  // cancelled (the lease runs out and another worker takes the file) or the lease was lost
+                return
             }
             switch outcome {
             case .embedded(let video):

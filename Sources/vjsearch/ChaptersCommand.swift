@@ -78,7 +78,9 @@ struct ChaptersCommand: AsyncParsableCommand {
     func run() async throws {
         let texts = try labels.texts()
         let path = LibraryOptions.absolute(file)
-        let request = Request(path: path, library: library.path, model: model.requested, count: count, labels: texts)
+        let libraryPath: String
+        do { libraryPath = try await library.readablePath() } catch { throw reportFailure(error) }
+        let request = Request(path: path, library: libraryPath, model: model.requested, count: count, labels: texts)
         let chapters: [Chapter]
         do {
             chapters = try await onThread { try request.chapters() }

@@ -78,7 +78,9 @@ struct ClassifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let texts = try labels.texts() else { return }
-        let request = Request(library: library.path, model: model.requested, labels: texts, top: top, moments: moments)
+        let libraryPath: String
+        do { libraryPath = try await library.readablePath() } catch { throw reportFailure(error) }
+        let request = Request(library: libraryPath, model: model.requested, labels: texts, top: top, moments: moments)
         let (files, json) = (files, json)
         let failure: ExitCode? = try await onThread {
             let streams: VideoStreams

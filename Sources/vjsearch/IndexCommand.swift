@@ -21,14 +21,16 @@ struct IndexCommand: AsyncParsableCommand {
             partial), and the next run continues after it. Files that failed are remembered with their \
             fingerprint and not retried until they change (reported as skipped-failed, exit status 0).
 
+            A postgres:// library is shared by many machines: each host queues the files under its roots \
+            that the library lacks, then embeds queued files with the other hosts until none is left. Run \
+            the same command on every host (see the README, "Many machines").
+
             Examples:
               vjsearch index ~/Videos                   # all under it, incrementally
               vjsearch index talk.mp4 --progress plain  # a line every 10 s, as in logs
               vjsearch index ~/Videos --prune --json    # forget deleted files; JSON
-               vjsearch index /mnt/nas --vectors int8    # new library, small search memory
-
-            A postgres:// library is shared by many machines. Each host queues the files under its             roots that the library lacks, then embeds queued files with the other hosts until none is             left; run the same command on every host (see README, "Many machines"):
-              vjsearch index --library postgres://vj@db/vj --root footage=/mnt/nas/footage
+              vjsearch index /mnt/nas --vectors int8    # new library, small search memory
+              vjsearch index --library postgres://vj@db/vj --root footage=/mnt/footage
 
             """ + ExitStatus.pointer)
 

@@ -67,17 +67,11 @@ struct LibraryCommand: AsyncParsableCommand {
         private func toShared(_ roots: [String: String]) async throws {
             let folder = LibraryOptions.absolute(from)
             let library = try Library(path: folder, model: nil, create: false)
-            let database = try await SharedDatabase.open(try PostgresAddress(to))
-            let report: LibraryTransfer.Report
-            do {
-                report = try await LibraryTransfer.copy(library, to: database, roots: roots, progress: { done, total in
+            let report = try await SharedDatabase.with(try PostgresAddress(to)) { database in
+                try await LibraryTransfer.copy(library, to: database, roots: roots, progress: { done, total in
                     if done == total || done % 100 == 0 { Diagnostics.write("\(done)/\(total) videos") }
                 })
-            } catch {
-                await database.close()
-                throw error
             }
-            await database.close()
             for s in report.skipped { Diagnostics.warning("\(s.path): not copied: \(s.reason)") }
             print("copied \(report.copied) videos (\(report.segments) segments), linked \(report.linked) already there, skipped \(report.skipped.count)")
         }
@@ -87,17 +81,11 @@ struct LibraryCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: folder + "/data.mdb") && Replica.state(at: folder) == nil {
                 throw UsageError("\(folder): holds a library already; copy into a new folder")
             }
-            let database = try await SharedDatabase.open(try PostgresAddress(from))
-            let report: Replica.SyncReport
-            do {
-                report = try await Replica.sync(database, into: folder, roots: roots, progress: { done, total in
+            let report = try await SharedDatabase.with(try PostgresAddress(from)) { database in
+                try await Replica.sync(database, into: folder, roots: roots, progress: { done, total in
                     if done == total || done % 256 == 0 { Diagnostics.write("\(done)/\(total) videos") }
                 })
-            } catch {
-                await database.close()
-                throw error
             }
-            await database.close()
             print("copied \(report.copied) videos (\(report.segments) segments) into \(folder), dropped \(report.dropped); at change \(report.seq)")
         }
     }

@@ -8,7 +8,7 @@ import SharedLibrary
 /// `--library DIR|postgres://…` and `--root NAME=DIR`, shared by the library commands.
 struct LibraryOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "The library: a folder (default: $VJSEARCH_LIBRARY, else $XDG_DATA_HOME/vjsearch, else ~/.local/share/vjsearch), or a postgres://USER@HOST:PORT/DATABASE URL for a library shared by many machines (index, query, status and library migrate take one).",
+        "The library: a folder (default: $VJSEARCH_LIBRARY, else $XDG_DATA_HOME/vjsearch, else ~/.local/share/vjsearch), or a postgres://USER@HOST:PORT/DATABASE URL for a library shared by many machines (index, watch, query, serve, status, chapters, classify and library migrate take one).",
         valueName: "dir|url"), completion: .directory)
     var library: String?
 
@@ -34,7 +34,7 @@ struct LibraryOptions: ParsableArguments {
     var path: String {
         if let shared = sharedText {
             let command = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") } ?? "this command"
-            Diagnostics.error("\(PostgresAddress.redacted(shared)): `vjsearch \(command)` works on a library folder; a postgres:// library takes index, query, status and library migrate")
+            Diagnostics.error("\(PostgresAddress.redacted(shared)): `vjsearch \(command)` works on a library folder; a postgres:// library takes index, watch, query, serve, status, chapters, classify and library migrate")
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         if let library { return Self.absolute(library) }
@@ -85,21 +85,21 @@ struct LibraryOptions: ParsableArguments {
         guard let address = try sharedAddress() else { return path }
         let roots = try rootMap()
         let folder = Replica.folder(address: address, roots: roots)
-        let database: SharedDatabase
+        let report: Replica.SyncReport
         do {
-            database = try await SharedDatabase.open(address)
-        } catch {
-            guard case .unavailable = error, let state = Replica.state(at: folder) else { throw error }
-            Diagnostics.warning("\(error); searching this host's replica as of change \(state.seq)")
+            report = try await SharedDatabase.with(address) { database in
+                try await Replica.sync(database, into: folder, roots: roots, progress: { done, total in
+                    if total >= 64 && (done == total || done % 256 == 0) {
+                        Diagnostics.write("replica: \(done)/\(total) videos copied")
+                    }
+                })
+            }
+        } catch SharedLibraryError.unavailable(let shown, let reason) {
+            // Down, or lost mid-sync (the replica then holds whole videos up to where it got; the next run goes on).
+            guard let state = Replica.state(at: folder) else { throw SharedLibraryError.unavailable(shown, reason: reason) }
+            Diagnostics.warning("\(shown): \(reason); searching this host's replica as of change \(state.seq)")
             return folder
         }
-        defer { Task { await database.close() } }
-        let report = try await Replica.sync(database, into: folder, roots: roots, progress: { done, total in
-            if total >= 64 && (done == total || done % 256 == 0) {
-                Diagnostics.write("replica: \(done)/\(total) videos copied")
-            }
-        })
-        await database.close()
         if report.changes > 0 && report.copied + report.dropped >= 64 {
             Diagnostics.write("replica: \(report.copied) videos copied, \(report.dropped) dropped (change \(report.seq))")
         }

@@ -25,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
             Examples:
               vjsearch serve                       # http://127.0.0.1:8080/
               vjsearch serve --listen 127.0.0.1:9000 --library ~/archive/vjsearch
-              vjsearch serve --library postgres://vj@db/vj --root footage=/mnt/nas/footage
+              vjsearch serve --library postgres://vj@db/vj --root footage=/mnt/footage
               vjsearch serve --listen 0.0.0.0:8080 # on the network, with a token
               curl 'http://127.0.0.1:8080/api/search?q=a+red+star+falls&top=3'
 
@@ -99,7 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
         let token = options.token
         let follower = shared.map { shared in
             Task {
-                await ReplicaFollower.follow(shared.address, folder: libraryPath, roots: shared.roots) { event in
+                await ReplicaFollower.follow(shared.address, folder: libraryPath, roots: shared.roots, library: engine.library) { event in
                     switch event {
                     case .synced(let r):
                         logger.info("replica synced", metadata: ["change": "\(r.seq)", "copied": "\(r.copied)", "dropped": "\(r.dropped)"])

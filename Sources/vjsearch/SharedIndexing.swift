@@ -69,21 +69,16 @@ struct SharedIndexing {
         let clock = ContinuousClock()
         let start = clock.now
         var summary = Summary()
-        let database = try await SharedDatabase.open(address)
-        let embedder: Embedder
-        do {
+        let embedder = try await SharedDatabase.with(address) { database in
             let stored = try await database.identity()
             let directory = try ModelOptions.resolve(requestedModel, libraryModelID: stored?.model.id)
-            embedder = try await onThread { try Embedder(directory: directory) }
+            let embedder = try await onThread { try Embedder(directory: directory) }
             if stored == nil { Diagnostics.noteDomain(embedder.bundle.config) }
             try await database.adopt(embedder.identity)
             try await database.addRoots(Array(roots.keys))
-            try await queue(database, &summary)
-        } catch {
-            await database.close()
-            throw error
+            summary = try await queue(database, summary)
+            return embedder
         }
-        await database.close()
         if !queueOnly && !isCancelled() {
             let shown = address.description
             let worker = try await SharedWorker(address: address, roots: roots, embedder: embedder, ingest: ingest, options: worker,
@@ -109,7 +104,8 @@ struct SharedIndexing {
     }
 
     /// Scans this host's roots (or the given paths) and queues what the library lacks.
-    private func queue(_ database: SharedDatabase, _ summary: inout Summary) async throws {
+    private func queue(_ database: SharedDatabase, _ summary: Summary) async throws -> Summary {
+        var summary = summary
         let scanned = paths.isEmpty ? roots.values.sorted() : paths
         let (candidates, problems) = VideoFinder().scan(scanned)
         for p in problems {
@@ -147,6 +143,7 @@ struct SharedIndexing {
                 Diagnostics.warning("\(c.path): skipped, failed before: \(cause)")
             }
         }
+        return summary
     }
 
     static func show(_ event: SharedWorker.Event, library: String) {

@@ -38,13 +38,7 @@ struct SharedStatusReport {
     }
 
     func print() async throws {
-        let database = try await SharedDatabase.open(address)
-        let status: SharedStatus
-        do { status = try await database.status() } catch {
-            await database.close()
-            throw error
-        }
-        await database.close()
+        let status = try await SharedDatabase.with(address) { try await $0.status() }
         let replica = Replica.state(at: Replica.folder(address: address, roots: roots))
         let replicaSeq = replica?.library == status.libraryID ? replica?.seq : nil
         if json {

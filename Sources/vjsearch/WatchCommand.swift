@@ -35,8 +35,7 @@ struct WatchCommand: AsyncParsableCommand {
               vjsearch watch ~/Videos                  # until SIGTERM or Ctrl-C
               vjsearch watch ~/Videos /mnt/nas/clips --settle 30 --rescan 600
               systemctl --user enable --now vjsearch-watch  # after make install
-              vjsearch watch --library postgres://vj@db/vj \
-                  --root footage=/mnt/nas/footage
+              vjsearch watch --library postgres://vj@db/vj --root footage=/mnt/footage
 
             """ + ExitStatus.pointer)
 

@@ -74,6 +74,16 @@ struct SharedCatalogTests {
         #expect(try cluster.psql("SELECT count(*) FROM segments") == "2")
     }
 
+    @Test func aStoppingWorkerGivesItsFileBack() async throws {
+        #expect(try await queue(1) == .queued)
+        let item = try #require(try await database.claim(worker: "a", roots: ["footage"], lease: 60, maxAttempts: 3))
+        try await database.release(item, worker: "b")
+        #expect(try await database.claim(worker: "b", roots: ["footage"], lease: 60, maxAttempts: 3) == nil, "only the holder can")
+        try await database.release(item, worker: "a")
+        let again = try #require(try await database.claim(worker: "b", roots: ["footage"], lease: 60, maxAttempts: 3))
+        #expect(again.id == item.id && again.attempts == 1, "a release is not an attempt")
+    }
+
     @Test func aFileThatKeepsKillingItsWorkersIsFailedAfterTheLastAttempt() async throws {
         #expect(try await queue(1) == .queued)
         for attempt in 1...2 {
@@ -144,6 +154,11 @@ struct SharedCatalogTests {
         try cluster.psql("UPDATE library SET id = gen_random_uuid()")
         let rebuilt = try await Replica.sync(database, into: replica, roots: ["footage": "/mnt/footage"])
         #expect(rebuilt.copied == 3 && rebuilt.seq == rebuilt.changes)
+        // A database behind its replica (restored from an older dump) makes it start over too.
+        let current = try #require(Replica.state(at: replica))
+        try JSONEncoder().encode(Replica.State(library: current.library, seq: current.seq + 100)).write(to: folder.file("replica/replica.json"))
+        let restored = try await Replica.sync(database, into: replica, roots: ["footage": "/mnt/footage"])
+        #expect(restored.copied == 3 && Replica.state(at: replica)?.seq == current.seq)
     }
 
     /// Waits until every lease has run out (the server's clock decides).

@@ -63,8 +63,8 @@ import TestSupport
         let root = try Self.run(["--help"])
         #expect(root.stdout.contains("Exit status: 0 all inputs succeeded"))
         for command in ["index", "watch", "query", "chapters", "classify", "ask", "status", "remove", "verify", "repair",
-                        "reindex", "probe", "segments", "thumbnail", "serve", "model"] {
-            let help = try Self.run([command, "--help"])
+                        "reindex", "probe", "segments", "thumbnail", "serve", "model", "library migrate"] {
+            let help = try Self.run(command.split(separator: " ").map(String.init) + ["--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains("Examples:"), "\(command) --help shows no example")
             #expect(!help.stdout.contains("64 usage error"), "\(command) --help repeats the exit-status table")

@@ -285,6 +285,10 @@ struct ManyMachinesTests {
         let result = daemon.wait(timeout: 60)
         #expect(result.status == 0 && result.stderr.contains("stopped"), "\(result.stderr)")
         #expect(try cluster.psql("SELECT count(*) FROM workers") == "0", "it left the workers table")
+        // The paper's other tasks read the replica as query does.
+        let chapters = try run(["chapters", videos.appendingPathComponent("b.mp4").path, "--library", cluster.url(),
+                                "--root", "videos=\(videos.path)", "--model", workspace.model, "--json"])
+        #expect(chapters.status == 0 && !chapters.stdout.isEmpty, "\(chapters.stderr)")
     }
 
     @Test func whatCannotWorkFailsInOneLineWithItsStatus() throws {
