@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build, the tests and the sample run need.
 APT_PACKAGES := libopenblas-dev liblmdb-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev pkg-config ffmpeg \
-	chromium chromium-driver wrk python3-venv postgresql-15
+	chromium chromium-driver wrk python3-venv postgresql-15 iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/vjsearch
 MANUAL_TOOL := .build/release/generate-manual
