@@ -134,16 +134,31 @@ extension SharedDatabase {
             """, logger: logger)
         guard old != video else { return }
         if announce { try await change(c, "relink", video) }
-        guard let old else { return }
+        if let old { try await unlinked(c, old) }
+    }
+
+    /// After `video` lost a path: removed when no path shows it any more, else its replica copy is refreshed.
+    private func unlinked(_ c: PostgresConnection, _ video: Int64) async throws {
         var remaining = 0
-        for try await n in try await c.query("SELECT count(*) FROM video_paths WHERE video = \(old)", logger: logger).decode(Int.self) {
+        for try await n in try await c.query("SELECT count(*) FROM video_paths WHERE video = \(video)", logger: logger).decode(Int.self) {
             remaining = n
         }
         if remaining == 0 {
-            try await c.query("DELETE FROM videos WHERE id = \(old)", logger: logger)
-            try await change(c, "remove", old)
+            try await c.query("DELETE FROM videos WHERE id = \(video)", logger: logger)
+            try await change(c, "remove", video)
         } else {
-            try await change(c, "relink", old)
+            try await change(c, "relink", video)
+        }
+    }
+
+    /// Forgets `root`/`path` (its file is gone): the video it showed goes too when no other path shows it.
+    public func unlink(root: String, path: String) async throws(SharedLibraryError) {
+        try await transaction { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(Schema.changesLockKey))", logger: self.logger)
+            let rows = try await c.query("DELETE FROM video_paths WHERE root = \(root) AND path = \(path) RETURNING video", logger: self.logger)
+            var videos: [Int64] = []
+            for try await v in rows.decode(Int64.self) { videos.append(v) }
+            for v in videos { try await self.unlinked(c, v) }
         }
     }
 

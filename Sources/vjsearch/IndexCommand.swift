@@ -106,14 +106,14 @@ struct IndexCommand: AsyncParsableCommand {
         let options = Ingestor.Options(decodeThreads: decodeThreads ?? n, window: clip.window, stride: clip.stride, prune: prune,
                                        batch: batch, chunkSeconds: chunkSeconds)
         if let address = try library.sharedAddress() {
-            if prune || vectors != nil || shared {
-                throw ValidationError("--prune, --vectors and --shared are for folder libraries; a postgres:// library takes none of them yet")
+            if vectors != nil || shared {
+                throw ValidationError("--vectors and --shared are for folder libraries; a postgres:// library takes neither yet")
             }
             let indexing = SharedIndexing(
                 address: address, roots: try SharedIndexing.roots(explicit: library.rootMap(), paths: paths), paths: paths,
                 requestedModel: model.requested, ingest: options,
                 worker: SharedWorker.Options(lease: lease, patience: patience, simulatedClipSeconds: simulateClipSeconds),
-                queueOnly: queueOnly, json: json)
+                queueOnly: queueOnly, json: json, prune: prune)
             do { try await indexing.run() } catch { throw reportFailure(error) }
             return
         }

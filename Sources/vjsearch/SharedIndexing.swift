@@ -15,6 +15,8 @@ struct SharedIndexing {
     var worker: SharedWorker.Options
     var queueOnly: Bool
     var json: Bool
+    /// Forget paths under the scanned folders whose files are gone.
+    var prune = false
 
     /// `roots` plus a root for each folder in `paths` that none covers, named after its last component.
     static func roots(explicit: [String: String], paths: [String]) throws -> [String: String] {
@@ -38,13 +40,13 @@ struct SharedIndexing {
     }
 
     struct Summary: Encodable {
-        var queued = 0, waiting = 0, linked = 0, unchanged = 0, skippedFailed = 0, failed = 0
+        var queued = 0, waiting = 0, linked = 0, unchanged = 0, skippedFailed = 0, failed = 0, pruned = 0
         var indexed = 0, lostLeases = 0, clips = 0
         var videoSeconds = 0.0, wallSeconds = 0.0
         var failures: [IndexReport.Failure] = []
 
         enum CodingKeys: String, CodingKey {
-            case queued, waiting, linked, unchanged, failed, indexed, clips, failures
+            case queued, waiting, linked, unchanged, failed, pruned, indexed, clips, failures
             case skippedFailed = "skipped_failed", lostLeases = "lost_leases", videoSeconds = "video_seconds"
             case wallSeconds = "wall_seconds"
         }
@@ -56,8 +58,8 @@ struct SharedIndexing {
             print(JSONLines.encode(summary))
         } else {
             print(String(
-                format: "queued %d (%d already waiting), linked %d, unchanged %d, skipped-failed %d; this worker indexed %d, failed %d, lost %d leases; %d clips, %.1f s of video in %.1f s",
-                summary.queued, summary.waiting, summary.linked, summary.unchanged, summary.skippedFailed, summary.indexed,
+                format: "queued %d (%d already waiting), linked %d, unchanged %d, skipped-failed %d, pruned %d; this worker indexed %d, failed %d, lost %d leases; %d clips, %.1f s of video in %.1f s",
+                summary.queued, summary.waiting, summary.linked, summary.unchanged, summary.skippedFailed, summary.pruned, summary.indexed,
                 summary.failed, summary.lostLeases, summary.clips, summary.videoSeconds, summary.wallSeconds))
         }
         if summary.failed > 0 { throw ExitStatus.someFailed }
@@ -141,6 +143,27 @@ struct SharedIndexing {
             case .failedBefore(let cause):
                 summary.skippedFailed += 1
                 Diagnostics.warning("\(c.path): skipped, failed before: \(cause)")
+            }
+        }
+        if prune {
+            // Paths under the scanned folders that the library knows and whose files are gone.
+            let folders = scanned.map { LibraryOptions.absolute($0) }
+            for (root, folder) in roots.sorted(by: { $0.key < $1.key }) {
+                // A root that is missing or empty here is more likely an unmounted share than a deleted collection:
+                // every host shares this library, so nothing is pruned on its word.
+                guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder), !entries.isEmpty else {
+                    Diagnostics.warning("\(folder): missing or empty; nothing under root \(root) is pruned")
+                    continue
+                }
+                let stored: [String: StoredPath]
+                if let known = known[root] { stored = known } else { stored = try await database.paths(under: root) }
+                for path in stored.keys.sorted() {
+                    let local = folder + "/" + path
+                    guard folders.contains(where: { local == $0 || local.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }),
+                          !FileManager.default.fileExists(atPath: local) else { continue }
+                    try await database.unlink(root: root, path: path)
+                    summary.pruned += 1
+                }
             }
         }
         return summary

@@ -291,6 +291,25 @@ struct ManyMachinesTests {
         #expect(chapters.status == 0 && !chapters.stdout.isEmpty, "\(chapters.stderr)")
     }
 
+    @Test func pruneForgetsGoneFilesButNotAnEmptyRoot() throws {
+        try makeVideos(["a.mp4", "b.mp4"], seconds: { _ in 1.5 })
+        let cluster = try PostgresCluster()
+        let index = ["index", videos.path, "--library", cluster.url(), "--model", workspace.model, "--threads", "1", "--prune"]
+        #expect(try run(index).status == 0)
+        try FileManager.default.removeItem(at: videos.appendingPathComponent("b.mp4"))
+        let pruned = try run(index)
+        #expect(pruned.status == 0 && pruned.stdout.contains("pruned 1;"), "\(pruned.stdout)\(pruned.stderr)")
+        #expect(try cluster.psql("SELECT string_agg(path, ',') FROM video_paths") == "a.mp4")
+        #expect(try cluster.psql("SELECT count(*) FROM videos") == "1")
+        let query = try run(["query", "red ball", "--json", "--library", cluster.url(), "--root", "videos=\(videos.path)", "--model", workspace.model])
+        #expect(query.status == 0 && !query.stdout.contains("b.mp4") && query.stdout.contains("a.mp4"), "\(query.stdout)")
+        // An empty root looks like an unmounted share: nothing is pruned on its word.
+        try FileManager.default.removeItem(at: videos.appendingPathComponent("a.mp4"))
+        let empty = try run(index)
+        #expect(empty.status == 0 && empty.stderr.contains("missing or empty; nothing under root videos is pruned"), "\(empty.stderr)")
+        #expect(try cluster.psql("SELECT count(*) FROM videos") == "1")
+    }
+
     @Test func whatCannotWorkFailsInOneLineWithItsStatus() throws {
         try makeVideos(["a.mp4"], seconds: { _ in 1.5 })
         let cluster = try PostgresCluster()
