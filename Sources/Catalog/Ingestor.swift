@@ -261,7 +261,8 @@ public final class Ingestor {
         }
     }
 
-    static func seconds(_ d: Duration) -> Double {
+    /// `d` in seconds.
+    public static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 }

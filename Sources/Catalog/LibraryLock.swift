@@ -3,7 +3,7 @@ import Foundation
 
 /// The one-writer lock of a library: an exclusive `flock` on `<library>/index.lock`, released when the process
 /// ends, however it ends (so a killed run never leaves a stale lock).
-public final class LibraryLock {
+public final class LibraryLock: Sendable {
     private let fd: Int32
 
     /// Takes the lock; with `wait`, blocks until the holder lets go, otherwise throws `CatalogError.locked`.

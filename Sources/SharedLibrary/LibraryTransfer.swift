@@ -70,13 +70,12 @@ extension SharedDatabase {
     func importVideo(root: String, path: String, fingerprint: Fingerprint, mtime: Double, duration: Double,
                      segments: [Segment], vectors: [Float], model: ModelIdentity) async throws(SharedLibraryError) -> Bool {
         try await transaction { c in
-            try await c.query("SELECT pg_advisory_xact_lock(\(Schema.changesLockKey))", logger: self.logger)
-            return try await self.store(c, fingerprint: fingerprint, duration: duration, segments: segments, vectors: vectors,
+            try await self.store(c, fingerprint: fingerprint, duration: duration, segments: segments, vectors: vectors,
                                         model: model, root: root, path: path, mtime: mtime).new
         }
     }
 
-    /// Stores a video under `root`/`path` (inside a transaction holding the changes lock): a new one with its
+    /// Stores a video under `root`/`path` (inside a transaction): a new one with its
     /// segments and vectors and an `insert` change, or, when the library has that content, only the path.
     func store(_ c: PostgresConnection, fingerprint: Fingerprint, duration: Double, segments: [Segment], vectors: [Float],
                model: ModelIdentity, root: String, path: String, mtime: Double) async throws -> (id: Int64, new: Bool) {
@@ -92,8 +91,10 @@ extension SharedDatabase {
             try await insertSegments(c, video: id, segments, vectors, dimension: model.dimension)
             try await change(c, "insert", id)
         } else {
-            // The same content is stored already (from another path, or by another worker meanwhile).
-            for try await v in try await c.query("SELECT id FROM videos WHERE size = \(size) AND hash = \(hash)", logger: logger).decode(Int64.self) { id = v }
+            // The same content is stored already (from another path, or by another worker meanwhile); read under
+            // the lock, as `enqueue` does, so that it cannot lose its last path before this one links to it.
+            try await lockChanges(c)
+            id = try await video(c, size: size, hash: hash)
         }
         guard let id else { throw SharedLibraryError.server(address.description, reason: "a video row vanished") }
         try await link(c, video: id, root: root, path: path, size: size, mtime: mtime, announce: !new)

@@ -22,7 +22,6 @@ public enum Replica {
         public var copied = 0
         public var dropped = 0
         public var segments = 0
-        public var seconds = 0.0
         /// The change applied last, and how many changes this sync applied.
         public var seq: Int64 = 0
         public var changes: Int64 = 0
@@ -64,35 +63,37 @@ public enum Replica {
         guard let (libraryID, model) = try await database.identity() else {
             throw SharedLibraryError.empty(database.address.description)
         }
-        let lock = try await onThread { Held(try LibraryLock(library: folder, wait: true)) }
+        let lock = try await onThread { try LibraryLock(library: folder, wait: true) }
         defer { withExtendedLifetime(lock) {} }
-        var state = Self.state(at: folder)
-        // Ahead of the database: it was restored from an older backup, so the replica may hold videos it lacks.
-        if let seq = state?.seq, seq > (try await database.lastChange()) { state = nil }
-        if state?.library != libraryID {
+        // Where this replica stands; nil when it starts over (missing, or of a library made again since).
+        let stored = Self.state(at: folder)
+        var from = stored?.library == libraryID ? stored?.seq : nil
+        var (target, videos) = try await database.changedVideos(after: from ?? 0)
+        if let seq = from, seq > target {
+            // Ahead of the database: it was restored from an older dump, so the replica may hold videos it lacks.
+            from = nil
+            (target, videos) = try await database.changedVideos(after: 0)
+        }
+        if from == nil {
             if open != nil {
                 throw CatalogError.incompatible(library: folder, reason: "the shared library was made again or restored since this replica was opened; restart to rebuild it")
             }
             for name in ["data.mdb", "lock.mdb", "replica.json"] { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
-            state = State(library: libraryID, seq: 0)
         }
-        let from = state!.seq
-        let (target, videos) = try await database.changedVideos(after: from)
-        var report = SyncReport(seq: target, changes: target - from)
-        let library = if let open { Held(open) } else { try await onThread { Held(try Library(path: folder, model: model, create: true)) } }
+        var report = SyncReport(seq: target, changes: target - (from ?? 0))
+        let library = if let open { open } else { try await onThread { try Library(path: folder, model: model, create: true) } }
         for start in stride(from: 0, to: videos.count, by: chunk) {
             let ids = Array(videos[start ..< min(start + chunk, videos.count)])
             let copies = try await database.videoCopies(ids, dimension: model.dimension)
             let applied = try await onThread { [copies] in
-                try apply(copies, ids: ids, to: library.value, roots: roots)
+                try apply(copies, ids: ids, to: library, roots: roots)
             }
             report.copied += applied.copied
             report.dropped += applied.dropped
             report.segments += applied.segments
-            report.seconds += applied.seconds
             progress?(min(start + chunk, videos.count), videos.count)
         }
-        if report.changes > 0 || Self.state(at: folder) == nil {
+        if report.changes > 0 || from == nil {
             try write(State(library: libraryID, seq: target), to: folder)
         }
         return report
@@ -113,7 +114,6 @@ public enum Replica {
                                               fingerprint: copy.fingerprint, mtime: copy.mtime, duration: copy.duration,
                                               segments: copy.segments, vectors: copy.vectors))
             report.segments += copy.segments.count
-            report.seconds += copy.duration
         }
         try library.replace(stored, removing: dropped)
         report.copied = stored.count
@@ -129,12 +129,6 @@ public enum Replica {
             throw CatalogError.incompatible(library: folder, reason: "cannot record the replica's state: \(String(cString: strerror(errno)))")
         }
     }
-
-    /// A value handed between threads that is used by one at a time.
-    final class Held<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
-    }
 }
 
 /// A video as the database holds it now, with one of its paths.
@@ -149,16 +143,6 @@ struct VideoCopy: Sendable {
 }
 
 extension SharedDatabase {
-    /// The last change's number (0 before the first).
-    func lastChange() async throws(SharedLibraryError) -> Int64 {
-        try await run { c in
-            for try await n in try await c.query("SELECT coalesce(max(seq), 0)::int8 FROM changes", logger: self.logger).decode(Int64.self) {
-                return n
-            }
-            return 0
-        }
-    }
-
     /// The last change's number, and the videos changed after `seq` up to it.
     func changedVideos(after seq: Int64) async throws(SharedLibraryError) -> (seq: Int64, videos: [Int64]) {
         try await transaction(snapshot: true) { c in

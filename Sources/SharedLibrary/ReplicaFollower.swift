@@ -18,22 +18,22 @@ public enum ReplicaFollower {
         var wait = 1.0
         while !Task.isCancelled {
             do {
-                let listener = try await SharedDatabase.open(address)
-                defer { Task { await listener.close() } }
-                let reader = try await SharedDatabase.open(address)
-                defer { Task { await reader.close() } }
-                try await listener.listen(Schema.changesChannel) { notifications in
-                    events(.synced(try await Replica.sync(reader, into: folder, roots: roots, open: library)))
-                    wait = 1
-                    for try await _ in notifications {
-                        // A burst of commits sends a burst of notices: the first sync takes them all, the rest are cheap.
-                        let report = try await Replica.sync(reader, into: folder, roots: roots, open: library)
-                        if report.changes > 0 { events(.synced(report)) }
+                try await SharedDatabase.with(address) { listener in
+                    try await SharedDatabase.with(address) { reader in
+                        try await listener.listen(Schema.changesChannel) { notifications in
+                            events(.synced(try await Replica.sync(reader, into: folder, roots: roots, open: library)))
+                            wait = 1
+                            for try await _ in notifications {
+                                // A burst of commits sends a burst of notices: the first sync takes them all, the rest are cheap.
+                                let report = try await Replica.sync(reader, into: folder, roots: roots, open: library)
+                                if report.changes > 0 { events(.synced(report)) }
+                            }
+                        }
                     }
                 }
             } catch {
                 if Task.isCancelled { return }
-                events(.lost(error, retryIn: wait))
+                events(.lost(error as? SharedLibraryError ?? SharedDatabase.describe(error, address: address), retryIn: wait))
                 try? await Task.sleep(for: .seconds(wait))  // backoff: nothing to await but the server's return
                 wait = min(wait * 2, 30)
             }

@@ -95,10 +95,13 @@ extension SharedDatabase {
     public func enqueue(root: String, path: String, fingerprint: Fingerprint, mtime: Double) async throws(SharedLibraryError) -> EnqueueOutcome {
         let (size, hash) = Self.columns(fingerprint)
         return try await transaction { c in
-            try await c.query("SELECT pg_advisory_xact_lock(\(Schema.changesLockKey))", logger: self.logger)
-            for try await video in try await c.query("SELECT id FROM videos WHERE size = \(size) AND hash = \(hash)", logger: self.logger).decode(Int64.self) {
-                try await self.link(c, video: video, root: root, path: path, size: size, mtime: mtime)
-                return .linked
+            if try await self.video(c, size: size, hash: hash) != nil {
+                // Read again under the lock: the video may have lost its last path (and gone) meanwhile.
+                try await self.lockChanges(c)
+                if let video = try await self.video(c, size: size, hash: hash) {
+                    try await self.link(c, video: video, root: root, path: path, size: size, mtime: mtime)
+                    return .linked
+                }
             }
             let rows = try await c.query("""
                 INSERT INTO work_items (root, path, size, hash, mtime) VALUES (\(root), \(path), \(size), \(hash), \(mtime))
@@ -119,11 +122,12 @@ extension SharedDatabase {
         }
     }
 
-    /// Points `root`/`path` at `video` (inside a transaction holding the changes lock), announcing it as a `relink`
+    /// Points `root`/`path` at `video` (inside a transaction), announcing it as a `relink`
     /// unless `announce` is false (a new video's own `insert` covers it). The video the path showed before is
     /// removed when no path shows it any more, else its replica copy is refreshed (a `relink`).
     func link(_ c: PostgresConnection, video: Int64, root: String, path: String, size: Int64, mtime: Double,
               announce: Bool = true) async throws {
+        try await lockChanges(c)
         var old: Int64?
         for try await v in try await c.query("SELECT video FROM video_paths WHERE root = \(root) AND path = \(path)", logger: logger).decode(Int64.self) {
             old = v
@@ -154,7 +158,7 @@ extension SharedDatabase {
     /// Forgets `root`/`path` (its file is gone): the video it showed goes too when no other path shows it.
     public func unlink(root: String, path: String) async throws(SharedLibraryError) {
         try await transaction { c in
-            try await c.query("SELECT pg_advisory_xact_lock(\(Schema.changesLockKey))", logger: self.logger)
+            try await self.lockChanges(c)
             let rows = try await c.query("DELETE FROM video_paths WHERE root = \(root) AND path = \(path) RETURNING video", logger: self.logger)
             var videos: [Int64] = []
             for try await v in rows.decode(Int64.self) { videos.append(v) }
@@ -162,8 +166,25 @@ extension SharedDatabase {
         }
     }
 
-    /// Appends a change and announces it (delivered at commit).
+    /// Takes the changes lock (`Schema.changesLockKey`) until the transaction ends: changes then become visible in
+    /// sequence order, and paths and the videos they keep alive change one transaction at a time (a path linked
+    /// while its video's last other path goes would otherwise deadlock on the video's row). Taking it again in
+    /// the same transaction is free.
+    func lockChanges(_ c: PostgresConnection) async throws {
+        try await c.query("SELECT pg_advisory_xact_lock(\(Schema.changesLockKey))", logger: logger)
+    }
+
+    /// The video with that content, or nil.
+    func video(_ c: PostgresConnection, size: Int64, hash: Int64) async throws -> Int64? {
+        for try await id in try await c.query("SELECT id FROM videos WHERE size = \(size) AND hash = \(hash)", logger: logger).decode(Int64.self) {
+            return id
+        }
+        return nil
+    }
+
+    /// Appends a change and announces it (delivered at commit), under the changes lock.
     func change(_ c: PostgresConnection, _ kind: String, _ video: Int64) async throws {
+        try await lockChanges(c)
         try await c.query("INSERT INTO changes (kind, video) VALUES (\(kind), \(video))", logger: logger)
         try await c.query(PostgresQuery(unsafeSQL: "NOTIFY \(Schema.changesChannel)"), logger: logger)
     }
@@ -216,7 +237,6 @@ extension SharedDatabase {
     public func complete(_ item: WorkItem, worker: String, video: EmbeddedVideo, model: ModelIdentity) async throws(SharedLibraryError) -> Int64 {
         try await transaction { c in
             try await self.holdLease(c, item, worker: worker)
-            try await c.query("SELECT pg_advisory_xact_lock(\(Schema.changesLockKey))", logger: self.logger)
             let id = try await self.store(c, fingerprint: item.fingerprint, duration: video.duration, segments: video.segments,
                                           vectors: video.vectors, model: model, root: item.root, path: item.path, mtime: item.mtime).id
             try await c.query("""

@@ -30,16 +30,13 @@ public final class SharedWorker: Sendable {
         public var lostLeases = 0
         public var clips = 0
         public var videoSeconds = 0.0
-        public var cancelled = false
     }
 
     /// What a worker is doing, for progress lines.
     public enum Event: Sendable {
         case claimed(WorkItem)
         case indexed(WorkItem, clips: Int)
-        case failed(WorkItem, cause: String)
         case lostLease(WorkItem)
-        case waitingForOthers(claimed: Int)
         case retrying(SharedLibraryError)
     }
 
@@ -90,17 +87,13 @@ public final class SharedWorker: Sendable {
     public func run(isCancelled: @escaping @Sendable () -> Bool = { false }) async throws(SharedLibraryError) -> Report {
         var report = Report()
         let rootNames = Array(roots.keys)
-        let retry: (SharedLibraryError) -> Void = { [events] in events(.retrying($0)) }
         while !isCancelled() {
-            let claimed = try await database.retrying(patience: options.patience, onRetry: retry) { () async throws(SharedLibraryError) in
+            let claimed = try await retrying { () async throws(SharedLibraryError) in
                 try await database.claim(worker: name, roots: rootNames, lease: options.lease, maxAttempts: options.maxAttempts)
             }
             guard let item = claimed else {
-                let pending = try await database.retrying(patience: options.patience, onRetry: retry) { () async throws(SharedLibraryError) in
-                    try await database.pending(roots: rootNames)
-                }
+                let pending = try await retrying { () async throws(SharedLibraryError) in try await database.pending(roots: rootNames) }
                 if pending.queued == 0 && pending.claimed == 0 { break }
-                events(.waitingForOthers(claimed: pending.claimed))
                 // Other workers hold the rest: look again when the soonest lease could run out, at most 1 s on.
                 let wait = min(1, max(0.05, pending.soonestExpiry ?? 1))
                 try? await Task.sleep(for: .seconds(wait))
@@ -109,12 +102,15 @@ public final class SharedWorker: Sendable {
             events(.claimed(item))
             try await work(item, &report, isCancelled: isCancelled)
         }
-        report.cancelled = isCancelled()
         return report
     }
 
+    /// `body`, run again while the database is unavailable, for `options.patience` seconds.
+    private func retrying<R: Sendable>(_ body: () async throws(SharedLibraryError) -> R) async throws(SharedLibraryError) -> R {
+        try await database.retrying(patience: options.patience, onRetry: { [events] in events(.retrying($0)) }, body)
+    }
+
     private func work(_ item: WorkItem, _ report: inout Report, isCancelled: @escaping @Sendable () -> Bool) async throws(SharedLibraryError) {
-        let retry: (SharedLibraryError) -> Void = { [events] in events(.retrying($0)) }
         guard let folder = roots[item.root] else { return }
         let path = folder + "/" + item.path
         let cause: String
@@ -154,7 +150,7 @@ public final class SharedWorker: Sendable {
             switch outcome {
             case .embedded(let video):
                 do {
-                    _ = try await database.retrying(patience: options.patience, onRetry: retry) { () async throws(SharedLibraryError) in
+                    _ = try await retrying { () async throws(SharedLibraryError) in
                         try await database.complete(item, worker: name, video: video, model: embedder.identity)
                     }
                 } catch .lostLease {
@@ -172,11 +168,8 @@ public final class SharedWorker: Sendable {
             }
         }
         do {
-            try await database.retrying(patience: options.patience, onRetry: retry) { () async throws(SharedLibraryError) in
-                try await database.fail(item, worker: name, cause: cause)
-            }
+            try await retrying { () async throws(SharedLibraryError) in try await database.fail(item, worker: name, cause: cause) }
             report.failed.append((path, cause))
-            events(.failed(item, cause: cause))
         } catch .lostLease {
             report.lostLeases += 1
         }

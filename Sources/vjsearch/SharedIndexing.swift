@@ -82,9 +82,8 @@ struct SharedIndexing {
             return embedder
         }
         if !queueOnly && !isCancelled() {
-            let shown = address.description
             let worker = try await SharedWorker(address: address, roots: roots, embedder: embedder, ingest: ingest, options: worker,
-                                                events: { event in Self.show(event, library: shown) })
+                                                events: Self.show)
             let report: SharedWorker.Report
             do {
                 report = try await worker.run(isCancelled: isCancelled)
@@ -101,7 +100,7 @@ struct SharedIndexing {
             summary.failures += report.failed.map { .init(path: $0.path, cause: $0.cause) }
             for f in report.failed { Diagnostics.error("\(f.path): \(f.cause)") }
         }
-        summary.wallSeconds = seconds(clock.now - start)
+        summary.wallSeconds = Ingestor.seconds(clock.now - start)
         return summary
     }
 
@@ -169,14 +168,12 @@ struct SharedIndexing {
         return summary
     }
 
-    static func show(_ event: SharedWorker.Event, library: String) {
+    static func show(_ event: SharedWorker.Event) {
         switch event {
         case .claimed(let item):
             Diagnostics.write("claimed \(item.root)/\(item.path)\(item.attempts > 1 ? " (attempt \(item.attempts))" : "")")
         case .indexed(let item, let clips):
             Diagnostics.write("indexed \(item.root)/\(item.path): \(clips) clips")
-        case .failed, .waitingForOthers:
-            break  // failures are listed at the end; waiting is silent
         case .lostLease(let item):
             Diagnostics.warning("\(item.root)/\(item.path): the lease ran out and another worker took it; this copy was dropped")
         case .retrying(let error):
@@ -184,7 +181,4 @@ struct SharedIndexing {
         }
     }
 
-    private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
 }

@@ -61,8 +61,7 @@ struct SharedWatch {
         let deadline = clock.now + .seconds(rescan)
         var changed = false
         while !stop.requested, clock.now < deadline, !changed {
-            let left = deadline - clock.now
-            if stop.wakeup.wait(other: watcher?.inotify.fd, timeout: Double(left.components.seconds) + Double(left.components.attoseconds) * 1e-18) {
+            if stop.wakeup.wait(other: watcher?.inotify.fd, timeout: Ingestor.seconds(deadline - clock.now)) {
                 changed = try !(watcher?.changes().isEmpty ?? true)
             }
         }

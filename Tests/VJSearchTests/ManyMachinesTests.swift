@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import TestSupport
 import VectorIndex
+import Watch
 
 /// A library shared by many machines, end to end with the `vjsearch` binary on real PostgreSQL servers: workers
 /// on separate hosts (network namespaces, or processes on loopback without the privilege to make them) split a
@@ -14,6 +15,8 @@ struct ManyMachinesTests {
     final class Running {
         let process = Process()
         let output: TemporaryDirectory
+        /// Writes into the output folder, which wake `awaitError`.
+        private let writes: Inotify
 
         init(_ arguments: [String], prefix: [String] = [], environment: [String: String]) throws {
             output = try TemporaryDirectory(prefix: "vj-run")
@@ -25,6 +28,8 @@ struct ManyMachinesTests {
             _ = FileManager.default.createFile(atPath: output.file("err").path, contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: output.file("out"))
             process.standardError = try FileHandle(forWritingTo: output.file("err"))
+            writes = try Inotify()
+            _ = try writes.add(output.path, mask: UInt32(IN_MODIFY))
             try process.run()
         }
 
@@ -40,14 +45,17 @@ struct ManyMachinesTests {
 
         func kill9() { kill(process.processIdentifier, SIGKILL) }
 
-        /// Waits until the process has written `text` to stderr.
+        /// Waits until the process has written `text` to stderr, woken by each write (inotify).
         func awaitError(containing text: String, timeout: Double = 120) throws {
             let deadline = Date().addingTimeInterval(timeout)
             while !((try? String(contentsOf: output.file("err"), encoding: .utf8)) ?? "").contains(text) {
                 guard Date() < deadline, process.isRunning else {
                     throw CommandLineTests.Failure(description: "the process never wrote \(text)")
                 }
-                usleep(20_000)  // another process's output: nothing to wait on from here
+                // Up to a second per wait, so that an exit (which writes nothing) is noticed.
+                var next = pollfd(fd: writes.fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&next, 1, 1_000)
+                _ = try writes.read()
             }
         }
     }
@@ -76,16 +84,6 @@ struct ManyMachinesTests {
     func singleHost(_ library: String) throws {
         let r = try run(["index", videos.path, "--library", library, "--model", workspace.model, "--threads", "1", "--progress", "none"])
         #expect(r.status == 0, "\(r.stderr)")
-    }
-
-    /// Waits until `sql` prints `expected` (the database is another process's to change; before its first run
-    /// makes the tables, the query fails and counts as not yet).
-    static func await(_ cluster: PostgresCluster, _ sql: String, equals expected: String, timeout: Double = 120) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while (try? cluster.psql(sql)) != expected {
-            guard Date() < deadline else { throw CommandLineTests.Failure(description: "\(sql) never gave \(expected)") }
-            usleep(20_000)  // polling another process's database: there is no event to wait on from here
-        }
     }
 
     /// The two folder libraries hold the same videos (by path) with the same segments and vectors.
@@ -205,7 +203,8 @@ struct ManyMachinesTests {
         let cluster = try PostgresCluster()
         let doomed = try Running(["index", videos.path, "--library", cluster.url(), "--model", workspace.model, "--threads", "1",
                                   "--lease", "3", "--batch", "1", "--simulate-clip-seconds", "0.3"], environment: environment)
-        try Self.await(cluster, "SELECT state FROM work_items WHERE path = 'a-long.mp4'", equals: "claimed")
+        try doomed.awaitError(containing: "claimed videos/a-long.mp4")
+        #expect(try cluster.psql("SELECT state FROM work_items WHERE path = 'a-long.mp4'") == "claimed")
         doomed.kill9()
         _ = doomed.wait()
         let status = try run(["status", "--library", cluster.url()])
@@ -229,7 +228,8 @@ struct ManyMachinesTests {
         let cluster = try PostgresCluster()
         let worker = try Running(["index", videos.path, "--library", cluster.url(tcp: true), "--model", workspace.model, "--threads", "1",
                                   "--simulate-clip-seconds", "0.4"], environment: environment)
-        try Self.await(cluster, "SELECT count(*) >= 1 FROM work_items WHERE state = 'done'", equals: "t")
+        try worker.awaitError(containing: "indexed videos/")
+        #expect(try cluster.psql("SELECT count(*) >= 1 FROM work_items WHERE state = 'done'") == "t")
         #expect(try cluster.psql("SELECT count(*) FROM work_items WHERE state = 'done'") != "6", "stopped mid-run")
         try cluster.stop()
         // Down until the worker has found it down and backs off, then up again.
@@ -262,11 +262,7 @@ struct ManyMachinesTests {
         // A worker commits another video: the server's replica hears of it and copies it, with no restart.
         try makeVideos(["second.mp4"], seconds: { _ in 1.5 }, seedOffset: 1)
         #expect(try run(index).status == 0)
-        let deadline = Date().addingTimeInterval(60)
-        while !server.log.contains("copied=1") {
-            guard Date() < deadline else { Issue.record("no sync logged: \(server.log)"); break }
-            try await Task.sleep(for: .milliseconds(20))  // the server's log, written by another process
-        }
+        #expect(server.waitForLog(containing: "copied=1", timeout: 60), "no sync logged: \(server.log)")
         #expect(try await paths() == Set(["first.mp4", "second.mp4"].map { videos.appendingPathComponent($0).path }))
         #expect(server.stop() == 0, "\(server.log)")
     }
@@ -276,11 +272,13 @@ struct ManyMachinesTests {
         let cluster = try PostgresCluster()
         let daemon = try Running(["watch", "--library", cluster.url(), "--root", "videos=\(videos.path)", "--model", workspace.model,
                                   "--threads", "1", "--settle", "0.3"], environment: environment)
-        try Self.await(cluster, "SELECT string_agg(path, ',' ORDER BY path) FROM video_paths", equals: "a.mp4")
+        try daemon.awaitError(containing: "indexed videos/a.mp4")
+        #expect(try cluster.psql("SELECT string_agg(path, ',' ORDER BY path) FROM video_paths") == "a.mp4")
         // A file moved in (as a finished copy lands) is queued and indexed by the next pass.
         try LibraryFixtures.video(dir.file("b.mp4").path, seconds: 1.5, seed: 5)
         try FileManager.default.moveItem(at: dir.file("b.mp4"), to: videos.appendingPathComponent("b.mp4"))
-        try Self.await(cluster, "SELECT string_agg(path, ',' ORDER BY path) FROM video_paths", equals: "a.mp4,b.mp4")
+        try daemon.awaitError(containing: "indexed videos/b.mp4")
+        #expect(try cluster.psql("SELECT string_agg(path, ',' ORDER BY path) FROM video_paths") == "a.mp4,b.mp4")
         kill(daemon.process.processIdentifier, SIGTERM)
         let result = daemon.wait(timeout: 60)
         #expect(result.status == 0 && result.stderr.contains("stopped"), "\(result.stderr)")

@@ -64,6 +64,15 @@ import TestSupport
 
         var log: String { output.withLock { $0.text } }
 
+        /// Waits on each piece of output until the log contains `text`; false when it ends or `timeout` passes first.
+        func waitForLog(containing text: String, timeout: Double) -> Bool {
+            let deadline = DispatchTime.now() + timeout
+            while !log.contains(text) {
+                if output.withLock({ $0.closed }) || arrived.wait(timeout: deadline) == .timedOut { return log.contains(text) }
+            }
+            return true
+        }
+
         /// A test that failed before `stop()` leaves no server behind.
         deinit {
             if process.isRunning {
